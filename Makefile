@@ -1,0 +1,67 @@
+# Canal build. Plain make + pkg-config; warnings are errors.
+#   make            release build  -> build/canal
+#   make asan       ASan+UBSan     -> build-asan/canal
+#   make unit       build and run the cmocka unit tests
+#   make test       the whole suite (unit + end-to-end) under ASan+UBSan
+#   make bench      start a server and print throughput/latency figures
+PKGS    := libuv jansson sqlite3 libsodium
+CC      ?= cc
+MODE    ?= release
+ifeq ($(MODE),asan)
+  BUILD   := build-asan
+  OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+  BUILD   := build
+  OPTFLAGS := -O2 -g
+endif
+CFLAGS  += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           $(OPTFLAGS) -Isrc $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lhttp_parser -lpthread -lm
+LDFLAGS += $(filter -fsanitize=%,$(OPTFLAGS))
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c src/*/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all asan unit unit-run e2e test bench clean
+all: $(BUILD)/canal
+
+asan:
+	$(MAKE) MODE=asan $(if $(filter-out asan,$(MAKECMDGOALS)),,all)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcanal.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/canal: $(BUILD)/obj/src/main.o $(BUILD)/libcanal.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcanal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
+
+e2e: $(BUILD)/canal
+	CANAL_BIN=$(abspath $(BUILD)/canal) node --test --test-concurrency=2 tests/e2e/
+
+test:
+	$(MAKE) MODE=asan unit e2e
+
+bench: build/canal build/canal-load
+	bench/run
+
+build/canal-load: bench/load.c
+	@mkdir -p build
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libuv) -lm
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/main.d

@@ -1,0 +1,112 @@
+/* HTTP/1.1 server on the libuv loop, requests parsed by http-parser.
+ *
+ * Lifetime rules (numbered, libuv style):
+ *  1. on_request is called once per complete request, in arrival order per
+ *     connection. The handler answers with exactly one http_respond*()
+ *     call, now or later (after a store commit): a request is "pending"
+ *     until then.
+ *  2. Pipelining: while a request is pending, the connection parses no
+ *     further requests (reading pauses), so responses leave in order.
+ *  3. If the peer disconnects while a request is pending, the http_req
+ *     stays valid until it is answered; the answer is then discarded.
+ *     Never free an http_req yourself.
+ *  4. Keep-alive unless the client asked for close or spoke HTTP/1.0
+ *     without keep-alive. Idle connections are closed after
+ *     idle_timeout_ms; a request whose headers or body do not arrive within
+ *     the same timeout gets 408 and the connection is closed.
+ *  5. Malformed requests get 400, headers over max_header_bytes 431, bodies
+ *     over max_body_bytes 413 (answered before the body is read), and the
+ *     connection is closed afterwards. These never reach on_request.
+ *  6. http_server_stop() stops accepting; connections with no pending
+ *     request close at once, the others after their answer; the done
+ *     callback fires when no connection is left. */
+#ifndef CANAL_NET_HTTP_H
+#define CANAL_NET_HTTP_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct http_server http_server;
+typedef struct http_req http_req;
+
+typedef struct http_header {
+	char *name;   /* lowercased */
+	char *value;
+} http_header;
+
+struct http_req {
+	http_server *srv;
+	const char *method;     /* "GET", "POST", ... */
+	char *url;              /* raw request target */
+	char *path;             /* percent-decoded path, no query */
+	char *query;            /* raw query string after '?', "" if none */
+	http_header *headers;
+	size_t nheaders;
+	char *body;             /* NUL-terminated (the NUL is not counted) */
+	size_t body_len;
+	char remote_ip[64];
+	int64_t start_us;       /* monotonic arrival time */
+	void *conn;             /* internal */
+	void *user;             /* free for the handler */
+};
+
+typedef void (*http_request_cb)(http_req *req, void *ud);
+
+typedef struct http_cfg {
+	const char *host;           /* "127.0.0.1" */
+	int port;                   /* 0 = pick a free port */
+	size_t max_body_bytes;      /* default 10 MiB */
+	size_t max_header_bytes;    /* default 16 KiB */
+	int idle_timeout_ms;        /* default 60000 */
+	int max_connections;        /* default 10000; past it new ones are refused with 503 */
+} http_cfg;
+
+typedef struct http_stats {
+	uint64_t connections_open;
+	uint64_t connections_total;
+	uint64_t connections_refused;
+	uint64_t requests_total;
+	uint64_t bad_requests;      /* 400/408/413/431 answered by the server itself */
+} http_stats;
+
+/* Binds and listens. Returns NULL with err filled if the address is in use
+ * or invalid. The bound port is available from http_server_port. */
+http_server *http_server_new(uv_loop_t *loop, const http_cfg *cfg, http_request_cb cb, void *ud,
+			     char *err, size_t errlen);
+int http_server_port(const http_server *s);
+void http_server_stats(const http_server *s, http_stats *out);
+void http_server_stop(http_server *s, void (*done)(void *ud), void *ud);
+void http_server_free(http_server *s);   /* after done fired */
+
+/* Header lookup, name lowercase; NULL if absent. */
+const char *http_req_header(const http_req *r, const char *name);
+
+/* Answers with body (copied). content_type may be NULL (none sent).
+ * extra_headers, if not NULL, is a block of "Name: value\r\n" lines. */
+void http_respond(http_req *r, int status, const char *content_type, const char *extra_headers,
+		  const void *body, size_t len);
+/* Same, taking ownership of a malloc'd body (no copy). */
+void http_respond_owned(http_req *r, int status, const char *content_type,
+			const char *extra_headers, char *body, size_t len);
+/* Serves a regular file: Content-Type from its extension, ETag (size and
+ * mtime), If-None-Match -> 304, Range (single range) -> 206 / 416,
+ * HEAD without body, body sent with sendfile. 404 if missing or not a
+ * regular file. path must already be safe (see http_safe_path). */
+void http_respond_file(http_req *r, const char *path);
+
+/* Joins root and a URL path, rejecting "..", NUL and backslashes; a
+ * trailing '/' maps to index.html. Heap string or NULL if unsafe. */
+char *http_safe_path(const char *root, const char *url_path);
+/* Parses a Range header value against a file size: returns 1 and sets
+ * [*start,*end] inclusive for one satisfiable range, 0 if the header is to
+ * be ignored (full response), -1 if unsatisfiable (416). */
+int http_parse_range(const char *value, uint64_t size, uint64_t *start, uint64_t *end);
+/* Standard reason phrase for a status code. */
+const char *http_reason(int status);
+/* MIME type for a file name by extension ("application/octet-stream"). */
+const char *http_mime_type(const char *path);
+/* Percent-decodes in place (also '+' -> ' ' when plus_is_space); returns
+ * the new length, or -1 on a bad escape. */
+long http_url_decode(char *s, int plus_is_space);
+
+#endif
