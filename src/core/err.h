@@ -11,6 +11,9 @@
 	X(INVALID_AUTH, "invalid_auth", 200) \
 	X(ACCOUNT_INACTIVE, "account_inactive", 200) \
 	X(TOKEN_REVOKED, "token_revoked", 200) \
+	X(TOKEN_EXPIRED, "token_expired", 200) \
+	X(NOT_AUTHORIZED, "not_authorized", 200) \
+	X(NOT_ADMIN, "not_admin", 200) \
 	X(NOT_ALLOWED_TOKEN_TYPE, "not_allowed_token_type", 200) \
 	X(MISSING_SCOPE, "missing_scope", 200) \
 	X(NO_PERMISSION, "no_permission", 200) \

@@ -104,7 +104,8 @@ typedef enum token_kind {
 	TOKEN_USER = 0,  /* xoxp- */
 	TOKEN_BOT = 1,   /* xoxb- */
 	TOKEN_APP = 2,   /* xapp- */
-	TOKEN_SESSION = 3, /* browser session cookie (acts as the user) */
+	TOKEN_SESSION = 3, /* browser session (acts as the user) */
+	TOKEN_INVITE = 4,  /* one-time invite code for a user without a password */
 } token_kind;
 
 typedef struct token {

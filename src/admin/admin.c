@@ -1,0 +1,621 @@
+/* Admin operations and the `canal admin` command table. */
+#include "admin/admin.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/xalloc.h"
+#include "core/err.h"
+#include "core/rules.h"
+
+/* Bot scopes an app gets when none are given: what a typical chat bot of
+ * the scenarios uses. */
+#define DEFAULT_BOT_SCOPES                                                                     \
+	"chat:write,channels:read,channels:history,channels:join,channels:manage,groups:read,"  \
+	"groups:history,groups:write,im:read,im:history,im:write,mpim:read,mpim:history,"       \
+	"mpim:write,users:read,users:read.email,users.profile:read,reactions:read,"             \
+	"reactions:write,pins:read,pins:write,usergroups:read,usergroups:write,team:read,"      \
+	"emoji:read"
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+int admin_org_create(admin_env *e, store_job *job, const char *name, const char *domain,
+		     org **out)
+{
+	if (!name || !*name)
+		return ERR_INVALID_NAME_REQUIRED;
+	char id[ID_MAX];
+	ids_new(id, "T");
+	org *o = core_org_new(id);
+	o->name = xstrdup(name);
+	if (domain && *domain) {
+		o->domain = xstrdup(domain);
+	} else {
+		/* domain: the name lowercased, letters and digits only. */
+		buf d = BUF_INIT;
+		for (const char *p = name; *p; p++)
+			if (isalnum((unsigned char)*p))
+				buf_addc(&d, (char)tolower((unsigned char)*p));
+		if (!d.len)
+			buf_adds(&d, "team");
+		o->domain = buf_detach(&d, NULL);
+	}
+	o->created = clock_now_s();
+	char cid[ID_MAX];
+	ids_new(cid, "C");
+	channel *g = core_channel_new(cid, o->id, CHAN_PUBLIC);
+	g->name = xstrdup("general");
+	g->is_general = true;
+	g->created = o->created;
+	g->updated = clock_now_us() / 1000;
+	g->purpose = xstrdup("This is the one channel that will always include everyone.");
+	g->purpose_last_set = o->created;
+	snprintf(o->general_id, sizeof o->general_id, "%s", cid);
+	core_org_add(e->state, o);
+	core_channel_add(e->state, g);
+	store_put_org(job, o);
+	store_put_channel(job, g);
+	*out = o;
+	return 0;
+}
+
+char *admin_token_issue(admin_env *e, store_job *job, const user *u, token_kind kind,
+			int64_t expires)
+{
+	char *secret = ids_token_new(kind == TOKEN_SESSION ? "xoxc" : "xoxp", u->org_id);
+	char hash[TOKEN_HASH_HEX];
+	ids_token_hash(secret, hash);
+	token *t = core_token_new(hash, kind);
+	snprintf(t->org_id, sizeof t->org_id, "%s", u->org_id);
+	snprintf(t->user_id, sizeof t->user_id, "%s", u->id);
+	t->scopes = xstrdup("*");
+	t->created = clock_now_s();
+	t->expires = expires;
+	core_token_add(e->state, t);
+	store_put_token(job, t);
+	return secret;
+}
+
+static void join_general(admin_env *e, store_job *job, org *o, user *u)
+{
+	channel *g = core_channel_get(e->state, o->general_id);
+	if (!g || core_member_get(g, u->id))
+		return;
+	chan_member *m = core_member_add(g, u->id, clock_now_s());
+	store_put_member(job, g->id, m);
+	message msg;
+	message_init(&msg);
+	snprintf(msg.channel_id, sizeof msg.channel_id, "%s", g->id);
+	snprintf(msg.org_id, sizeof msg.org_id, "%s", o->id);
+	snprintf(msg.user_id, sizeof msg.user_id, "%s", u->id);
+	msg.subtype = xstrdup("channel_join");
+	msg.text = xasprintf("<@%s> has joined the channel", u->id);
+	msg.ts = core_ts_next(e->state, clock_now_us());
+	store_msg_insert(job, &msg);
+	message_release(&msg);
+}
+
+int admin_user_create(admin_env *e, store_job *job, const char *org_id, const char *name,
+		      const char *email, const char *password, const char *real_name, bool is_admin,
+		      bool is_owner, user **out, char **user_token, char **invite_code)
+{
+	org *o = core_org_get(e->state, org_id ? org_id : "");
+	if (!o)
+		return ERR_TEAM_NOT_FOUND;
+	if (!name || !rules_user_name_ok(name))
+		return ERR_INVALID_NAME;
+	if (core_user_by_name(e->state, o->id, name))
+		return ERR_NAME_TAKEN;
+	char *em = NULL;
+	if (email && *email) {
+		if (!rules_email_ok(email))
+			return ERR_INVALID_EMAIL;
+		em = xstrdup(email);
+		lower(em);
+		if (core_user_by_email(e->state, o->id, em)) {
+			free(em);
+			return ERR_EMAIL_TAKEN;
+		}
+	}
+	char *pw = NULL;
+	if (password && *password) {
+		pw = ids_password_hash(password);
+		if (!pw) {
+			free(em);
+			return ERR_INTERNAL_ERROR;
+		}
+	}
+	char id[ID_MAX];
+	ids_new(id, "U");
+	user *u = core_user_new(id, o->id);
+	u->name = xstrdup(name);
+	u->email = em;
+	u->pwhash = pw;
+	u->real_name = xstrdup(real_name && *real_name ? real_name : name);
+	u->display_name = xstrdup("");
+	u->tz = xstrdup("UTC");
+	u->avatar_hash = ids_secret_hex(6);
+	u->is_admin = is_admin || is_owner;
+	u->is_owner = is_owner;
+	u->created = u->updated = clock_now_s();
+	/* The first owner of an org is its primary owner. */
+	if (is_owner) {
+		bool other = false;
+		size_t it = 0;
+		void *v;
+		while (!other && map_next(&e->state->users, &it, NULL, &v)) {
+			user *x = v;
+			other = x->is_primary_owner && strcmp(x->org_id, o->id) == 0;
+		}
+		u->is_primary_owner = !other;
+	}
+	core_user_add(e->state, u);
+	store_put_user(job, u);
+	join_general(e, job, o, u);
+	if (user_token)
+		*user_token = admin_token_issue(e, job, u, TOKEN_USER, 0);
+	if (invite_code) {
+		*invite_code = NULL;
+		if (!pw) {
+			char *code = ids_secret_hex(16);
+			char hash[TOKEN_HASH_HEX];
+			ids_token_hash(code, hash);
+			token *t = core_token_new(hash, TOKEN_INVITE);
+			snprintf(t->org_id, sizeof t->org_id, "%s", o->id);
+			snprintf(t->user_id, sizeof t->user_id, "%s", u->id);
+			t->created = clock_now_s();
+			t->expires = t->created + 14 * 86400;
+			core_token_add(e->state, t);
+			store_put_token(job, t);
+			*invite_code = code;
+		}
+	}
+	*out = u;
+	return 0;
+}
+
+int admin_app_create(admin_env *e, store_job *job, const char *org_id, const char *name,
+		     const char *scopes, app **out, char **bot_token, char **app_token)
+{
+	org *o = core_org_get(e->state, org_id ? org_id : "");
+	if (!o)
+		return ERR_TEAM_NOT_FOUND;
+	if (!name || !*name)
+		return ERR_INVALID_NAME_REQUIRED;
+	/* The bot user's handle: the app name made handle-safe, unique. */
+	buf h = BUF_INIT;
+	for (const char *p = name; *p && h.len < 60; p++) {
+		char ch = (char)tolower((unsigned char)*p);
+		buf_addc(&h, isalnum((unsigned char)ch) || ch == '-' || ch == '_' || ch == '.' ? ch : '-');
+	}
+	char *handle = buf_detach(&h, NULL);
+	for (int n = 2; core_user_by_name(e->state, o->id, handle); n++) {
+		char *nh = xasprintf("%.60s%d", handle, n);
+		free(handle);
+		handle = nh;
+	}
+	int64_t now = clock_now_s();
+	char aid[ID_MAX], bid[ID_MAX], uid[ID_MAX];
+	ids_new(aid, "A");
+	ids_new(bid, "B");
+	ids_new(uid, "U");
+	app *a = core_app_new(aid, o->id);
+	a->name = xstrdup(name);
+	snprintf(a->bot_id, sizeof a->bot_id, "%s", bid);
+	snprintf(a->bot_user_id, sizeof a->bot_user_id, "%s", uid);
+	a->scopes = xstrdup(scopes && *scopes ? scopes : DEFAULT_BOT_SCOPES);
+	a->signing_secret = ids_secret_hex(16);
+	a->verification_token = ids_secret_hex(12);
+	a->created = a->updated = now;
+	user *u = core_user_new(uid, o->id);
+	u->name = handle;
+	u->real_name = xstrdup(name);
+	u->display_name = xstrdup("");
+	u->tz = xstrdup("UTC");
+	u->avatar_hash = ids_secret_hex(6);
+	u->is_bot = true;
+	snprintf(u->bot_id, sizeof u->bot_id, "%s", bid);
+	snprintf(u->app_id, sizeof u->app_id, "%s", aid);
+	u->created = u->updated = now;
+	core_app_add(e->state, a);
+	core_user_add(e->state, u);
+	store_put_app(job, a);
+	store_put_user(job, u);
+
+	char *bt = ids_token_new("xoxb", o->id);
+	char hash[TOKEN_HASH_HEX];
+	ids_token_hash(bt, hash);
+	token *t = core_token_new(hash, TOKEN_BOT);
+	snprintf(t->org_id, sizeof t->org_id, "%s", o->id);
+	snprintf(t->user_id, sizeof t->user_id, "%s", uid);
+	snprintf(t->app_id, sizeof t->app_id, "%s", aid);
+	t->scopes = xstrdup(a->scopes);
+	t->created = now;
+	core_token_add(e->state, t);
+	store_put_token(job, t);
+
+	char *at = ids_token_new("xapp", o->id);
+	ids_token_hash(at, hash);
+	t = core_token_new(hash, TOKEN_APP);
+	snprintf(t->org_id, sizeof t->org_id, "%s", o->id);
+	snprintf(t->app_id, sizeof t->app_id, "%s", aid);
+	t->scopes = xstrdup("connections:write");
+	t->created = now;
+	core_token_add(e->state, t);
+	store_put_token(job, t);
+
+	*out = a;
+	*bot_token = bt;
+	*app_token = at;
+	return 0;
+}
+
+/* ---- the command table ---- */
+
+typedef struct opts {
+	const char *pos[4];
+	int npos;
+	const char *kv[16][2];
+	int nkv;
+} opts;
+
+static const char *opt(const opts *o, const char *name)
+{
+	for (int i = 0; i < o->nkv; i++)
+		if (strcmp(o->kv[i][0], name) == 0)
+			return o->kv[i][1];
+	return NULL;
+}
+
+static bool flag(const opts *o, const char *name)
+{
+	return opt(o, name) != NULL;
+}
+
+/* Options that take no value. */
+static bool is_bool_opt(const char *name)
+{
+	static const char *const b[] = {"admin", "owner", "invite", "json", NULL};
+	for (int i = 0; b[i]; i++)
+		if (strcmp(b[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int parse_opts(int argc, char **argv, opts *o, json_t **out)
+{
+	memset(o, 0, sizeof *o);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) == 0) {
+			const char *name = a + 2;
+			const char *eq = strchr(name, '=');
+			if (o->nkv == 16)
+				goto bad;
+			if (eq) {
+				/* --name=value: keep the name part only. */
+				static char names[16][32];
+				snprintf(names[o->nkv], sizeof names[0], "%.*s", (int)(eq - name), name);
+				o->kv[o->nkv][0] = names[o->nkv];
+				o->kv[o->nkv++][1] = eq + 1;
+			} else if (is_bool_opt(name)) {
+				o->kv[o->nkv][0] = name;
+				o->kv[o->nkv++][1] = "1";
+			} else {
+				if (i + 1 >= argc) {
+					*out = json_pack("{s:s}", "error", "option needs a value");
+					return -1;
+				}
+				o->kv[o->nkv][0] = name;
+				o->kv[o->nkv++][1] = argv[++i];
+			}
+		} else {
+			if (o->npos == 4)
+				goto bad;
+			o->pos[o->npos++] = a;
+		}
+	}
+	return 0;
+bad:
+	*out = json_pack("{s:s}", "error", "too many arguments");
+	return -1;
+}
+
+static json_t *user_json(const user *u)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b,s:b,s:b}", "id", u->id, "team_id", u->org_id,
+			 "name", u->name ? u->name : "", "real_name", u->real_name ? u->real_name : "",
+			 "email", u->email ? u->email : "", "is_admin", u->is_admin, "is_owner",
+			 u->is_owner, "is_bot", u->is_bot, "deleted", u->deleted);
+}
+
+typedef int (*cmd_fn)(admin_env *e, store_job *job, const opts *o, json_t **out);
+
+static int cmd_org_create(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *name = o->npos > 2 ? o->pos[2] : opt(o, "name");
+	org *g;
+	int err = admin_org_create(e, job, name, opt(o, "domain"), &g);
+	if (!err)
+		*out = json_pack("{s:s,s:s,s:s,s:s}", "id", g->id, "name", g->name, "domain", g->domain,
+				 "general_channel", g->general_id);
+	return err;
+}
+
+static int cmd_org_list(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	size_t n;
+	const char **keys = core_sorted_keys(&e->state->orgs, &n);
+	*out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		org *g = core_org_get(e->state, keys[i]);
+		json_array_append_new(*out, json_pack("{s:s,s:s,s:s}", "id", g->id, "name", g->name,
+						      "domain", g->domain ? g->domain : ""));
+	}
+	free(keys);
+	return 0;
+}
+
+static int cmd_user_create(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *pw = opt(o, "password");
+	if (!pw && !flag(o, "invite")) {
+		*out = json_pack("{s:s}", "error", "give --password PW or --invite");
+		return -1;
+	}
+	user *u;
+	char *tok = NULL, *invite = NULL;
+	int err = admin_user_create(e, job, opt(o, "org"), opt(o, "name"), opt(o, "email"), pw,
+				    opt(o, "real-name"), flag(o, "admin"), flag(o, "owner"), &u, &tok,
+				    &invite);
+	if (err)
+		return err;
+	*out = json_pack("{s:s,s:s,s:s,s:s}", "id", u->id, "team_id", u->org_id, "name", u->name,
+			 "token", tok);
+	if (invite) {
+		json_object_set_new(*out, "invite_url",
+				    json_sprintf("%s/invite/%s", e->base_url ? e->base_url : "", invite));
+		free(invite);
+	}
+	free(tok);
+	return 0;
+}
+
+static int cmd_user_list(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *org_id = opt(o, "org");
+	size_t n;
+	const char **keys = core_sorted_keys(&e->state->users, &n);
+	*out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		user *u = core_user_get(e->state, keys[i]);
+		if (!org_id || strcmp(u->org_id, org_id) == 0)
+			json_array_append_new(*out, user_json(u));
+	}
+	free(keys);
+	return 0;
+}
+
+static user *find_user(admin_env *e, const opts *o)
+{
+	const char *id = opt(o, "user");
+	if (!id)
+		return NULL;
+	user *u = core_user_get(e->state, id);
+	if (!u && opt(o, "org"))
+		u = core_user_by_name(e->state, opt(o, "org"), id);
+	return u;
+}
+
+static int cmd_user_password(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	user *u = find_user(e, o);
+	const char *pw = opt(o, "password");
+	if (!u)
+		return ERR_USER_NOT_FOUND;
+	if (!pw || !*pw) {
+		*out = json_pack("{s:s}", "error", "give --password PW");
+		return -1;
+	}
+	char *h = ids_password_hash(pw);
+	if (!h)
+		return ERR_INTERNAL_ERROR;
+	free(u->pwhash);
+	u->pwhash = h;
+	u->updated = clock_now_s();
+	store_put_user(job, u);
+	/* A password reset ends every browser session of that person. */
+	size_t it = 0;
+	void *v;
+	while (map_next(&e->state->tokens, &it, NULL, &v)) {
+		token *t = v;
+		if (t->kind == TOKEN_SESSION && strcmp(t->user_id, u->id) == 0 && !t->revoked) {
+			t->revoked = true;
+			store_put_token(job, t);
+		}
+	}
+	*out = json_pack("{s:b,s:s}", "ok", 1, "id", u->id);
+	return 0;
+}
+
+static int cmd_user_token(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	user *u = find_user(e, o);
+	if (!u || u->deleted)
+		return ERR_USER_NOT_FOUND;
+	char *tok = admin_token_issue(e, job, u, TOKEN_USER, 0);
+	*out = json_pack("{s:s,s:s}", "id", u->id, "token", tok);
+	free(tok);
+	return 0;
+}
+
+static int cmd_user_deactivate(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	user *u = find_user(e, o);
+	if (!u)
+		return ERR_USER_NOT_FOUND;
+	u->deleted = true;
+	u->updated = clock_now_s();
+	store_put_user(job, u);
+	*out = json_pack("{s:b,s:s}", "ok", 1, "id", u->id);
+	return 0;
+}
+
+static int cmd_app_create(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	app *a;
+	char *bt, *at;
+	int err = admin_app_create(e, job, opt(o, "org"), opt(o, "name"), opt(o, "scopes"), &a, &bt,
+				   &at);
+	if (err)
+		return err;
+	*out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", a->id, "team_id", a->org_id,
+			 "bot_user_id", a->bot_user_id, "bot_id", a->bot_id, "bot_token", bt,
+			 "app_token", at, "signing_secret", a->signing_secret, "scopes", a->scopes);
+	free(bt);
+	free(at);
+	return 0;
+}
+
+static int cmd_app_list(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *org_id = opt(o, "org");
+	size_t n;
+	const char **keys = core_sorted_keys(&e->state->apps, &n);
+	*out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		app *a = core_app_get(e->state, keys[i]);
+		if (!org_id || strcmp(a->org_id, org_id) == 0)
+			json_array_append_new(*out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "id", a->id,
+							      "team_id", a->org_id, "name", a->name,
+							      "bot_id", a->bot_id, "scopes", a->scopes,
+							      "deleted", a->deleted));
+	}
+	free(keys);
+	return 0;
+}
+
+static int cmd_token_revoke(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	int n = 0;
+	if (o->npos > 2) {
+		char hash[TOKEN_HASH_HEX];
+		ids_token_hash(o->pos[2], hash);
+		token *t = core_token_get(e->state, hash);
+		if (!t)
+			return ERR_INVALID_AUTH;
+		if (!t->revoked) {
+			t->revoked = true;
+			store_put_token(job, t);
+			n++;
+		}
+	} else if (opt(o, "user")) {
+		user *u = find_user(e, o);
+		if (!u)
+			return ERR_USER_NOT_FOUND;
+		size_t it = 0;
+		void *v;
+		while (map_next(&e->state->tokens, &it, NULL, &v)) {
+			token *t = v;
+			if (strcmp(t->user_id, u->id) == 0 && !t->revoked) {
+				t->revoked = true;
+				store_put_token(job, t);
+				n++;
+			}
+		}
+	} else {
+		*out = json_pack("{s:s}", "error", "give a TOKEN or --user U");
+		return -1;
+	}
+	*out = json_pack("{s:b,s:i}", "ok", 1, "revoked", n);
+	return 0;
+}
+
+static const struct admin_cmd {
+	const char *noun, *verb;
+	cmd_fn fn;
+	const char *usage;
+} cmds[] = {
+	{"org", "create", cmd_org_create, "org create NAME [--domain D]"},
+	{"org", "list", cmd_org_list, "org list"},
+	{"user", "create", cmd_user_create,
+	 "user create --org T --name NAME --email E (--password PW | --invite) [--admin] [--owner] [--real-name R]"},
+	{"user", "list", cmd_user_list, "user list [--org T]"},
+	{"user", "password", cmd_user_password, "user password --user U --password PW"},
+	{"user", "token", cmd_user_token, "user token --user U   (issue a new xoxp- token)"},
+	{"user", "deactivate", cmd_user_deactivate, "user deactivate --user U"},
+	{"app", "create", cmd_app_create, "app create --org T --name NAME [--scopes s1,s2,...]"},
+	{"app", "list", cmd_app_list, "app list [--org T]"},
+	{"token", "revoke", cmd_token_revoke, "token revoke (TOKEN | --user U)"},
+};
+
+const char *admin_usage(void)
+{
+	static char text[2048];
+	if (!text[0]) {
+		buf b = BUF_INIT;
+		buf_adds(&b, "usage: canal admin COMMAND [--data DIR] [--json]\ncommands:\n");
+		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+			buf_printf(&b, "  %s\n", cmds[i].usage);
+		snprintf(text, sizeof text, "%s", b.data);
+		buf_release(&b);
+	}
+	return text;
+}
+
+int admin_exec(admin_env *e, store_job *job, int argc, char **argv, json_t **out)
+{
+	opts o;
+	*out = NULL;
+	if (parse_opts(argc, argv, &o, out) != 0)
+		return -1;
+	if (o.npos >= 2)
+		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+			if (!strcmp(cmds[i].noun, o.pos[0]) && !strcmp(cmds[i].verb, o.pos[1])) {
+				int err = cmds[i].fn(e, job, &o, out);
+				if (err > 0 || (err < 0 && !*out))
+					*out = json_pack("{s:s}", "error", err_name(err));
+				return err;
+			}
+	*out = json_pack("{s:s,s:s}", "error", "unknown command", "usage", admin_usage());
+	return -1;
+}
+
+char *admin_format_human(const json_t *r)
+{
+	buf b = BUF_INIT;
+	if (json_is_array(r)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(r, i, v) {
+			const char *k;
+			json_t *x;
+			int first = 1;
+			json_object_foreach((json_t *)v, k, x) {
+				char *s = json_is_string(x) ? xstrdup(json_string_value(x))
+							    : json_dumps(x, JSON_ENCODE_ANY);
+				buf_printf(&b, "%s%s=%s", first ? "" : "  ", k, s);
+				free(s);
+				first = 0;
+			}
+			buf_addc(&b, '\n');
+		}
+	} else if (json_is_object(r)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)r, k, x) {
+			char *s = json_is_string(x) ? xstrdup(json_string_value(x))
+						    : json_dumps(x, JSON_ENCODE_ANY);
+			buf_printf(&b, "%-16s %s\n", k, s);
+			free(s);
+		}
+	}
+	return buf_detach(&b, NULL);
+}

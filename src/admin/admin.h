@@ -1,0 +1,44 @@
+/* Administration: creating organisations, people and apps, resetting
+ * passwords, revoking tokens. One implementation serves three callers:
+ * `canal admin ...` on a stopped server (offline: the CLI opens the store
+ * itself), the same command against a running server (sent over the
+ * admin socket, executed in the server's loop so hot state stays right),
+ * and the first-start bootstrap of `canal serve`. */
+#ifndef CANAL_ADMIN_ADMIN_H
+#define CANAL_ADMIN_ADMIN_H
+#include <jansson.h>
+
+#include "core/state.h"
+#include "store/store.h"
+
+typedef struct admin_env {
+	core_state *state;
+	store *store;
+	const char *base_url;
+} admin_env;
+
+/* Domain operations. Each changes hot state and queues the change in job.
+ * Heap strings returned through token outputs belong to the caller. */
+int admin_org_create(admin_env *e, store_job *job, const char *name, const char *domain,
+		     org **out);
+int admin_user_create(admin_env *e, store_job *job, const char *org_id, const char *name,
+		      const char *email, const char *password, const char *real_name, bool is_admin,
+		      bool is_owner, user **out, char **user_token, char **invite_code);
+int admin_app_create(admin_env *e, store_job *job, const char *org_id, const char *name,
+		     const char *scopes, app **out, char **bot_token, char **app_token);
+/* New token for a user (xoxp, full access) or a session (xoxc, expires). */
+char *admin_token_issue(admin_env *e, store_job *job, const user *u, token_kind kind,
+			int64_t expires);
+
+/* Runs one admin command given as argv (without "canal admin"), e.g.
+ * ["user","create","--org","T1","--name","alice",...]. On success returns
+ * 0 and a JSON result in *out; on failure an ERR_* or -1 with a message in
+ * *out ({"error": "..."}). The command's writes are queued in job; the
+ * caller submits it and reports the result after the commit. */
+int admin_exec(admin_env *e, store_job *job, int argc, char **argv, json_t **out);
+/* Human-readable rendering of a result for the terminal. */
+char *admin_format_human(const json_t *result);
+/* The usage text. */
+const char *admin_usage(void);
+
+#endif

@@ -1,0 +1,60 @@
+/* Domain actions several methods share: posting a message (user or
+ * system) and joining/leaving a channel with its system message. Each
+ * changes hot state and queues the same change in the request's job. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/xalloc.h"
+
+int64_t api_post(api_ctx *c, channel *ch, message *m)
+{
+	snprintf(m->channel_id, sizeof m->channel_id, "%s", ch->id);
+	snprintf(m->org_id, sizeof m->org_id, "%s", ch->org_id);
+	m->ts = core_ts_next(c->env->state, c->now_us);
+	store_msg_insert(api_job(c), m);
+	/* The poster has read everything up to their own message. */
+	chan_member *mem = m->user_id[0] ? core_member_get(ch, m->user_id) : NULL;
+	if (mem && !m->subtype) {
+		mem->last_read = m->ts;
+		store_put_member(api_job(c), ch->id, mem);
+	}
+	return m->ts;
+}
+
+void api_member_join(api_ctx *c, channel *ch, user *u, const user *inviter, bool post)
+{
+	chan_member *mem = core_member_add(ch, u->id, c->now_us / 1000000);
+	store_put_member(api_job(c), ch->id, mem);
+	if (!post || ch->kind == CHAN_IM)
+		return;
+	message m;
+	message_init(&m);
+	m.subtype = xstrdup(ch->kind == CHAN_MPIM ? "group_join" : "channel_join");
+	snprintf(m.user_id, sizeof m.user_id, "%s", u->id);
+	if (inviter && strcmp(inviter->id, u->id) != 0) {
+		m.text = xasprintf("<@%s> has joined the channel", u->id);
+		json_t *x = json_pack("{s:s}", "inviter", inviter->id);
+		m.extra = json_dumps(x, JSON_COMPACT);
+		json_decref(x);
+	} else {
+		m.text = xasprintf("<@%s> has joined the channel", u->id);
+	}
+	api_post(c, ch, &m);
+	message_release(&m);
+}
+
+void api_member_leave(api_ctx *c, channel *ch, user *u, bool post)
+{
+	if (post && ch->kind != CHAN_IM) {
+		message m;
+		message_init(&m);
+		m.subtype = xstrdup("channel_leave");
+		snprintf(m.user_id, sizeof m.user_id, "%s", u->id);
+		m.text = xasprintf("<@%s> has left the channel", u->id);
+		api_post(c, ch, &m);
+		message_release(&m);
+	}
+	core_member_remove(ch, u->id);
+	store_del_member(api_job(c), ch->id, u->id);
+}

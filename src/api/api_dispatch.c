@@ -1,0 +1,164 @@
+/* Dispatch: authenticate, check the method table, run the handler, and
+ * answer only once the handler's writes are durable.
+ *
+ * States of one call:
+ *   RUN      handler runs synchronously (api_call)
+ *   COMMIT   its job is with the store writer (only if it queued writes)
+ *   ANSWER   post-commit hooks run, the answer is handed to the caller,
+ *            the ctx is freed (call_finish)
+ * A job is submitted even when the handler failed after changing hot
+ * state, so memory and disk never disagree about what happened. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+
+typedef struct call {
+	api_ctx c;
+	int err;
+	api_answer_cb done;
+	void *ud;
+} call;
+
+const api_method *api_method_find(const char *name)
+{
+	size_t lo = 0, hi = api_nmethods;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int r = strcmp(api_methods[mid].name, name);
+		if (r == 0)
+			return &api_methods[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int authenticate(api_ctx *c, const char *token_str)
+{
+	const api_method *m = c->method;
+	if (!token_str || !*token_str)
+		return (m->callers & API_NOAUTH) ? 0 : ERR_NOT_AUTHED;
+	char hash[TOKEN_HASH_HEX];
+	ids_token_hash(token_str, hash);
+	core_state *s = c->env->state;
+	token *t = core_token_get(s, hash);
+	if (!t || t->kind == TOKEN_INVITE)
+		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
+	if (t->revoked)
+		return ERR_TOKEN_REVOKED;
+	if (t->expires && t->expires < c->now_us / 1000000)
+		return ERR_TOKEN_EXPIRED;
+	c->tok = t;
+	c->org = core_org_get(s, t->org_id);
+	c->me = t->user_id[0] ? core_user_get(s, t->user_id) : NULL;
+	c->app = t->app_id[0] ? core_app_get(s, t->app_id) : NULL;
+	if (!c->org)
+		return ERR_INVALID_AUTH;
+	if ((c->me && c->me->deleted) || (c->app && c->app->deleted))
+		return ERR_ACCOUNT_INACTIVE;
+	int kind = t->kind == TOKEN_BOT ? API_BOT : t->kind == TOKEN_APP ? API_APP : API_USER;
+	if (!(m->callers & kind))
+		return ERR_NOT_ALLOWED_TOKEN_TYPE;
+	if (kind != API_APP && !c->me)
+		return ERR_INVALID_AUTH;
+	if (kind == API_BOT && m->scope)
+		return api_need_scope(c, m->scope);
+	return 0;
+}
+
+static json_t *build_answer(api_ctx *c, int err)
+{
+	json_t *a;
+	if (err) {
+		a = json_pack("{s:b,s:s}", "ok", 0, "error", err_name(err));
+		if (c->err_extra)
+			json_object_update(a, c->err_extra);
+		return a;
+	}
+	a = json_incref(c->out);
+	if (c->warnings && json_array_size(c->warnings)) {
+		/* Slack: "warning" is a comma list; response_metadata.warnings
+		 * the same as an array. */
+		buf w = BUF_INIT;
+		size_t i;
+		json_t *v;
+		json_array_foreach(c->warnings, i, v) {
+			if (i)
+				buf_addc(&w, ',');
+			buf_adds(&w, json_string_value(v));
+		}
+		json_object_set_new(a, "warning", json_string(w.data));
+		buf_release(&w);
+		json_t *rm = json_object_get(a, "response_metadata");
+		if (!rm) {
+			rm = json_object();
+			json_object_set_new(a, "response_metadata", rm);
+		}
+		json_object_set(rm, "warnings", c->warnings);
+	}
+	return a;
+}
+
+static void call_finish(call *k)
+{
+	api_ctx *c = &k->c;
+	if (!k->err)
+		for (int i = 0; i < c->nhooks; i++)
+			c->hooks[i].fn(c, c->hooks[i].ud);
+	json_t *answer = build_answer(c, k->err);
+	int status = k->err ? err_http(k->err) : 200;
+	k->done(k->ud, answer, status);
+	json_decref(c->args);
+	json_decref(c->out);
+	json_decref(c->err_extra);
+	json_decref(c->warnings);
+	free(k);
+}
+
+static void committed_cb(void *ud, int err)
+{
+	call *k = ud;
+	if (err && !k->err) {
+		log_error("commit failed", "method=%s error=%s", k->c.method->name, err_name(err));
+		/* A conflict mapped by the handler (already_reacted) is the
+		 * caller's answer; anything else is ours. */
+		k->err = err;
+	}
+	call_finish(k);
+}
+
+void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
+	      api_answer_cb done, void *ud)
+{
+	call *k = xcalloc(1, sizeof *k);
+	api_ctx *c = &k->c;
+	k->done = done;
+	k->ud = ud;
+	c->env = env;
+	c->args = json_is_object(args) ? json_incref(args) : json_object();
+	c->out = json_pack("{s:b}", "ok", 1);
+	c->now_us = clock_now_us();
+	c->method = api_method_find(method);
+	if (!c->method) {
+		k->err = ERR_UNKNOWN_METHOD;
+		call_finish(k);
+		return;
+	}
+	k->err = authenticate(c, token_str);
+	if (!k->err)
+		k->err = c->method->fn(c);
+	if (c->job) {
+		store_job *j = c->job;
+		c->job = NULL;
+		store_submit(env->store, j, committed_cb, k);
+		return;
+	}
+	call_finish(k);
+}

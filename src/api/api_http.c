@@ -1,0 +1,208 @@
+/* HTTP glue for the Web API: argument decoding (query string, form and
+ * JSON bodies), token extraction, and per-method counters. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_http.h"
+#include "base/map.h"
+#include "base/xalloc.h"
+
+/* ---- metrics ---- */
+struct api_metrics {
+	map counts; /* "method\x1foutcome" -> uint64_t* */
+};
+
+api_metrics *api_metrics_new(void)
+{
+	api_metrics *m = xcalloc(1, sizeof *m);
+	map_init(&m->counts);
+	return m;
+}
+
+void api_metrics_free(api_metrics *m)
+{
+	if (!m)
+		return;
+	size_t it = 0;
+	void *v;
+	while (map_next(&m->counts, &it, NULL, &v))
+		free(v);
+	map_release(&m->counts);
+	free(m);
+}
+
+void api_metrics_count(api_metrics *m, const char *method, const char *outcome)
+{
+	char key[160];
+	snprintf(key, sizeof key, "%s\x1f%s", method, outcome);
+	uint64_t *n = map_get(&m->counts, key);
+	if (!n) {
+		n = xcalloc(1, sizeof *n);
+		map_put(&m->counts, key, n);
+	}
+	(*n)++;
+}
+
+void api_metrics_render(const api_metrics *m, buf *out)
+{
+	buf_adds(out, "# HELP canal_api_requests_total Web API calls by method and outcome (ok or the error name).\n"
+		      "# TYPE canal_api_requests_total counter\n");
+	size_t it = 0;
+	const char *k;
+	void *v;
+	while (map_next(&m->counts, &it, &k, &v)) {
+		const char *sep = strchr(k, '\x1f');
+		buf_printf(out, "canal_api_requests_total{method=\"%.*s\",outcome=\"%s\"} %llu\n",
+			   (int)(sep - k), k, sep + 1, (unsigned long long)*(uint64_t *)v);
+	}
+}
+
+/* ---- argument decoding ---- */
+int api_form_parse(const char *s, size_t len, json_t *obj)
+{
+	const char *end = s + len;
+	while (s < end) {
+		const char *amp = memchr(s, '&', (size_t)(end - s));
+		const char *pe = amp ? amp : end;
+		if (pe > s) {
+			const char *eq = memchr(s, '=', (size_t)(pe - s));
+			char *k = xstrndup(s, (size_t)((eq ? eq : pe) - s));
+			char *v = eq ? xstrndup(eq + 1, (size_t)(pe - eq - 1)) : xstrdup("");
+			long kl = http_url_decode(k, 1), vl = http_url_decode(v, 1);
+			int err = 0;
+			if (kl < 0 || vl < 0) {
+				err = ERR_INVALID_FORM_DATA;
+			} else if (kl > 0) {
+				json_t *js = json_stringn(v, (size_t)vl);
+				if (!js || !json_stringn(k, (size_t)kl))
+					err = ERR_INVALID_CHARSET;
+				else
+					json_object_setn_new_nocheck(obj, k, (size_t)kl, js);
+			}
+			free(k);
+			free(v);
+			if (err)
+				return err;
+		}
+		s = pe + 1;
+	}
+	return 0;
+}
+
+static bool ctype_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+	while (*ct == ' ')
+		ct++;
+	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+int api_args_from_http(const char *query, const char *content_type, const char *body,
+		       size_t body_len, json_t **out)
+{
+	json_t *args = json_object();
+	int err = 0;
+	if (query && *query)
+		err = api_form_parse(query, strlen(query), args);
+	if (!err && body_len) {
+		if (content_type && ctype_is(content_type, "application/json")) {
+			json_error_t je;
+			json_t *j = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &je);
+			if (!j)
+				err = ERR_INVALID_JSON;
+			else if (!json_is_object(j))
+				err = ERR_JSON_NOT_OBJECT;
+			else
+				json_object_update(args, j);
+			json_decref(j);
+		} else if (!content_type || ctype_is(content_type, "application/x-www-form-urlencoded") ||
+			   ctype_is(content_type, "text/plain")) {
+			/* text/plain: some HTTP tools post forms without a type. */
+			err = api_form_parse(body, body_len, args);
+		} else {
+			err = ERR_INVALID_POST_TYPE;
+		}
+	}
+	if (err) {
+		json_decref(args);
+		return err;
+	}
+	*out = args;
+	return 0;
+}
+
+/* ---- the handler ---- */
+typedef struct http_call {
+	http_req *req;
+	api_env *env;
+	char *method;
+	char *scopes;   /* X-OAuth-Scopes for the caller, if known */
+} http_call;
+
+static void answered_cb(void *ud, json_t *answer, int status)
+{
+	http_call *h = ud;
+	const char *err = json_string_value(json_object_get(answer, "error"));
+	if (h->env->metrics)
+		api_metrics_count(h->env->metrics, api_method_find(h->method) ? h->method : "unknown",
+				  json_is_true(json_object_get(answer, "ok")) ? "ok" : err ? err : "error");
+	size_t len;
+	char *body = json_dumps(answer, JSON_COMPACT);
+	len = strlen(body);
+	char *hdr = NULL;
+	if (status == 429)
+		hdr = xstrdup("Retry-After: 1\r\n");
+	else if (h->scopes)
+		hdr = xasprintf("X-OAuth-Scopes: %s\r\n", h->scopes);
+	http_respond_owned(h->req, status, "application/json; charset=utf-8", hdr, body, len);
+	free(hdr);
+	json_decref(answer);
+	free(h->method);
+	free(h->scopes);
+	free(h);
+}
+
+void api_http_handle(api_env *env, http_req *req, const char *method)
+{
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+		static const char body[] = "{\"ok\":false,\"error\":\"invalid_post_type\"}";
+		http_respond(req, 405, "application/json; charset=utf-8", "Allow: GET, POST\r\n", body,
+			     sizeof body - 1);
+		return;
+	}
+	http_call *h = xcalloc(1, sizeof *h);
+	h->req = req;
+	h->env = env;
+	h->method = xstrdup(method);
+	json_t *args = NULL;
+	int err = api_args_from_http(req->query, http_req_header(req, "content-type"), req->body,
+				     req->body_len, &args);
+	if (err) {
+		json_t *a = json_pack("{s:b,s:s}", "ok", 0, "error", err_name(err));
+		answered_cb(h, a, 200);
+		return;
+	}
+	/* Token: the Authorization header wins over a `token` argument. */
+	const char *tok = NULL;
+	const char *auth = http_req_header(req, "authorization");
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+		tok = auth + 7;
+		while (*tok == ' ')
+			tok++;
+	}
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(args, "token"));
+	char hash[TOKEN_HASH_HEX];
+	if (tok && *tok) {
+		ids_token_hash(tok, hash);
+		token *t = core_token_get(env->state, hash);
+		if (t && t->scopes)
+			h->scopes = xstrdup(t->scopes);
+	}
+	char *tok_copy = xstrdup(tok);
+	api_call(env, method, args, tok_copy, answered_cb, h);
+	free(tok_copy);
+	json_decref(args);
+}

@@ -1,0 +1,65 @@
+/* Every Web API handler, named after its method (chat.postMessage ->
+ * api_chat_post_message in api_chat.c). Grep the method, find the code. */
+#ifndef CANAL_API_HANDLERS_H
+#define CANAL_API_HANDLERS_H
+#include "api/api.h"
+
+/* api_auth.c */
+int api_auth_test(api_ctx *c);
+int api_auth_revoke(api_ctx *c);
+int api_api_test(api_ctx *c);
+/* api_chat.c */
+int api_chat_post_message(api_ctx *c);
+int api_chat_update(api_ctx *c);
+int api_chat_delete(api_ctx *c);
+int api_chat_get_permalink(api_ctx *c);
+int api_chat_me_message(api_ctx *c);
+/* api_conversations.c (manage) and api_conversations_read.c */
+int api_conversations_create(api_ctx *c);
+int api_conversations_info(api_ctx *c);
+int api_conversations_list(api_ctx *c);
+int api_conversations_history(api_ctx *c);
+int api_conversations_replies(api_ctx *c);
+int api_conversations_join(api_ctx *c);
+int api_conversations_leave(api_ctx *c);
+int api_conversations_invite(api_ctx *c);
+int api_conversations_kick(api_ctx *c);
+int api_conversations_members(api_ctx *c);
+int api_conversations_open(api_ctx *c);
+int api_conversations_close(api_ctx *c);
+int api_conversations_archive(api_ctx *c);
+int api_conversations_unarchive(api_ctx *c);
+int api_conversations_rename(api_ctx *c);
+int api_conversations_set_topic(api_ctx *c);
+int api_conversations_set_purpose(api_ctx *c);
+int api_conversations_mark(api_ctx *c);
+/* api_users.c */
+int api_users_list(api_ctx *c);
+int api_users_info(api_ctx *c);
+int api_users_lookup_by_email(api_ctx *c);
+int api_users_conversations(api_ctx *c);
+int api_users_profile_get(api_ctx *c);
+int api_users_profile_set(api_ctx *c);
+/* api_reactions.c */
+int api_reactions_add(api_ctx *c);
+int api_reactions_remove(api_ctx *c);
+int api_reactions_get(api_ctx *c);
+int api_reactions_list(api_ctx *c);
+/* api_pins.c */
+int api_pins_add(api_ctx *c);
+int api_pins_remove(api_ctx *c);
+int api_pins_list(api_ctx *c);
+/* api_usergroups.c */
+int api_usergroups_create(api_ctx *c);
+int api_usergroups_list(api_ctx *c);
+int api_usergroups_update(api_ctx *c);
+int api_usergroups_disable(api_ctx *c);
+int api_usergroups_enable(api_ctx *c);
+int api_usergroups_users_list(api_ctx *c);
+int api_usergroups_users_update(api_ctx *c);
+/* api_team.c */
+int api_team_info(api_ctx *c);
+int api_bots_info(api_ctx *c);
+int api_emoji_list(api_ctx *c);
+
+#endif

@@ -1,0 +1,174 @@
+/* `canal admin`: through the admin socket of a running server, else
+ * offline on the data directory (store opened without a loop, so every
+ * commit is synchronous). */
+#include "cli/admin_cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "admin/admin.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "core/err.h"
+
+static int print_result(int ok, json_t *result, int as_json)
+{
+	if (as_json) {
+		char *s = json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+		printf("%s\n", s);
+		free(s);
+	} else if (ok) {
+		char *s = admin_format_human(result);
+		fputs(s, stdout);
+		free(s);
+	}
+	if (!ok) {
+		const char *e = json_string_value(json_object_get(result, "error"));
+		const char *usage = json_string_value(json_object_get(result, "usage"));
+		fprintf(stderr, "canal admin: %s\n%s", e ? e : "failed", usage ? usage : "");
+	}
+	return ok ? 0 : 1;
+}
+
+/* Returns 1 if the command ran through a live server (rc set), 0 if no
+ * server is listening. */
+static int via_socket(const char *path, int argc, char **argv, int as_json, int *rc)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return 0;
+	}
+	json_t *req = json_array();
+	for (int i = 0; i < argc; i++)
+		json_array_append_new(req, json_string(argv[i]));
+	char *line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	buf out = BUF_INIT;
+	buf_adds(&out, line);
+	buf_addc(&out, '\n');
+	free(line);
+	size_t off = 0;
+	while (off < out.len) {
+		ssize_t w = write(fd, out.data + off, out.len - off);
+		if (w <= 0 && errno != EINTR)
+			break;
+		if (w > 0)
+			off += (size_t)w;
+	}
+	buf_release(&out);
+	buf in = BUF_INIT;
+	char tmp[4096];
+	for (;;) {
+		ssize_t r = read(fd, tmp, sizeof tmp);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		buf_add(&in, tmp, (size_t)r);
+	}
+	close(fd);
+	json_t *ans = in.len ? json_loadb(in.data, in.len, 0, NULL) : NULL;
+	buf_release(&in);
+	if (!ans) {
+		fprintf(stderr, "canal admin: the server closed the admin connection without an answer\n");
+		*rc = 1;
+		return 1;
+	}
+	*rc = print_result(json_is_true(json_object_get(ans, "ok")), json_object_get(ans, "result"),
+			   as_json);
+	json_decref(ans);
+	return 1;
+}
+
+static void offline_done(void *ud, int err)
+{
+	*(int *)ud = err ? err : 1;
+}
+
+static int offline(const char *dir, int argc, char **argv, int as_json)
+{
+	char err[512];
+	if (ids_init() != 0)
+		return 1;
+	store_cfg sc = {.dir = dir, .sync = STORE_SYNC_FULL};
+	store *st = store_open(&sc, NULL, err, sizeof err);
+	if (!st) {
+		fprintf(stderr, "canal admin: cannot open data directory %s: %s\n", dir, err);
+		return 1;
+	}
+	core_state state;
+	core_state_init(&state);
+	int rc = 1;
+	if (store_load(st, &state) != 0) {
+		fprintf(stderr, "canal admin: cannot load %s\n", dir);
+		goto out;
+	}
+	admin_env e = {&state, st, NULL};
+	store_job *job = store_job_new(st);
+	json_t *result = NULL;
+	int r = admin_exec(&e, job, argc, argv, &result);
+	int done = 0;
+	store_submit(st, job, offline_done, &done);
+	if (r == 0 && done != 1) {
+		json_decref(result);
+		result = json_pack("{s:s}", "error", err_name(done));
+		r = done;
+	}
+	rc = print_result(r == 0, result, as_json);
+	json_decref(result);
+out:
+	store_close(st);
+	core_state_release(&state);
+	return rc;
+}
+
+int admin_cli_main(int argc, char **argv)
+{
+	/* Pull out the options every admin command shares. */
+	const char *dir = getenv("CANAL_DATA");
+	int as_json = 0;
+	char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	int n = 0;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--data") && i + 1 < argc)
+			dir = argv[++i];
+		else if (!strncmp(argv[i], "--data=", 7))
+			dir = argv[i] + 7;
+		else if (!strcmp(argv[i], "--json"))
+			as_json = 1;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(admin_usage(), stdout);
+			free(rest);
+			return 0;
+		} else
+			rest[n++] = argv[i];
+	}
+	if (!dir || !*dir)
+		dir = "./canal-data";
+	if (n < 2) {
+		fputs(admin_usage(), stderr);
+		free(rest);
+		return 2;
+	}
+	log_set_level(LOG_WARN);
+	char *sock = admin_socket_path(dir);
+	int rc;
+	if (!via_socket(sock, n, rest, as_json, &rc))
+		rc = offline(dir, n, rest, as_json);
+	free(sock);
+	free(rest);
+	return rc;
+}

@@ -1,0 +1,255 @@
+/* `canal serve`: wires the loop, the store, hot state, the HTTP server,
+ * the admin socket and signal handling together.
+ *
+ * Start-up: config -> store_open (migrations) -> store_load (hot state) ->
+ * first-run bootstrap if the store is empty -> listen -> print
+ * "listening on ..." (scripts and tests wait for that line).
+ * Shutdown (SIGINT/SIGTERM): stop accepting, let in-flight requests finish
+ * (their commits included), close the admin socket, drain and close the
+ * store, then leave the loop. */
+#include "cli/serve.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "admin/admin.h"
+#include "api/api_http.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "cli/admin_cli.h"
+#include "cli/config.h"
+#include "cli/routes.h"
+
+static void on_signal(uv_signal_t *h, int signum);
+
+static int find_web_root(canal_config *cfg, char **out)
+{
+	if (cfg->web_root) {
+		*out = realpath(cfg->web_root, NULL);
+		return *out ? 0 : -1;
+	}
+	/* build/canal lives one level below the repo's web/ directory. */
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			char *cand = xasprintf("%s/../web", exe);
+			*out = realpath(cand, NULL);
+			free(cand);
+			if (*out)
+				return 0;
+		}
+	}
+	*out = realpath("web", NULL);
+	return *out ? 0 : -1;
+}
+
+/* ---- first start ---- */
+static void bootstrap_done(void *ud, int err)
+{
+	*(int *)ud = err ? err : 1;
+}
+
+static int bootstrap(canal_server *s)
+{
+	if (s->state.orgs.count)
+		return 0;
+	admin_env e = {&s->state, s->store, s->env.base_url};
+	store_job *job = store_job_new(s->store);
+	org *o;
+	user *u;
+	app *a;
+	char *utok = NULL, *bt = NULL, *at = NULL;
+	char *pw = ids_secret_hex(8);
+	int err = admin_org_create(&e, job, "Canal", "canal", &o);
+	if (!err)
+		err = admin_user_create(&e, job, o->id, "admin", "admin@canal.local", pw, "Admin", true,
+					true, &u, &utok, NULL);
+	if (!err)
+		err = admin_app_create(&e, job, o->id, "starter-bot", NULL, &a, &bt, &at);
+	if (err) {
+		store_job_free(job);
+		goto out;
+	}
+	int done = 0;
+	store_submit(s->store, job, bootstrap_done, &done);
+	while (!done)
+		uv_run(s->loop, UV_RUN_ONCE);
+	if (done != 1) {
+		err = done;
+		goto out;
+	}
+	/* Printed once, on stdout: what a newcomer needs to try Canal. */
+	printf("\nCanal: first start, created organisation \"%s\" (%s).\n"
+	       "  Sign in at %s/ as admin@canal.local with password: %s\n"
+	       "  (change it: canal admin user password --user %s --password NEW --data %s)\n"
+	       "  Owner's user token:   %s\n"
+	       "  Starter bot token:    %s\n"
+	       "  Try the API:  curl -s -H 'Authorization: Bearer %s' %s/api/auth.test\n\n",
+	       o->name, o->id, s->env.base_url, pw, u->id, s->cfg.data_dir, utok, bt, bt,
+	       s->env.base_url);
+	fflush(stdout);
+out:
+	free(pw);
+	free(utok);
+	free(bt);
+	free(at);
+	if (err)
+		log_error("first-start setup failed", "error=%s", err_name(err));
+	return err;
+}
+
+/* ---- shutdown ---- */
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void http_stopped(void *ud)
+{
+	canal_server *s = ud;
+	admin_server_stop(s);
+	store_close(s->store);
+	s->store = NULL;
+	uv_walk(s->loop, close_walk_cb, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	canal_server *s = h->data;
+	if (s->stopping)
+		return;
+	s->stopping = 1;
+	log_info("shutting down", "signal=%d", signum);
+	http_server_stop(s->http, http_stopped, s);
+}
+
+int serve_main(int argc, char **argv)
+{
+	static canal_server srv;
+	canal_server *s = &srv;
+	char err[512];
+	int rc = 1;
+	config_defaults(&s->cfg);
+	if (config_load_env(&s->cfg, err, sizeof err) != 0 ||
+	    config_load_args(&s->cfg, argc, argv, err, sizeof err) != 0) {
+		fprintf(stderr, "canal serve: %s\n%s", err, config_help());
+		config_release(&s->cfg);
+		return 2;
+	}
+	log_level lvl;
+	if (log_level_parse(s->cfg.log_level, &lvl) != 0) {
+		fprintf(stderr, "canal serve: unknown log level '%s'\n", s->cfg.log_level);
+		config_release(&s->cfg);
+		return 2;
+	}
+	log_set_level(lvl);
+	char host[256];
+	int port;
+	if (config_listen_split(s->cfg.listen, host, sizeof host, &port) != 0) {
+		fprintf(stderr, "canal serve: bad --listen '%s' (want HOST:PORT)\n", s->cfg.listen);
+		config_release(&s->cfg);
+		return 2;
+	}
+	store_sync sync = STORE_SYNC_FULL;
+	if (!strcmp(s->cfg.sync, "normal"))
+		sync = STORE_SYNC_NORMAL;
+	else if (!strcmp(s->cfg.sync, "off"))
+		sync = STORE_SYNC_OFF;
+	else if (strcmp(s->cfg.sync, "full") != 0) {
+		fprintf(stderr, "canal serve: --sync must be full, normal or off\n");
+		config_release(&s->cfg);
+		return 2;
+	}
+	if (ids_init() != 0) {
+		fprintf(stderr, "canal serve: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (find_web_root(&s->cfg, &s->web_root) != 0)
+		log_warn("web client files not found; only the API is served",
+			 "hint=\"set --web-root DIR\"");
+
+	s->loop = uv_default_loop();
+	store_cfg sc = {.dir = s->cfg.data_dir, .sync = sync, .batch_max = (int)s->cfg.batch_max};
+	s->store = store_open(&sc, s->loop, err, sizeof err);
+	if (!s->store) {
+		fprintf(stderr, "canal serve: cannot open data directory %s: %s\n", s->cfg.data_dir, err);
+		goto out;
+	}
+	core_state_init(&s->state);
+	if (store_load(s->store, &s->state) != 0) {
+		fprintf(stderr, "canal serve: cannot load data from %s\n", s->cfg.data_dir);
+		goto out;
+	}
+
+	http_cfg hc = {.host = host,
+		       .port = port,
+		       .max_body_bytes = (size_t)s->cfg.max_body,
+		       .max_header_bytes = (size_t)s->cfg.max_header,
+		       .idle_timeout_ms = (int)s->cfg.idle_timeout_ms,
+		       .max_connections = (int)s->cfg.max_connections};
+	s->http = http_server_new(s->loop, &hc, routes_dispatch, s, err, sizeof err);
+	if (!s->http) {
+		fprintf(stderr, "canal serve: cannot listen on %s: %s\n", s->cfg.listen, err);
+		goto out;
+	}
+	port = http_server_port(s->http);
+	s->base_url = s->cfg.public_url ? xstrdup(s->cfg.public_url)
+					: xasprintf("http://%s:%d", strchr(host, ':') ? "[::1]" : host, port);
+	size_t bl = strlen(s->base_url);
+	if (bl && s->base_url[bl - 1] == '/')
+		s->base_url[bl - 1] = '\0';
+	s->metrics = api_metrics_new();
+	s->env = (api_env){.state = &s->state,
+			   .store = s->store,
+			   .base_url = s->base_url,
+			   .max_msg_chars = (size_t)s->cfg.max_msg_chars,
+			   .metrics = s->metrics};
+	if (bootstrap(s) != 0)
+		goto out;
+	if (admin_server_start(s, err, sizeof err) != 0) {
+		fprintf(stderr, "canal serve: %s\n", err);
+		goto out;
+	}
+	uv_signal_init(s->loop, &s->sigint);
+	uv_signal_init(s->loop, &s->sigterm);
+	s->sigint.data = s->sigterm.data = s;
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_info("canal started", "data=%s web_root=%s sync=%s", s->cfg.data_dir,
+		 s->web_root ? s->web_root : "-", s->cfg.sync);
+	fprintf(stderr, "listening on http://%s:%d\n", host, port);
+	fflush(stderr);
+	uv_run(s->loop, UV_RUN_DEFAULT);
+	log_info("stopped", NULL);
+	rc = 0;
+out:
+	if (s->http) {
+		http_server_free(s->http);
+		s->http = NULL;
+	}
+	if (s->store)
+		store_close(s->store);
+	uv_walk(s->loop, close_walk_cb, NULL);
+	uv_run(s->loop, UV_RUN_DEFAULT);
+	uv_loop_close(s->loop);
+	core_state_release(&s->state);
+	api_metrics_free(s->metrics);
+	free(s->base_url);
+	free(s->web_root);
+	config_release(&s->cfg);
+	return rc;
+}
