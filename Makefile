@@ -24,11 +24,11 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan unit unit-run e2e test bench clean
+.PHONY: all asan unit unit-bins e2e test bench clean
 all: $(BUILD)/canal
 
 asan:
-	$(MAKE) MODE=asan $(if $(filter-out asan,$(MAKECMDGOALS)),,all)
+	$(MAKE) MODE=asan all
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,14 +45,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcanal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+unit-bins: $(UNIT_BIN)
+
+# Runs every unit test binary; each prints cmocka's summary lines.
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
+# One file: make e2e E2E=tests/e2e/chat.test.mjs
+E2E ?= tests/e2e/
 e2e: $(BUILD)/canal
-	CANAL_BIN=$(abspath $(BUILD)/canal) node --test --test-concurrency=2 tests/e2e/
+	CANAL_BIN=$(abspath $(BUILD)/canal) node --test --test-concurrency=2 $(E2E)
 
+# The whole suite under ASan+UBSan: build first, then run unit, then e2e.
 test:
-	$(MAKE) MODE=asan unit e2e
+	$(MAKE) MODE=asan all unit-bins
+	$(MAKE) MODE=asan unit
+	$(MAKE) MODE=asan e2e
 
 bench: build/canal build/canal-load
 	bench/run
