@@ -97,6 +97,8 @@ int api_missing(api_ctx *c, const char *name);
 int api_need_scope(api_ctx *c, const char *scope);
 /* The scope of an action on a channel of this kind: verb is "read",
  * "history", "write" (manage) -> channels:read / groups:history / im:write ... */
+/* Does the caller hold scope? No error recorded. */
+bool api_need_scope_quiet(api_ctx *c, const char *scope);
 int api_need_chan_scope(api_ctx *c, const channel *ch, const char *verb);
 
 /* String argument or NULL if absent. Numbers and booleans given in JSON

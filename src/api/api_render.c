@@ -88,7 +88,9 @@ json_t *api_render_profile(api_ctx *c, const user *u)
 	const char *sp = strchr(real, ' ');
 	json_object_set_new(p, "first_name", sp ? json_stringn(real, (size_t)(sp - real)) : json_string(real));
 	json_object_set_new(p, "last_name", json_string(sp ? sp + 1 : ""));
-	if (u->email && !u->is_bot)
+	/* Email only to people and to bots granted users:read.email. */
+	bool bot_caller = c->tok && c->tok->kind == TOKEN_BOT;
+	if (u->email && !u->is_bot && (!bot_caller || api_need_scope_quiet(c, "users:read.email")))
 		json_object_set_new(p, "email", json_string(u->email));
 	add_images(p, c->env->base_url, "users", u->id);
 	json_object_set_new(p, "team", json_string(u->org_id));

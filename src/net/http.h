@@ -109,4 +109,39 @@ const char *http_mime_type(const char *path);
  * the new length, or -1 on a bad escape. */
 long http_url_decode(char *s, int plus_is_space);
 
+/* Hook for the WebSocket layer. Call it from the handler of a pending
+ * request (normally one with "Upgrade: websocket", which on_request sees
+ * like any other request). It answers r without writing anything (r is
+ * freed) and hands over the socket: the caller then owns the handle, sets
+ * its data, writes its own 101 response, starts reading, and later
+ * uv_close()s it and free()s the handle in the close callback. Responses
+ * to earlier pipelined requests may still be queued on the handle; they
+ * leave first. *leftover (malloc'd, NUL-terminated, or NULL when
+ * *leftover_len is 0) gets the bytes already received after the request.
+ * Returns NULL, and frees r, if the connection is already gone or a
+ * response was started. The server no longer counts the connection. */
+uv_tcp_t *http_req_detach_socket(http_req *r, char **leftover, size_t *leftover_len);
+
+/* Internal to src/net/http*.c (http_file.c streams large files through
+ * it); not for handlers. A streamed response: begin queues the status line
+ * and headers with Content-Length content_length (the request stays
+ * pending); write queues len bytes of data, taking ownership of the
+ * malloc'd data, and calls cb once they are written (status 0) or failed
+ * (< 0); it returns < 0 without calling cb if the connection is gone. end
+ * answers the request; ok = 0, or fewer bytes than announced, closes the
+ * connection because the framing is lost. For HEAD, 204 and 304 no body
+ * bytes may be written. */
+typedef void (*http__chunk_cb)(http_req *r, int status, void *ud);
+void http__stream_begin(http_req *r, int status, const char *content_type,
+			const char *extra_headers, uint64_t content_length);
+int http__stream_write(http_req *r, char *data, size_t len, http__chunk_cb cb, void *ud);
+void http__stream_end(http_req *r, int ok);
+/* 1 while the request's connection can still carry its answer. */
+int http__req_conn_alive(const http_req *r);
+/* The loop the request's server runs on. */
+uv_loop_t *http__req_loop(const http_req *r);
+/* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") for seconds since the
+ * epoch, locale-independent; out needs 30 bytes. */
+void http__fmt_date(int64_t sec, char *out, size_t n);
+
 #endif

@@ -59,7 +59,11 @@ typedef struct store_stats {
  * Returns NULL and fills err on failure (unwritable directory, corrupt db,
  * newer schema than this binary). */
 store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_t errlen);
-/* Waits for queued jobs to commit, checkpoints, stops the writer, closes. */
+/* Waits for queued jobs to commit, checkpoints, stops the writer, closes.
+ * Loop thread, never from inside a done_cb. Callbacks of jobs finished
+ * after the loop's last turn run before it returns. The store's memory is
+ * freed at once; its async handle is closed and freed by the loop's next
+ * run (run the loop before uv_loop_close, as for any handle). */
 void store_close(store *st);
 void store_get_stats(store *st, store_stats *out);
 
@@ -92,7 +96,14 @@ void store_put_app(store_job *j, const app *a);
 void store_put_token(store_job *j, const token *t);
 
 /* Messages. insert also records mentions parsed from text. update
- * rewrites text/blocks/attachments/metadata/edited/extra/subtype/hidden. */
+ * rewrites text/blocks/attachments/metadata/edited/extra/subtype/hidden
+ * and replaces the mentions. delete also removes the message's reactions,
+ * pins and mentions.
+ * update and delete fail the job with ERR_MESSAGE_NOT_FOUND when the
+ * message is gone by commit time (a concurrent request removed it);
+ * reaction_remove and pin_remove of a missing row are no-ops.
+ * reaction_add / pin_add / msg_insert of an existing key are uniqueness
+ * conflicts (see store_job_on_conflict). */
 void store_msg_insert(store_job *j, const message *m);
 void store_msg_update(store_job *j, const message *m);
 void store_msg_delete(store_job *j, const char *channel_id, int64_t ts);

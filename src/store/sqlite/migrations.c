@@ -1,0 +1,125 @@
+/* The schema, as an append-only list of migrations. Migration i (0-based)
+ * takes a database from PRAGMA user_version i to i+1; store_open runs the
+ * missing ones, each in its own transaction together with the version bump,
+ * and refuses a database whose version is newer than this list.
+ *
+ * Never edit a migration that has shipped: add a new one.
+ *
+ * Conventions of the schema:
+ *  - Ids are TEXT; an empty id ("not set") is stored as NULL.
+ *  - Timestamps are INTEGER: message ts in microseconds, entity times as
+ *    the core keeps them (seconds, or ms for channels.updated).
+ *  - Booleans are INTEGER 0/1.
+ *  - messages.top = 1 for what a channel's history shows: not a thread
+ *    reply, or a reply also sent to the channel (reply_broadcast).
+ *  - reactions.seq is the rowid alias: SQLite hands out max(rowid)+1, so
+ *    seq orders every existing reaction by insertion even after deletes.
+ *    The logical key (channel_id, ts, name, user_id) is UNIQUE, so a
+ *    second identical reaction is a uniqueness conflict. */
+#include "store/sqlite/sqlite_internal.h"
+
+const char *const sqlite__migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE orgs("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT, domain TEXT,"
+	" created INTEGER NOT NULL DEFAULT 0,"
+	" general_id TEXT);"
+
+	"CREATE TABLE users("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT,"
+	" name TEXT, real_name TEXT, display_name TEXT, email TEXT, title TEXT,"
+	" phone TEXT, tz TEXT, status_text TEXT, status_emoji TEXT, avatar_hash TEXT,"
+	" pwhash TEXT,"
+	" is_admin INTEGER NOT NULL DEFAULT 0, is_owner INTEGER NOT NULL DEFAULT 0,"
+	" is_primary_owner INTEGER NOT NULL DEFAULT 0, is_bot INTEGER NOT NULL DEFAULT 0,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" bot_id TEXT, app_id TEXT,"
+	" created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0);"
+
+	"CREATE TABLE channels("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT,"
+	" name TEXT,"
+	" kind INTEGER NOT NULL DEFAULT 0,"
+	" creator TEXT,"
+	" created INTEGER NOT NULL DEFAULT 0,"
+	" archived INTEGER NOT NULL DEFAULT 0, is_general INTEGER NOT NULL DEFAULT 0,"
+	" topic TEXT, purpose TEXT, topic_creator TEXT, purpose_creator TEXT,"
+	" topic_last_set INTEGER NOT NULL DEFAULT 0, purpose_last_set INTEGER NOT NULL DEFAULT 0,"
+	" previous_names TEXT, im_user TEXT,"
+	" updated INTEGER NOT NULL DEFAULT 0);"
+
+	"CREATE TABLE members("
+	" channel_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+	" joined INTEGER NOT NULL DEFAULT 0, last_read INTEGER NOT NULL DEFAULT 0,"
+	" open INTEGER NOT NULL DEFAULT 1,"
+	" PRIMARY KEY(channel_id, user_id)) WITHOUT ROWID;"
+
+	"CREATE TABLE usergroups("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT,"
+	" name TEXT, handle TEXT, description TEXT,"
+	" created_by TEXT, updated_by TEXT, deleted_by TEXT,"
+	" date_create INTEGER NOT NULL DEFAULT 0, date_update INTEGER NOT NULL DEFAULT 0,"
+	" date_delete INTEGER NOT NULL DEFAULT 0,"
+	" users TEXT, channels TEXT);"
+
+	"CREATE TABLE apps("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT,"
+	" name TEXT, bot_id TEXT, bot_user_id TEXT, scopes TEXT,"
+	" signing_secret TEXT, verification_token TEXT,"
+	" created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,"
+	" deleted INTEGER NOT NULL DEFAULT 0);"
+
+	"CREATE TABLE tokens("
+	" hash TEXT PRIMARY KEY,"
+	" kind INTEGER NOT NULL,"
+	" org_id TEXT, user_id TEXT, app_id TEXT, scopes TEXT,"
+	" created INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL DEFAULT 0,"
+	" revoked INTEGER NOT NULL DEFAULT 0);"
+
+	/* Rows carry message text and JSON payloads, too big for a WITHOUT
+	 * ROWID b-tree; the primary key is a separate unique index. */
+	"CREATE TABLE messages("
+	" channel_id TEXT NOT NULL,"
+	" ts INTEGER NOT NULL,"
+	" thread_ts INTEGER,"
+	" top INTEGER NOT NULL,"
+	" subtype TEXT, user_id TEXT, bot_id TEXT, app_id TEXT,"
+	" text TEXT, blocks TEXT, attachments TEXT, metadata TEXT, extra TEXT,"
+	" client_msg_id TEXT,"
+	" edited_ts INTEGER NOT NULL DEFAULT 0, edited_user TEXT,"
+	" reply_broadcast INTEGER NOT NULL DEFAULT 0, hidden INTEGER NOT NULL DEFAULT 0,"
+	" org_id TEXT,"
+	" PRIMARY KEY(channel_id, ts));"
+	/* History pages and unread counts. */
+	"CREATE INDEX messages_history ON messages(channel_id, top, ts);"
+	/* Replies and thread summaries; user_id makes the summary aggregate
+	 * covering, and only threaded rows are indexed. */
+	"CREATE INDEX messages_thread ON messages(channel_id, thread_ts, ts, user_id)"
+	" WHERE thread_ts IS NOT NULL;"
+
+	"CREATE TABLE reactions("
+	" seq INTEGER PRIMARY KEY,"
+	" channel_id TEXT NOT NULL, ts INTEGER NOT NULL,"
+	" name TEXT NOT NULL, user_id TEXT NOT NULL,"
+	" UNIQUE(channel_id, ts, name, user_id));"
+	"CREATE INDEX reactions_user ON reactions(user_id, seq);"
+
+	"CREATE TABLE pins("
+	" channel_id TEXT NOT NULL, ts INTEGER NOT NULL,"
+	" created INTEGER NOT NULL DEFAULT 0, created_by TEXT,"
+	" PRIMARY KEY(channel_id, ts)) WITHOUT ROWID;"
+
+	/* kind is a mention_kind; target the user or subteam id, else NULL. */
+	"CREATE TABLE mentions("
+	" channel_id TEXT NOT NULL, ts INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL, target TEXT);"
+	"CREATE INDEX mentions_msg ON mentions(channel_id, ts);"
+	"CREATE INDEX mentions_target ON mentions(target, ts) WHERE target IS NOT NULL;",
+};
+
+const int sqlite__schema_version = (int)(sizeof sqlite__migrations / sizeof sqlite__migrations[0]);

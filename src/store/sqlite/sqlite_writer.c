@@ -1,0 +1,367 @@
+/* The writer: one thread owns the write connection and commits jobs in
+ * batches (group commit), so one fsync covers every job that gathered while
+ * the previous commit was on disk.
+ *
+ * Job states and the function that moves a job on:
+ *
+ *   BUILDING --store_submit--> QUEUED --writer_main--> RUNNING
+ *      |                                                  |
+ *   store_job_free                               run_batch (err set)
+ *      v                                                  v
+ *    (freed)        (freed) <--deliver, done_cb-- DONE (done list)
+ *
+ *   Offline (loop == NULL) and after store_close stopped the writer,
+ *   store_submit goes BUILDING -> run_batch -> done_cb -> freed at once.
+ *
+ * Invariants:
+ *  1. Only the writer thread touches wdb and its statements while the
+ *     writer runs; before it starts and after it is joined, the loop
+ *     thread does (open, offline mode, close).
+ *  2. A job holds copies of every value it binds (sqlite_ops.c): nothing
+ *     the writer reads belongs to the caller.
+ *  3. Jobs complete in submission order: the queue is FIFO, batches are
+ *     taken from its head, the done list is FIFO and drained whole.
+ *  4. done_cb runs exactly once per submitted job, on the loop thread:
+ *     from the async callback, from store_close for jobs finished after
+ *     the loop's last turn, or inside store_submit when offline.
+ *  5. Within a batch each job runs inside its own SAVEPOINT: a failing job
+ *     is rolled back alone and the others commit. If the transaction
+ *     itself is lost (COMMIT fails, or SQLite rolled everything back after
+ *     an I/O or disk-full error), every job with ops in the batch fails.
+ *  6. The async handle is referenced exactly while inflight > 0, so the
+ *     loop stays alive for pending completions and no longer.
+ *  7. The queue holds at most SQLITE_QUEUE_MAX jobs; store_submit waits
+ *     for room (backpressure) rather than grow without bound.
+ *  8. Checkpoints never run inside a commit (wal_autocheckpoint=0): PASSIVE
+ *     once the queue has been empty for SQLITE_IDLE_CKPT_US, or between
+ *     batches once the WAL has grown SQLITE_WAL_FORCE_PAGES since the last
+ *     one; TRUNCATE at close. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "core/err.h"
+#include "store/sqlite/sqlite_internal.h"
+
+/* ---- running jobs ---- */
+
+static int map_err(int rc, const sqlite__op *op)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return op && op->on_conflict ? op->on_conflict : ERR_INTERNAL_ERROR;
+	if ((rc & 0xff) == SQLITE_FULL)
+		return ERR_STORAGE_FULL;
+	return ERR_INTERNAL_ERROR;
+}
+
+static void log_sql_err(store *st, const char *what, int rc)
+{
+	log_error("store write failed", "what=%s rc=%d err=\"%s\"", what, rc, sqlite3_errmsg(st->wdb));
+}
+
+static int run_op(store *st, store_job *j, const sqlite__op *op)
+{
+	sqlite3_stmt *s = st->wstmt[op->stmt];
+	if (sqlite3_bind_parameter_count(s) != (int)op->nvals) {
+		/* A job builder and its SQL disagree: a bug, caught on first use. */
+		log_error("store: parameter count mismatch", "stmt=%d want=%d have=%zu", (int)op->stmt,
+			  sqlite3_bind_parameter_count(s), op->nvals);
+		return ERR_INTERNAL_ERROR;
+	}
+	for (size_t k = 0; k < op->nvals; k++) {
+		const sqlite__val *v = &j->vals[op->first + k];
+		int idx = (int)k + 1;
+		if (v->type == V_INT)
+			sqlite3_bind_int64(s, idx, v->i);
+		else if (v->type == V_TEXT)
+			/* STATIC: the job owns the text until after the reset below. */
+			sqlite3_bind_text(s, idx, v->s, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, idx);
+	}
+	int rc = sqlite3_step(s);
+	int err = 0;
+	if (rc != SQLITE_DONE) {
+		err = map_err(rc, op);
+		/* Expected conflicts (on_conflict set) are the caller's business,
+		 * not the operator's. */
+		if (err == ERR_INTERNAL_ERROR || err == ERR_STORAGE_FULL)
+			log_sql_err(st, "step", rc);
+	} else if (op->on_missing && sqlite3_changes(st->wdb) == 0) {
+		err = op->on_missing;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return err;
+}
+
+static int run_job(store *st, store_job *j)
+{
+	int rc = sqlite__exec(st->wdb, "SAVEPOINT job");
+	if (rc != SQLITE_OK) {
+		log_sql_err(st, "savepoint", rc);
+		return map_err(rc, NULL);
+	}
+	int err = 0;
+	for (size_t i = 0; i < j->nops && !err; i++)
+		err = run_op(st, j, &j->ops[i]);
+	/* After some errors (disk full, I/O) SQLite may already have rolled the
+	 * whole transaction back; then there is no savepoint left to use and
+	 * the caller sees autocommit mode. */
+	if (err && !sqlite3_get_autocommit(st->wdb))
+		sqlite__exec(st->wdb, "ROLLBACK TO job");
+	if (!sqlite3_get_autocommit(st->wdb))
+		sqlite__exec(st->wdb, "RELEASE job");
+	return err;
+}
+
+static int bucket_jobs(size_t n)
+{
+	int b = 0;
+	while (n > 1 && b < 7) {
+		n >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static int bucket_us(int64_t us)
+{
+	static const int64_t limits[] = {100, 250, 500, 1000, 2500, 5000, 10000};
+	for (int i = 0; i < 7; i++)
+		if (us <= limits[i])
+			return i;
+	return 7;
+}
+
+/* Runs a batch (linked by ->next) in one transaction and sets each job's
+ * err. Writer thread, or the calling thread when no writer runs. */
+void sqlite__run_batch(store *st, store_job *batch)
+{
+	size_t n = 0, nwork = 0;
+	for (store_job *j = batch; j; j = j->next) {
+		j->err = 0;
+		n++;
+		nwork += j->nops > 0;
+	}
+	int64_t t0 = clock_mono_us();
+	bool committed = false;
+	if (nwork) {
+		int lost = 0;
+		int rc = sqlite__exec(st->wdb, "BEGIN IMMEDIATE");
+		if (rc != SQLITE_OK) {
+			log_sql_err(st, "begin", rc);
+			lost = map_err(rc, NULL);
+		}
+		for (store_job *j = batch; j && !lost; j = j->next) {
+			if (!j->nops)
+				continue;
+			j->err = run_job(st, j);
+			if (sqlite3_get_autocommit(st->wdb))
+				lost = j->err ? j->err : ERR_INTERNAL_ERROR;
+		}
+		if (!lost) {
+			rc = sqlite__exec(st->wdb, "COMMIT");
+			if (rc != SQLITE_OK) {
+				log_sql_err(st, "commit", rc);
+				lost = map_err(rc, NULL);
+				if (!sqlite3_get_autocommit(st->wdb))
+					sqlite__exec(st->wdb, "ROLLBACK");
+			}
+		}
+		if (lost) {
+			for (store_job *j = batch; j; j = j->next)
+				if (j->nops && !j->err)
+					j->err = lost;
+		} else {
+			committed = true;
+		}
+	}
+	int64_t us = clock_mono_us() - t0;
+
+	size_t failed = 0;
+	for (store_job *j = batch; j; j = j->next)
+		failed += j->err != 0;
+	pthread_mutex_lock(&st->mu);
+	if (committed) {
+		st->stats.commits++;
+		st->stats.batch_hist[bucket_jobs(nwork)]++;
+		st->stats.commit_us_sum += (uint64_t)us;
+		st->stats.commit_us_hist[bucket_us(us)]++;
+	}
+	st->stats.jobs += n - failed;
+	st->stats.failed_jobs += failed;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- checkpoints ---- */
+
+int sqlite__wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	store *st = arg;
+	/* A smaller WAL than at the last checkpoint means it was restarted. */
+	if (pages < st->wal_base)
+		st->wal_base = 0;
+	st->wal_pages = pages;
+	st->wal_dirty = true;
+	return SQLITE_OK;
+}
+
+void sqlite__checkpoint(store *st, int mode)
+{
+	int logn = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, mode, &logn, &done);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn("store checkpoint failed", "rc=%d err=\"%s\"", rc, sqlite3_errmsg(st->wdb));
+	/* Even an incomplete checkpoint (a reader holds old frames) clears the
+	 * flag: retrying in a loop while idle would spin. The next commit sets
+	 * it again. */
+	st->wal_base = st->wal_pages;
+	st->wal_dirty = false;
+}
+
+static void maybe_force_checkpoint(store *st)
+{
+	if (st->wal_pages - st->wal_base >= SQLITE_WAL_FORCE_PAGES)
+		sqlite__checkpoint(st, SQLITE_CHECKPOINT_PASSIVE);
+}
+
+/* ---- the thread ---- */
+
+/* Waits (mu held) on wake for at most us microseconds; ETIMEDOUT or 0. */
+static int wait_us(store *st, int64_t us)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	int64_t ns = dl.tv_nsec + us * 1000;
+	dl.tv_sec += (time_t)(ns / 1000000000);
+	dl.tv_nsec = (long)(ns % 1000000000);
+	return pthread_cond_timedwait(&st->wake, &st->mu, &dl);
+}
+
+/* With batch_wait_us, waits (mu held) for the batch to fill or the wait to
+ * end: fewer fsyncs at the price of latency. */
+static void gather(store *st)
+{
+	int64_t end = clock_mono_us() + st->cfg.batch_wait_us;
+	while (st->q_len < (size_t)st->cfg.batch_max && !st->stopping) {
+		int64_t left = end - clock_mono_us();
+		if (left <= 0 || wait_us(st, left) == ETIMEDOUT)
+			break;
+	}
+}
+
+void *sqlite__writer_main(void *arg)
+{
+	store *st = arg;
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		if (!st->q_head) {
+			if (st->stopping)
+				break;
+			if (st->wal_dirty) {
+				/* Checkpoint once the queue has been quiet for a
+				 * moment, so a steady trickle of jobs does not pay
+				 * for a checkpoint after every commit. */
+				if (wait_us(st, SQLITE_IDLE_CKPT_US) == ETIMEDOUT && !st->q_head &&
+				    !st->stopping) {
+					pthread_mutex_unlock(&st->mu);
+					sqlite__checkpoint(st, SQLITE_CHECKPOINT_PASSIVE);
+					pthread_mutex_lock(&st->mu);
+				}
+				continue;
+			}
+			pthread_cond_wait(&st->wake, &st->mu);
+			continue;
+		}
+		if (st->cfg.batch_wait_us > 0)
+			gather(st);
+
+		store_job *batch = st->q_head, *last = batch;
+		size_t k = 1;
+		while (last->next && k < (size_t)st->cfg.batch_max) {
+			last = last->next;
+			k++;
+		}
+		st->q_head = last->next;
+		if (!st->q_head)
+			st->q_tail = NULL;
+		last->next = NULL;
+		st->q_len -= k;
+		pthread_cond_broadcast(&st->room);
+		pthread_mutex_unlock(&st->mu);
+
+		sqlite__run_batch(st, batch);
+		maybe_force_checkpoint(st);
+
+		pthread_mutex_lock(&st->mu);
+		if (st->d_tail)
+			st->d_tail->next = batch;
+		else
+			st->d_head = batch;
+		st->d_tail = last;
+		pthread_mutex_unlock(&st->mu);
+		/* Coalesces: one callback may deliver many batches. */
+		uv_async_send(st->async);
+		pthread_mutex_lock(&st->mu);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+/* ---- the loop side ---- */
+
+void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
+{
+	job->cb = cb;
+	job->ud = ud;
+	job->next = NULL;
+	if (!st->writer_running) {
+		sqlite__run_batch(st, job);
+		maybe_force_checkpoint(st);
+		if (cb)
+			cb(ud, job->err);
+		store_job_free(job);
+		return;
+	}
+	if (st->inflight++ == 0)
+		uv_ref((uv_handle_t *)st->async);
+	pthread_mutex_lock(&st->mu);
+	while (st->q_len >= SQLITE_QUEUE_MAX)
+		pthread_cond_wait(&st->room, &st->mu);
+	if (st->q_tail)
+		st->q_tail->next = job;
+	else
+		st->q_head = job;
+	st->q_tail = job;
+	st->q_len++;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void sqlite__deliver(store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	store_job *j = st->d_head;
+	st->d_head = st->d_tail = NULL;
+	pthread_mutex_unlock(&st->mu);
+	while (j) {
+		store_job *next = j->next;
+		st->inflight--;
+		if (j->cb)
+			j->cb(j->ud, j->err);
+		store_job_free(j);
+		j = next;
+	}
+	if (st->inflight == 0 && st->async)
+		uv_unref((uv_handle_t *)st->async);
+}
+
+void sqlite__async_cb(uv_async_t *h)
+{
+	store *st = h->data;
+	if (st)
+		sqlite__deliver(st);
+}
