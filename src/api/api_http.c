@@ -75,11 +75,16 @@ int api_form_parse(const char *s, size_t len, json_t *obj)
 			if (kl < 0 || vl < 0) {
 				err = ERR_INVALID_FORM_DATA;
 			} else if (kl > 0) {
+				/* Keys and values must be UTF-8 (JSON strings). */
 				json_t *js = json_stringn(v, (size_t)vl);
-				if (!js || !json_stringn(k, (size_t)kl))
+				json_t *jk = json_stringn(k, (size_t)kl);
+				if (!js || !jk) {
 					err = ERR_INVALID_CHARSET;
-				else
+					json_decref(js);
+				} else {
 					json_object_setn_new_nocheck(obj, k, (size_t)kl, js);
+				}
+				json_decref(jk);
 			}
 			free(k);
 			free(v);

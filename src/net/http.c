@@ -574,7 +574,7 @@ static void conn_response_done(http_conn *c)
 	conn_resume(c);
 }
 
-/* The server answers by itself (400, 408, 413, 431, 503) and closes. */
+/* The server answers by itself (400, 408, 413, 431, 505, 503) and closes. */
 static void conn_fail(http_conn *c, int status)
 {
 	if (c->state != CONN_READING)
@@ -781,6 +781,10 @@ static int on_headers_complete(http_parser *p)
 		c->err_status = 400;
 		return -1;
 	}
+	if (p->http_major != 1) {
+		c->err_status = 505;
+		return -1;
+	}
 	if (req_build(c) < 0) {
 		c->err_status = 400;
 		return -1;
@@ -824,6 +828,9 @@ static int on_message_complete(http_parser *p)
 	c->building = NULL;
 	if (!r)
 		return -1;
+	/* buf_detach of a buffer never written to does not NUL-terminate it;
+	 * an empty add does, and a body must always be a C string. */
+	buf_add(&c->body, "", 0);
 	r->body = buf_detach(&c->body, &r->body_len);
 	c->ready = r;
 	c->phase = PHASE_IDLE;

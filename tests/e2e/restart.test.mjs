@@ -96,6 +96,7 @@ test('clean restart loses nothing acknowledged', async () => {
 test('SIGKILL (crash) loses nothing acknowledged', async () => {
 	const { alice, bob } = env.fx;
 	const ch = (await alice.client.conversations.create({ name: uniq('crash') })).channel.id;
+	await alice.client.conversations.invite({ channel: ch, users: bob.id });
 	const N = 40;
 	const posted = await Promise.all(Array.from({ length: N }, (_, i) =>
 		(i % 2 ? alice : bob).client.chat.postMessage({ channel: ch, text: `crash ${i}` })));
