@@ -75,6 +75,9 @@ struct api_ctx {
 	struct api_hook { api_commit_hook fn; void *ud; } hooks[8];
 	int nhooks;
 	void *req;              /* http_req, opaque here */
+	/* api_render_message: the last thread parent looked up (a page of
+	 * replies shares one), valid for this request only. */
+	struct { char channel[ID_MAX]; int64_t ts; char user[ID_MAX]; } parent;
 };
 
 /* ---- dispatch (api_dispatch.c) ---- */

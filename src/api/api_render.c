@@ -305,20 +305,18 @@ json_t *api_render_message(api_ctx *c, const message *m)
 	if (is_reply) {
 		/* parent_user_id: one read of the parent, remembered for the
 		 * rest of this request (a replies page shares one parent). */
-		static char cached_chan[ID_MAX], cached_user[ID_MAX];
-		static int64_t cached_ts;
-		if (cached_ts != m->thread_ts || strcmp(cached_chan, m->channel_id) != 0) {
+		if (c->parent.ts != m->thread_ts || strcmp(c->parent.channel, m->channel_id) != 0) {
 			message p;
 			message_init(&p);
-			cached_user[0] = '\0';
+			c->parent.user[0] = '\0';
 			if (store_msg_get(c->env->store, m->channel_id, m->thread_ts, &p) == 0)
-				snprintf(cached_user, sizeof cached_user, "%s", p.user_id);
+				snprintf(c->parent.user, sizeof c->parent.user, "%s", p.user_id);
 			message_release(&p);
-			snprintf(cached_chan, sizeof cached_chan, "%s", m->channel_id);
-			cached_ts = m->thread_ts;
+			snprintf(c->parent.channel, sizeof c->parent.channel, "%s", m->channel_id);
+			c->parent.ts = m->thread_ts;
 		}
-		if (cached_user[0])
-			json_object_set_new(o, "parent_user_id", json_string(cached_user));
+		if (c->parent.user[0])
+			json_object_set_new(o, "parent_user_id", json_string(c->parent.user));
 	}
 	if (!is_reply && m->reply_count > 0) {
 		json_object_set_new(o, "reply_count", json_integer(m->reply_count));

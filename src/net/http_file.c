@@ -97,7 +97,7 @@ static int64_t parse_http_date(const char *s)
 	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	char wd[4], mo[4];
 	int d, y, hh, mm, ss, used = 0;
-	if (sscanf(s, "%3s %d %3s %d %d:%d:%d GMT%n", wd, &d, mo, &y, &hh, &mm, &ss, &used) != 7 ||
+	if (sscanf(s, "%3[A-Za-z], %d %3s %d %d:%d:%d GMT%n", wd, &d, mo, &y, &hh, &mm, &ss, &used) != 7 ||
 	    !used)
 		return -1;
 	const char *m = strstr(mons, mo);

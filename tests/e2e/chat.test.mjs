@@ -349,3 +349,108 @@ test('history window: oldest, latest, inclusive, limit, has_more', async () => {
 	await expectError(alice.client.conversations.history({ channel: ch, latest: 'yesterday' }), ['invalid_ts_latest', 'invalid_arguments']);
 	await expectError(alice.client.conversations.history({ channel: ch, oldest: 'abc' }), ['invalid_ts_oldest', 'invalid_arguments']);
 });
+
+test('text with quotes, backslashes, control characters and non-ASCII round-trips exactly', async () => {
+	const { alice } = env.fx;
+	const ch = await room();
+	const texts = [
+		'quote " backslash \\ slash / tab \t newline \n cr \r end',
+		'unicode: déjà vu — 日本語 — 🚀🔥 — \u2028\u2029',
+		'json-ish {"a":[1,2]} and </script>',
+		'percent %41 plus + amp-free',
+	];
+	for (const text of texts) {
+		const r = await alice.client.chat.postMessage({ channel: ch, text });
+		assert.equal(r.message.text, text, `postMessage echo of ${JSON.stringify(text)}`);
+		const h = await alice.client.conversations.history({ channel: ch, latest: r.ts, inclusive: true, limit: 1 });
+		assert.equal(h.messages[0].ts, r.ts);
+		assert.equal(h.messages[0].text, text, `history of ${JSON.stringify(text)}`);
+	}
+});
+
+test('C0 control characters are either kept or stripped, never break JSON', async () => {
+	const { alice } = env.fx;
+	const ch = await room();
+	const text = 'controls \u0001\u0002\u001f and del \u007f end';
+	const r = await alice.client.chat.postMessage({ channel: ch, text });
+	const stripped = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
+	assert.ok([text, stripped].includes(r.message.text), `echo ${JSON.stringify(r.message.text)}`);
+	const h = await alice.client.conversations.history({ channel: ch, latest: r.ts, inclusive: true, limit: 1 });
+	assert.equal(h.messages[0].text, r.message.text);
+});
+
+test('fetching one message: history latest=ts inclusive=true limit=1', async () => {
+	const { alice } = env.fx;
+	const ch = await room();
+	const a = await alice.client.chat.postMessage({ channel: ch, text: 'a' });
+	const b = await alice.client.chat.postMessage({ channel: ch, text: 'b' });
+	await alice.client.chat.postMessage({ channel: ch, text: 'c' });
+	for (const p of [a, b]) {
+		const h = await alice.client.conversations.history({ channel: ch, latest: p.ts, inclusive: true, limit: 1 });
+		assert.equal(h.messages.length, 1);
+		assert.equal(h.messages[0].ts, p.ts);
+		assert.equal(h.messages[0].text, p.message.text);
+	}
+});
+
+test('chat.postMessage with attachments only', async () => {
+	const { bot } = env.fx;
+	const ch = await room();
+	const attachments = [{ fallback: 'build passed', color: '#36a64f', text: 'build passed', fields: [{ title: 'branch', value: 'main', short: true }] }];
+	const r = await bot.client.chat.postMessage({ channel: ch, attachments, username: 'ci', icon_emoji: ':robot_face:', unfurl_links: false, mrkdwn: true });
+	assertTs(r.ts);
+	assert.ok(Array.isArray(r.message.attachments), 'attachments echoed');
+	assert.equal(r.message.attachments[0].text, 'build passed');
+});
+
+test('replying to a reply stays in the root thread (or is refused), never nests', async () => {
+	const { alice, bob } = env.fx;
+	const ch = await room();
+	const parent = await alice.client.chat.postMessage({ channel: ch, text: 'root' });
+	const r1 = await bob.client.chat.postMessage({ channel: ch, text: 'r1', thread_ts: parent.ts });
+	let r2;
+	try {
+		r2 = await alice.client.chat.postMessage({ channel: ch, text: 'r2', thread_ts: r1.ts });
+	} catch (e) {
+		assert.ok(['cannot_reply_to_message', 'invalid_thread_ts'].includes(e.data?.error), `unexpected ${e.data?.error ?? e}`);
+		return;
+	}
+	assert.equal(r2.message.thread_ts, parent.ts, 'reply to a reply attaches to the root');
+	const rep = await alice.client.conversations.replies({ channel: ch, ts: parent.ts });
+	assert.deepEqual(rep.messages.map((m) => m.ts), [parent.ts, r1.ts, r2.ts]);
+	const h = await alice.client.conversations.history({ channel: ch });
+	assert.equal(h.messages.find((m) => m.ts === parent.ts).reply_count, 2);
+	assert.equal(h.messages.find((m) => m.ts === r1.ts), undefined);
+});
+
+test('reactions and edits on thread replies show in conversations.replies', async () => {
+	const { alice, bob } = env.fx;
+	const ch = await room();
+	const parent = await alice.client.chat.postMessage({ channel: ch, text: 'root' });
+	const r1 = await bob.client.chat.postMessage({ channel: ch, text: 'r1', thread_ts: parent.ts });
+	await alice.client.reactions.add({ channel: ch, timestamp: r1.ts, name: 'eyes' });
+	await bob.client.chat.update({ channel: ch, ts: r1.ts, text: 'r1 edited' });
+	const rep = await alice.client.conversations.replies({ channel: ch, ts: parent.ts });
+	const m = rep.messages.find((x) => x.ts === r1.ts);
+	assert.equal(m.text, 'r1 edited');
+	assert.ok(m.edited);
+	assert.deepEqual(m.reactions, [{ name: 'eyes', users: [alice.id], count: 1 }]);
+	assert.equal(m.thread_ts, parent.ts);
+	const g = await alice.client.reactions.get({ channel: ch, timestamp: r1.ts });
+	assert.equal(g.message.ts, r1.ts);
+});
+
+test('archived channel refuses writes with is_archived', async () => {
+	const { alice, bob } = env.fx;
+	const ch = await room();
+	const p = await alice.client.chat.postMessage({ channel: ch, text: 'before archive' });
+	await alice.client.conversations.archive({ channel: ch });
+	await expectError(alice.client.chat.postMessage({ channel: ch, text: 'x' }), 'is_archived', 'postMessage');
+	await expectError(alice.client.chat.postMessage({ channel: ch, text: 'x', thread_ts: p.ts }), 'is_archived', 'thread reply');
+	await expectError(alice.client.chat.meMessage({ channel: ch, text: 'x' }), 'is_archived', 'meMessage');
+	await expectError(alice.client.conversations.invite({ channel: ch, users: env.fx.bot.bot_user_id }), 'is_archived', 'invite');
+	await expectError(bob.client.conversations.join({ channel: ch }), ['is_archived', 'already_in_channel'], 'join');
+	await expectError(alice.client.conversations.setTopic({ channel: ch, topic: 'x' }), 'is_archived', 'setTopic');
+	await alice.client.conversations.unarchive({ channel: ch });
+	await alice.client.chat.postMessage({ channel: ch, text: 'back' });
+});

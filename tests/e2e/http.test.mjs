@@ -28,19 +28,22 @@ function assertEnvelope(r, what) {
 
 // Raw HTTP/1.1 exchange over a fresh socket; resolves with everything the
 // server sent until it closed (or until `until` matches).
-function rawExchange(port, data, { until, timeoutMs = 10000 } = {}) {
+function rawExchangeFull(port, data, { until, timeoutMs = 10000 } = {}) {
 	return new Promise((resolve, reject) => {
 		const s = net.connect(port, '127.0.0.1');
 		let buf = '';
-		const timer = setTimeout(() => { s.destroy(); resolve(buf); }, timeoutMs);
+		const timer = setTimeout(() => { s.destroy(); resolve({ buf, closed: false }); }, timeoutMs);
 		s.on('connect', () => s.write(data));
 		s.on('data', (d) => {
 			buf += d.toString('latin1');
-			if (until && until(buf)) { clearTimeout(timer); s.destroy(); resolve(buf); }
+			if (until && until(buf)) { clearTimeout(timer); s.destroy(); resolve({ buf, closed: false }); }
 		});
-		s.on('close', () => { clearTimeout(timer); resolve(buf); });
-		s.on('error', (e) => { clearTimeout(timer); if (buf) resolve(buf); else reject(e); });
+		s.on('close', () => { clearTimeout(timer); resolve({ buf, closed: true }); });
+		s.on('error', (e) => { clearTimeout(timer); if (buf) resolve({ buf, closed: true }); else reject(e); });
 	});
+}
+async function rawExchange(port, data, opts) {
+	return (await rawExchangeFull(port, data, opts)).buf;
 }
 
 async function metricsText(srv = env.srv) {
@@ -303,6 +306,50 @@ test('100 concurrent requests all succeed', async () => {
 	const rs = await Promise.all(Array.from({ length: 100 }, (_, i) =>
 		i % 2 ? alice.client.auth.test() : alice.client.conversations.info({ channel: ch })));
 	assert.ok(rs.every((r) => r.ok));
+});
+
+test('chunked request body (Transfer-Encoding: chunked) is accepted', async () => {
+	const body = form({ channel: ch, text: 'sent in chunks' });
+	const half = Math.floor(body.length / 2);
+	const chunk = (t) => `${Buffer.byteLength(t).toString(16)}\r\n${t}\r\n`;
+	const out = await rawExchange(env.srv.port,
+		`POST /api/chat.postMessage HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk(body.slice(0, half))}${chunk(body.slice(half))}0\r\n\r\n`);
+	assert.match(out, /^HTTP\/1\.1 200/, out.slice(0, 200));
+	const json = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, ''));
+	assert.equal(json.ok, true, JSON.stringify(json));
+	assert.equal(json.message.text, 'sent in chunks');
+});
+
+test('query-string args are merged with body args', async () => {
+	const r = await rawApi(env.srv, 'chat.postMessage', {
+		query: form({ channel: ch }),
+		headers: { ...bearer(), 'Content-Type': 'application/x-www-form-urlencoded' },
+		body: form({ text: 'merged args' }),
+	});
+	assertEnvelope(r, 'query+body');
+	assert.equal(r.json.ok, true, JSON.stringify(r.json));
+	assert.equal(r.json.channel, ch);
+});
+
+test('Authorization header takes precedence over a token field', async () => {
+	const r = await rawApi(env.srv, 'auth.test', {
+		headers: { ...bearer(), 'Content-Type': 'application/x-www-form-urlencoded' },
+		body: form({ token: env.fx.bob.token }),
+	});
+	assert.equal(r.json.user_id, env.fx.alice.id);
+	// Same token in both places (what Bolt sends) is fine.
+	const r2 = await rawApi(env.srv, 'auth.test', {
+		headers: { ...bearer(), 'Content-Type': 'application/x-www-form-urlencoded' },
+		body: form({ token: tok }),
+	});
+	assert.equal(r2.json.user_id, env.fx.alice.id);
+});
+
+test('HTTP/1.0 request is answered and the connection closed', async () => {
+	const { buf: out, closed } = await rawExchangeFull(env.srv.port, `GET /api/auth.test?token=${tok} HTTP/1.0\r\nHost: x\r\n\r\n`, { timeoutMs: 5000 });
+	assert.match(out, /^HTTP\/1\.[01] 200/, out.slice(0, 200));
+	assert.ok(closed, 'server closed the HTTP/1.0 connection');
+	assert.ok(out.includes('"ok":true'), out.slice(0, 400));
 });
 
 test('--max-body 1024: larger bodies get HTTP 413, smaller ones work', async () => {

@@ -74,8 +74,8 @@ static int setup(void **state)
 	f->st = store_open(&cfg, NULL, err, sizeof err);
 	assert_non_null(f->st);
 	core_state_init(&f->s);
-	f->env = (api_env){.state = &f->s, .store = f->st, .base_url = "http://canal.test",
-			   .max_msg_chars = 20};
+	f->env = (api_env){
+		.state = &f->s, .store = f->st, .base_url = "http://canal.test", .max_msg_chars = 20};
 
 	f->o = core_org_new("T1");
 	f->o->name = xstrdup("acme");
@@ -136,6 +136,9 @@ static json_t *call(fx *f, const char *method, const char *tok, const char *fmt,
 	return answer;
 }
 
+/* Calls a method and checks its outcome: "ok" or the error name. */
+#define expect(f, want, ...) assert_string_equal(res(call((f), __VA_ARGS__)), (want))
+
 /* "ok" or the error name, and drops the answer. */
 static char result[64];
 static const char *res(json_t *a)
@@ -147,11 +150,10 @@ static const char *res(json_t *a)
 }
 
 /* Posts text and returns its ts as a string in out[24]. */
-static void post(fx *f, const char *tok, const char *chan, const char *text, const char *thread,
-		 char out[24])
+static void post(fx *f, const char *tok, const char *chan, const char *text, const char *thread, char out[24])
 {
-	json_t *a = thread ? call(f, "chat.postMessage", tok, "{s:s,s:s,s:s}", "channel", chan, "text",
-				  text, "thread_ts", thread)
+	json_t *a = thread ? call(f, "chat.postMessage", tok, "{s:s,s:s,s:s}", "channel", chan, "text", text,
+				  "thread_ts", thread)
 			   : call(f, "chat.postMessage", tok, "{s:s,s:s}", "channel", chan, "text", text);
 	const char *ts = json_string_value(json_object_get(a, "ts"));
 	assert_non_null(ts);
@@ -172,8 +174,8 @@ static void get_msg(fx *f, const char *chan, const char *ts_s, message *m)
 static void test_post_shapes(void **state)
 {
 	fx *f = *state;
-	json_t *a = call(f, "chat.postMessage", "bot", "{s:s,s:s,s:s,s:s}", "channel", "CPUB", "text",
-			 "beep", "username", "Robo", "icon_emoji", ":robot_face:");
+	json_t *a = call(f, "chat.postMessage", "bot", "{s:s,s:s,s:s,s:s}", "channel", "CPUB", "text", "beep",
+			 "username", "Robo", "icon_emoji", ":robot_face:");
 	assert_string_equal(json_string_value(json_object_get(a, "channel")), "CPUB");
 	json_t *m = json_object_get(a, "message");
 	assert_string_equal(json_string_value(json_object_get(m, "user")), "UBOT");
@@ -185,72 +187,68 @@ static void test_post_shapes(void **state)
 	json_decref(a);
 
 	/* A user's username is ignored: people post as themselves. */
-	a = call(f, "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "#pub", "text", "hi",
-		 "username", "Fake");
+	a = call(f, "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "#pub", "text", "hi", "username",
+		 "Fake");
 	m = json_object_get(a, "message");
 	assert_null(json_object_get(m, "username"));
 	assert_null(json_object_get(m, "bot_id"));
 	json_decref(a);
 
 	/* Blocks as a JSON string (forms) and as a native array (JSON). */
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB",
-				     "blocks", "[{\"type\":\"divider\"}]")), "ok");
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:[{s:s}]}", "channel", "CPUB",
-				     "blocks", "type", "divider")), "ok");
+	expect(f, "ok", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "blocks",
+	       "[{\"type\":\"divider\"}]");
+	expect(f, "ok", "chat.postMessage", "alice", "{s:s,s:[{s:s}]}", "channel", "CPUB", "blocks", "type",
+	       "divider");
 }
 
 static void test_post_errors(void **state)
 {
 	fx *f = *state;
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s}", "channel", "CPUB")), "no_text");
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text", "")),
-			    "no_text");
+	expect(f, "no_text", "chat.postMessage", "alice", "{s:s}", "channel", "CPUB");
+	expect(f, "no_text", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text", "");
 	/* Empty arrays show nothing either. */
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:[]}", "channel", "CPUB", "blocks")),
-			    "no_text");
+	expect(f, "no_text", "chat.postMessage", "alice", "{s:s,s:[]}", "channel", "CPUB", "blocks");
 	/* max_msg_chars is 20 here; the limit counts characters, not bytes. */
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text",
-				     "éééééééééééééééééééé")), "ok");
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text",
-				     "xxxxxxxxxxxxxxxxxxxxx")), "msg_too_long");
+	expect(f, "ok", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text",
+	       "éééééééééééééééééééé");
+	expect(f, "msg_too_long", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text",
+	       "xxxxxxxxxxxxxxxxxxxxx");
 
 	json_t *a = call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "blocks",
 			 "[{\"text\":\"no type\"}]");
 	assert_string_equal(json_string_value(json_object_get(a, "error")), "invalid_blocks");
-	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(a, "errors"), 0)),
-			       "/blocks/0"));
+	assert_non_null(
+		strstr(json_string_value(json_array_get(json_object_get(a, "errors"), 0)), "/blocks/0"));
 	json_decref(a);
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "blocks",
-				     "{\"type\":\"divider\"}")), "invalid_blocks");
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "blocks",
-				     "[{")), "invalid_blocks");
+	expect(f, "invalid_blocks", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "blocks",
+	       "{\"type\":\"divider\"}");
+	expect(f, "invalid_blocks", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "blocks",
+	       "[{");
 	json_t *many = json_array();
 	for (int i = 0; i < 51; i++)
 		json_array_append_new(many, json_pack("{s:s}", "type", "divider"));
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:o}", "channel", "CPUB", "blocks",
-				     json_incref(many))), "invalid_blocks");
+	expect(f, "invalid_blocks", "chat.postMessage", "alice", "{s:s,s:o}", "channel", "CPUB", "blocks",
+	       json_incref(many));
 	json_decref(many);
 	many = json_array();
 	for (int i = 0; i < 101; i++)
 		json_array_append_new(many, json_object());
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s,s:o}", "channel", "CPUB", "text",
-				     "x", "attachments", json_incref(many))), "too_many_attachments");
+	expect(f, "too_many_attachments", "chat.postMessage", "alice", "{s:s,s:s,s:o}", "channel", "CPUB",
+	       "text", "x", "attachments", json_incref(many));
 	json_decref(many);
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "text",
-				     "x", "attachments", "{}")), "invalid_attachments");
+	expect(f, "invalid_attachments", "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "CPUB",
+	       "text", "x", "attachments", "{}");
 
 	/* Not a member: public -> not_in_channel, private -> not even there. */
-	assert_string_equal(res(call(f, "chat.postMessage", "carol", "{s:s,s:s}", "channel", "CPUB", "text", "x")),
-			    "not_in_channel");
-	assert_string_equal(res(call(f, "chat.postMessage", "carol", "{s:s,s:s}", "channel", "CPRIV", "text", "x")),
-			    "channel_not_found");
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "text",
-				     "x", "thread_ts", "nope")), "invalid_thread_ts");
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "text",
-				     "x", "thread_ts", "1000000000.000001")), "thread_not_found");
+	expect(f, "not_in_channel", "chat.postMessage", "carol", "{s:s,s:s}", "channel", "CPUB", "text", "x");
+	expect(f, "channel_not_found", "chat.postMessage", "carol", "{s:s,s:s}", "channel", "CPRIV", "text",
+	       "x");
+	expect(f, "invalid_thread_ts", "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "CPUB",
+	       "text", "x", "thread_ts", "nope");
+	expect(f, "thread_not_found", "chat.postMessage", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "text",
+	       "x", "thread_ts", "1000000000.000001");
 	f->pub->archived = true;
-	assert_string_equal(res(call(f, "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text", "x")),
-			    "is_archived");
+	expect(f, "is_archived", "chat.postMessage", "alice", "{s:s,s:s}", "channel", "CPUB", "text", "x");
 	f->pub->archived = false;
 }
 
@@ -296,22 +294,22 @@ static void test_update(void **state)
 	a = call(f, "chat.update", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts, "text", "v2");
 	assert_string_equal(json_string_value(json_object_get(a, "text")), "v2");
 	json_t *m = json_object_get(a, "message");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(m, "edited"), "user")), "UALICE");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(m, "edited"), "user")),
+			    "UALICE");
 	assert_non_null(json_object_get(m, "attachments")); /* absent argument keeps them */
 	json_decref(a);
 
-	assert_string_equal(res(call(f, "chat.update", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
-				     "text", "hijack")), "cant_update_message");
-	assert_string_equal(res(call(f, "chat.update", "carol", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
-				     "text", "admin")), "cant_update_message");
-	assert_string_equal(res(call(f, "chat.update", "bot", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
-				     "text", "bot")), "cant_update_message");
-	assert_string_equal(res(call(f, "chat.update", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", ts)),
-			    "no_text");
-	assert_string_equal(res(call(f, "chat.update", "alice", "{s:s,s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
-				     "text", "", "attachments", "[]")), "no_text");
-	assert_string_equal(res(call(f, "chat.update", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "ts",
-				     "1000000000.000001", "text", "x")), "message_not_found");
+	expect(f, "cant_update_message", "chat.update", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
+	       "text", "hijack");
+	expect(f, "cant_update_message", "chat.update", "carol", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
+	       "text", "admin");
+	expect(f, "cant_update_message", "chat.update", "bot", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", ts,
+	       "text", "bot");
+	expect(f, "no_text", "chat.update", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", ts);
+	expect(f, "no_text", "chat.update", "alice", "{s:s,s:s,s:s,s:s}", "channel", "CPUB", "ts", ts, "text",
+	       "", "attachments", "[]");
+	expect(f, "message_not_found", "chat.update", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "ts",
+	       "1000000000.000001", "text", "x");
 
 	message msg;
 	get_msg(f, "CPUB", ts, &msg);
@@ -327,16 +325,13 @@ static void test_delete(void **state)
 	post(f, "alice", "CPUB", "a1", NULL, a1);
 	post(f, "bob", "CPUB", "b1", NULL, b1);
 	post(f, "bot", "CPUB", "bot1", NULL, bot1);
-	assert_string_equal(res(call(f, "chat.delete", "bob", "{s:s,s:s}", "channel", "CPUB", "ts", a1)),
-			    "cant_delete_message");
+	expect(f, "cant_delete_message", "chat.delete", "bob", "{s:s,s:s}", "channel", "CPUB", "ts", a1);
 	/* A bot never borrows an admin's rights; an admin (user token) may. */
-	assert_string_equal(res(call(f, "chat.delete", "bot", "{s:s,s:s}", "channel", "CPUB", "ts", a1)),
-			    "cant_delete_message");
-	assert_string_equal(res(call(f, "chat.delete", "carol", "{s:s,s:s}", "channel", "CPUB", "ts", b1)), "ok");
-	assert_string_equal(res(call(f, "chat.delete", "bot", "{s:s,s:s}", "channel", "CPUB", "ts", bot1)), "ok");
-	assert_string_equal(res(call(f, "chat.delete", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", a1)), "ok");
-	assert_string_equal(res(call(f, "chat.delete", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", a1)),
-			    "message_not_found");
+	expect(f, "cant_delete_message", "chat.delete", "bot", "{s:s,s:s}", "channel", "CPUB", "ts", a1);
+	expect(f, "ok", "chat.delete", "carol", "{s:s,s:s}", "channel", "CPUB", "ts", b1);
+	expect(f, "ok", "chat.delete", "bot", "{s:s,s:s}", "channel", "CPUB", "ts", bot1);
+	expect(f, "ok", "chat.delete", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", a1);
+	expect(f, "message_not_found", "chat.delete", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", a1);
 }
 
 static void test_delete_parent_tombstone(void **state)
@@ -346,10 +341,9 @@ static void test_delete_parent_tombstone(void **state)
 	post(f, "alice", "CPUB", "parent", NULL, parent);
 	post(f, "bob", "CPUB", "r1", parent, r1);
 	post(f, "bob", "CPUB", "r2", parent, r2);
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
-				     parent, "name", "eyes")), "ok");
-	assert_string_equal(res(call(f, "chat.delete", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", parent)),
-			    "ok");
+	expect(f, "ok", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", parent,
+	       "name", "eyes");
+	expect(f, "ok", "chat.delete", "alice", "{s:s,s:s}", "channel", "CPUB", "ts", parent);
 	message m;
 	get_msg(f, "CPUB", parent, &m);
 	assert_true(m.hidden);
@@ -358,21 +352,20 @@ static void test_delete_parent_tombstone(void **state)
 	assert_int_equal(m.reply_count, 2);
 	message_release(&m);
 	/* Gone for every message method... */
-	assert_string_equal(res(call(f, "chat.update", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", parent,
-				     "text", "x")), "message_not_found");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
-				     parent, "name", "eyes")), "message_not_found");
-	assert_string_equal(res(call(f, "pins.add", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", parent)),
-			    "not_pinnable");
+	expect(f, "message_not_found", "chat.update", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "ts",
+	       parent, "text", "x");
+	expect(f, "message_not_found", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB",
+	       "timestamp", parent, "name", "eyes");
+	expect(f, "not_pinnable", "pins.add", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", parent);
 	/* ...but replies still post to the thread, and the tombstone leaves
 	 * with the last reply. */
-	assert_string_equal(res(call(f, "chat.delete", "bob", "{s:s,s:s}", "channel", "CPUB", "ts", r1)), "ok");
+	expect(f, "ok", "chat.delete", "bob", "{s:s,s:s}", "channel", "CPUB", "ts", r1);
 	int64_t pts;
 	rules_ts_parse(parent, &pts);
 	message_init(&m);
 	assert_int_equal(store_msg_get(f->st, "CPUB", pts, &m), 0);
 	message_release(&m);
-	assert_string_equal(res(call(f, "chat.delete", "bob", "{s:s,s:s}", "channel", "CPUB", "ts", r2)), "ok");
+	expect(f, "ok", "chat.delete", "bob", "{s:s,s:s}", "channel", "CPUB", "ts", r2);
 	assert_int_equal(store_msg_get(f->st, "CPUB", pts, &m), ERR_MESSAGE_NOT_FOUND);
 	message_release(&m);
 }
@@ -388,7 +381,7 @@ static void test_me_message(void **state)
 	assert_string_equal(m.subtype, "me_message");
 	message_release(&m);
 	json_decref(a);
-	assert_string_equal(res(call(f, "chat.meMessage", "alice", "{s:s}", "channel", "CPUB")), "no_text");
+	expect(f, "no_text", "chat.meMessage", "alice", "{s:s}", "channel", "CPUB");
 }
 
 /* ---- reactions ---- */
@@ -398,21 +391,20 @@ static void test_reactions(void **state)
 	fx *f = *state;
 	char ts[24];
 	post(f, "alice", "CPUB", "react", NULL, ts);
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
-				     "name", ":+1:")), "ok");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
-				     "name", "+1")), "already_reacted");
+	expect(f, "ok", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts, "name",
+	       ":+1:");
+	expect(f, "already_reacted", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
+	       ts, "name", "+1");
 	/* Public channel: reacting needs no membership. */
-	assert_string_equal(res(call(f, "reactions.add", "carol", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
-				     ts, "name", "+1")), "ok");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
-				     "name", "Not Valid")), "invalid_name");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s}", "channel", "CPUB", "name", "x")),
-			    "no_item_specified");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
-				     "1.2.3", "name", "x")), "bad_timestamp");
-	assert_string_equal(res(call(f, "reactions.remove", "alice", "{s:s,s:s,s:s}", "channel", "CPUB",
-				     "timestamp", ts, "name", "+1")), "no_reaction");
+	expect(f, "ok", "reactions.add", "carol", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts, "name",
+	       "+1");
+	expect(f, "invalid_name", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
+	       "name", "Not Valid");
+	expect(f, "no_item_specified", "reactions.add", "bob", "{s:s,s:s}", "channel", "CPUB", "name", "x");
+	expect(f, "bad_timestamp", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
+	       "1.2.3", "name", "x");
+	expect(f, "no_reaction", "reactions.remove", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
+	       ts, "name", "+1");
 
 	json_t *a = call(f, "reactions.get", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts);
 	assert_string_equal(json_string_value(json_object_get(a, "type")), "message");
@@ -423,20 +415,20 @@ static void test_reactions(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r, "count")), 2);
 	json_decref(a);
 
-	assert_string_equal(res(call(f, "reactions.remove", "bob", "{s:s,s:s,s:s}", "channel", "CPUB",
-				     "timestamp", ts, "name", "+1")), "ok");
+	expect(f, "ok", "reactions.remove", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
+	       "name", "+1");
 
 	/* 50 distinct reactions at most; more of an existing one is fine. */
 	char name[16];
 	for (int i = 0; i < 49; i++) {
 		snprintf(name, sizeof name, "e%d", i);
-		assert_string_equal(res(call(f, "reactions.add", "alice", "{s:s,s:s,s:s}", "channel", "CPUB",
-					     "timestamp", ts, "name", name)), "ok");
+		expect(f, "ok", "reactions.add", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
+		       "name", name);
 	}
-	assert_string_equal(res(call(f, "reactions.add", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
-				     ts, "name", "one_too_many")), "too_many_reactions");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts,
-				     "name", "e0")), "ok");
+	expect(f, "too_many_reactions", "reactions.add", "alice", "{s:s,s:s,s:s}", "channel", "CPUB",
+	       "timestamp", ts, "name", "one_too_many");
+	expect(f, "ok", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", ts, "name",
+	       "e0");
 }
 
 static void test_reactions_list_visibility(void **state)
@@ -445,10 +437,10 @@ static void test_reactions_list_visibility(void **state)
 	char pub[24], priv[24];
 	post(f, "alice", "CPUB", "public", NULL, pub);
 	post(f, "alice", "CPRIV", "private", NULL, priv);
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp",
-				     pub, "name", "eyes")), "ok");
-	assert_string_equal(res(call(f, "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPRIV", "timestamp",
-				     priv, "name", "eyes")), "ok");
+	expect(f, "ok", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPUB", "timestamp", pub, "name",
+	       "eyes");
+	expect(f, "ok", "reactions.add", "bob", "{s:s,s:s,s:s}", "channel", "CPRIV", "timestamp", priv,
+	       "name", "eyes");
 
 	json_t *a = call(f, "reactions.list", "bob", "{}");
 	assert_int_equal(json_array_size(json_object_get(a, "items")), 2);
@@ -478,7 +470,7 @@ static void test_reactions_list_visibility(void **state)
 	meta = json_object_get(a, "response_metadata");
 	assert_string_equal(json_string_value(json_object_get(meta, "next_cursor")), "");
 	json_decref(a);
-	assert_string_equal(res(call(f, "reactions.list", "bob", "{s:s}", "cursor", "garbage")), "invalid_cursor");
+	expect(f, "invalid_cursor", "reactions.list", "bob", "{s:s}", "cursor", "garbage");
 
 	/* Past the last page: no items, and the true page count. */
 	a = call(f, "reactions.list", "bob", "{s:i,s:i}", "count", 1, "page", 5);
@@ -562,15 +554,12 @@ static void test_pins(void **state)
 	char ts[24], other[24];
 	post(f, "alice", "CPUB", "decision", NULL, ts);
 	post(f, "alice", "CPUB", "chatter", NULL, other);
-	assert_string_equal(res(call(f, "pins.add", "bot", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts)), "ok");
-	assert_string_equal(res(call(f, "pins.add", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts)),
-			    "already_pinned");
+	expect(f, "ok", "pins.add", "bot", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts);
+	expect(f, "already_pinned", "pins.add", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts);
 	/* Pinning changes the channel for everyone: members only. */
-	assert_string_equal(res(call(f, "pins.add", "carol", "{s:s,s:s}", "channel", "CPUB", "timestamp", other)),
-			    "not_in_channel");
-	assert_string_equal(res(call(f, "pins.add", "alice", "{s:s}", "channel", "CPUB")), "no_item_specified");
-	assert_string_equal(res(call(f, "pins.remove", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", other)),
-			    "not_pinned");
+	expect(f, "not_in_channel", "pins.add", "carol", "{s:s,s:s}", "channel", "CPUB", "timestamp", other);
+	expect(f, "no_item_specified", "pins.add", "alice", "{s:s}", "channel", "CPUB");
+	expect(f, "not_pinned", "pins.remove", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", other);
 
 	json_t *a = call(f, "pins.list", "carol", "{s:s}", "channel", "CPUB");
 	json_t *items = json_object_get(a, "items");
@@ -584,8 +573,7 @@ static void test_pins(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(m, "pinned_to"), 0)), "CPUB");
 	json_decref(a);
 
-	assert_string_equal(res(call(f, "pins.remove", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts)),
-			    "ok");
+	expect(f, "ok", "pins.remove", "alice", "{s:s,s:s}", "channel", "CPUB", "timestamp", ts);
 	a = call(f, "pins.list", "alice", "{s:s}", "channel", "CPUB");
 	assert_int_equal(json_array_size(json_object_get(a, "items")), 0);
 	json_decref(a);
