@@ -155,6 +155,9 @@ char *api_permalink(api_ctx *c, const channel *ch, int64_t ts, int64_t thread_ts
  * message's channel_id/org_id/user fields must be set; text etc. owned by m
  * (released by the caller). */
 int64_t api_post(api_ctx *c, channel *ch, message *m);
+/* The DM between the caller and u (u may be the caller: a self-DM),
+ * created and queued if it does not exist yet. */
+channel *api_im_open(api_ctx *c, user *u);
 /* Adds a member (queues it) and posts channel_join unless quiet. */
 void api_member_join(api_ctx *c, channel *ch, user *u, const user *inviter, bool post);
 void api_member_leave(api_ctx *c, channel *ch, user *u, bool post);

@@ -58,3 +58,25 @@ void api_member_leave(api_ctx *c, channel *ch, user *u, bool post)
 	core_member_remove(ch, u->id);
 	store_del_member(api_job(c), ch->id, u->id);
 }
+
+channel *api_im_open(api_ctx *c, user *u)
+{
+	core_state *s = c->env->state;
+	channel *ch = core_im_get(s, c->org->id, c->me->id, u->id);
+	if (ch)
+		return ch;
+	char id[ID_MAX];
+	ids_new(id, "D");
+	ch = core_channel_new(id, c->org->id, CHAN_IM);
+	ch->name = xstrdup("");
+	snprintf(ch->creator, sizeof ch->creator, "%s", c->me->id);
+	snprintf(ch->im_user, sizeof ch->im_user, "%s", u->id);
+	ch->created = c->now_us / 1000000;
+	ch->updated = c->now_us / 1000;
+	core_channel_add(s, ch);
+	store_put_channel(api_job(c), ch);
+	store_put_member(api_job(c), ch->id, core_member_add(ch, c->me->id, ch->created));
+	if (u != c->me)
+		store_put_member(api_job(c), ch->id, core_member_add(ch, u->id, ch->created));
+	return ch;
+}

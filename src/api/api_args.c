@@ -282,35 +282,6 @@ void api_list_free(char **l, size_t n)
 	free(l);
 }
 
-/* Finds or creates the DM between the caller and u (chat.postMessage to a
- * user id). The DM is persisted in the request's job. */
-static channel *dm_with(api_ctx *c, user *u)
-{
-	core_state *s = c->env->state;
-	channel *ch = core_im_get(s, c->org->id, c->me->id, u->id);
-	if (ch)
-		return ch;
-	char id[ID_MAX];
-	ids_new(id, "D");
-	ch = core_channel_new(id, c->org->id, CHAN_IM);
-	xstrset(&ch->name, "");
-	snprintf(ch->creator, sizeof ch->creator, "%s", c->me->id);
-	snprintf(ch->im_user, sizeof ch->im_user, "%s", u->id);
-	ch->created = c->now_us / 1000000;
-	ch->updated = c->now_us / 1000;
-	core_channel_add(s, ch);
-	store_put_channel(api_job(c), ch);
-	chan_member *m = core_member_add(ch, c->me->id, ch->created);
-	m->open = true;
-	store_put_member(api_job(c), ch->id, m);
-	if (strcmp(u->id, c->me->id) != 0) {
-		m = core_member_add(ch, u->id, ch->created);
-		m->open = true;
-		store_put_member(api_job(c), ch->id, m);
-	}
-	return ch;
-}
-
 int api_channel(api_ctx *c, const char *argname, bool allow_user_dm, channel **out)
 {
 	core_state *s = c->env->state;
@@ -330,7 +301,7 @@ int api_channel(api_ctx *c, const char *argname, bool allow_user_dm, channel **o
 		if (!u && id[0] == '@')
 			u = core_user_by_name(s, c->org->id, id + 1);
 		if (u && strcmp(u->org_id, c->org->id) == 0 && !u->deleted)
-			ch = dm_with(c, u);
+			ch = api_im_open(c, u);
 	}
 	if (!ch || !rules_can_see(c->me, ch))
 		return ERR_CHANNEL_NOT_FOUND;

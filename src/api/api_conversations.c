@@ -297,20 +297,6 @@ static channel *new_dm_channel(api_ctx *c, chan_kind kind, const char *prefix)
 	return ch;
 }
 
-/* The DM of the caller with u (u may be the caller: a self-DM). */
-static channel *im_create(api_ctx *c, user *u)
-{
-	channel *ch = new_dm_channel(c, CHAN_IM, "D");
-	ch->name = xstrdup("");
-	snprintf(ch->im_user, sizeof ch->im_user, "%s", u->id);
-	core_channel_add(c->env->state, ch);
-	store_put_channel(api_job(c), ch);
-	add_member_quiet(c, ch, c->me->id);
-	if (u != c->me)
-		add_member_quiet(c, ch, u->id);
-	return ch;
-}
-
 /* The caller's group DM with exactly these others, or NULL. */
 static channel *mpim_find(api_ctx *c, user **others, size_t n)
 {
@@ -430,7 +416,7 @@ int api_conversations_open(api_ctx *c)
 		if (ch)
 			already = im_reopen(c, ch);
 		else if (!prevent)
-			ch = im_create(c, u);
+			ch = api_im_open(c, u);
 	} else {
 		ch = mpim_find(c, others, n);
 		if (ch)

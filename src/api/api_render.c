@@ -135,6 +135,23 @@ json_t *api_render_user(api_ctx *c, const user *u)
 	return o;
 }
 
+static json_t *csv_array(const char *csv)
+{
+	json_t *a = json_array();
+	if (!csv)
+		return a;
+	for (const char *p = csv; *p;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n)
+			json_array_append_new(a, json_stringn(p, n));
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return a;
+}
+
 static json_t *topic_obj(const char *value, const char *creator, int64_t last_set)
 {
 	return json_pack("{s:s,s:s,s:I}", "value", value ? value : "", "creator", creator,
@@ -191,19 +208,7 @@ json_t *api_render_channel(api_ctx *c, const channel *ch)
 	json_object_set_new(o, "topic", topic_obj(ch->topic, ch->topic_creator, ch->topic_last_set));
 	json_object_set_new(o, "purpose",
 			    topic_obj(ch->purpose, ch->purpose_creator, ch->purpose_last_set));
-	json_t *prev = json_array();
-	if (ch->previous_names) {
-		for (const char *p = ch->previous_names; *p;) {
-			const char *e = strchr(p, ',');
-			size_t n = e ? (size_t)(e - p) : strlen(p);
-			if (n)
-				json_array_append_new(prev, json_stringn(p, n));
-			if (!e)
-				break;
-			p = e + 1;
-		}
-	}
-	json_object_set_new(o, "previous_names", prev);
+	json_object_set_new(o, "previous_names", csv_array(ch->previous_names));
 	json_object_set_new(o, "num_members", json_integer((json_int_t)core_member_count(ch)));
 	return o;
 }
@@ -339,23 +344,6 @@ json_t *api_render_message(api_ctx *c, const message *m)
 	if (m->npinned)
 		json_object_set_new(o, "pinned_to", id_array(m->pinned_to, m->npinned));
 	return o;
-}
-
-static json_t *csv_array(const char *csv)
-{
-	json_t *a = json_array();
-	if (!csv)
-		return a;
-	for (const char *p = csv; *p;) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n)
-			json_array_append_new(a, json_stringn(p, n));
-		if (!e)
-			break;
-		p = e + 1;
-	}
-	return a;
 }
 
 json_t *api_render_usergroup(api_ctx *c, const usergroup *g, bool include_users)

@@ -11,7 +11,7 @@
  *
  *            conn_new
  *               |
- *               v            conn_deliver               
+ *               v            conn_deliver
  *   +------> READING ----------------------------> PENDING
  *   |           |  (complete request parsed)          |
  *   |           |                                     | http_respond*,
@@ -892,8 +892,10 @@ static void conn_process(http_conn *c)
 			break;
 		}
 	}
-	if (c->in_off) {
-		size_t rest = c->in.len - c->in_off;
+	/* Compact only once the consumed part outweighs the rest, so pipelined
+	 * requests answered one by one cost linear, not quadratic, copying. */
+	size_t rest = c->in.len - c->in_off;
+	if (c->in_off && (rest == 0 || c->in_off >= rest)) {
 		if (rest)
 			memmove(c->in.data, c->in.data + c->in_off, rest);
 		c->in.len = rest;

@@ -90,8 +90,9 @@ void http_respond_owned(http_req *r, int status, const char *content_type,
 			const char *extra_headers, char *body, size_t len);
 /* Serves a regular file: Content-Type from its extension, ETag (size and
  * mtime), If-None-Match -> 304, Range (single range) -> 206 / 416,
- * HEAD without body, body sent with sendfile. 404 if missing or not a
- * regular file. path must already be safe (see http_safe_path). */
+ * HEAD without body; the body is read in chunks, never sendfile (see
+ * the note in http_file.c). 404 if missing or not a regular file. path
+ * must already be safe (see http_safe_path) and is not kept. */
 void http_respond_file(http_req *r, const char *path);
 
 /* Joins root and a URL path, rejecting "..", NUL and backslashes; a

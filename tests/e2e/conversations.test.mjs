@@ -384,3 +384,49 @@ test('bot history of a public channel it is not in -> not_in_channel; after join
 	const l = await bot.client.conversations.leave({ channel: c.id });
 	assert.equal(l.ok, true);
 });
+
+test('bot invited to a private channel can read and post (groups:* scopes)', async () => {
+	const { alice, bot } = env.fx;
+	const c = (await alice.client.conversations.create({ name: uniq('botpriv'), is_private: true })).channel.id;
+	const p = await alice.client.chat.postMessage({ channel: c, text: 'for the bot' });
+	await alice.client.conversations.invite({ channel: c, users: bot.bot_user_id });
+	const info = await bot.client.conversations.info({ channel: c });
+	assert.equal(info.channel.is_private, true);
+	assert.equal(info.channel.is_member, true);
+	const h = await bot.client.conversations.history({ channel: c });
+	assert.ok(h.messages.some((m) => m.ts === p.ts));
+	const r = await bot.client.chat.postMessage({ channel: c, text: 'bot here' });
+	assert.equal(r.channel, c);
+	const l = await collect(bot.client, 'conversations.list', { types: 'private_channel' }, 'channels', 200);
+	assert.ok(l.some((x) => x.id === c), 'bot lists the private channel it is in');
+	const uc = await collect(bot.client, 'users.conversations', { types: 'private_channel' }, 'channels', 200);
+	assert.ok(uc.some((x) => x.id === c));
+});
+
+test('the last member cannot leave a private channel (last_member)', async () => {
+	const { alice } = env.fx;
+	const c = (await alice.client.conversations.create({ name: uniq('alone'), is_private: true })).channel.id;
+	await expectError(alice.client.conversations.leave({ channel: c }), 'last_member');
+	assert.equal((await alice.client.conversations.info({ channel: c })).channel.is_member, true);
+});
+
+test('conversations.open with oneself gives a self-DM', async () => {
+	const { alice } = env.fx;
+	const o = await alice.client.conversations.open({ users: alice.id });
+	assert.match(o.channel.id, /^D/);
+	assert.equal((await alice.client.conversations.open({ users: alice.id })).channel.id, o.channel.id);
+	const p = await alice.client.chat.postMessage({ channel: o.channel.id, text: 'note to self' });
+	assert.equal(p.channel, o.channel.id);
+});
+
+test('group DM: members read and post, members list is exact', async () => {
+	const { alice, bob, bot } = env.fx;
+	const g = (await alice.client.conversations.open({ users: `${bob.id},${bot.bot_user_id}` })).channel.id;
+	const p = await bob.client.chat.postMessage({ channel: g, text: 'mpim hello' });
+	const h = await bot.client.conversations.history({ channel: g });
+	assert.ok(h.messages.some((m) => m.ts === p.ts), 'bot (member, mpim:history) reads the group DM');
+	const l = await collect(alice.client, 'conversations.list', { types: 'mpim' }, 'channels', 200);
+	const it = l.find((x) => x.id === g);
+	assert.ok(it, 'listed with types=mpim');
+	assert.equal(it.is_mpim, true);
+});

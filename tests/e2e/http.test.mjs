@@ -352,6 +352,54 @@ test('HTTP/1.0 request is answered and the connection closed', async () => {
 	assert.ok(out.includes('"ok":true'), out.slice(0, 400));
 });
 
+// Writes `data` in small pieces with pauses (headers split anywhere, body trickled).
+function trickle(port, data, { piece = 7, gapMs = 3 } = {}) {
+	return new Promise((resolve, reject) => {
+		const s = net.connect(port, '127.0.0.1');
+		let buf = '';
+		let i = 0;
+		const timer = setTimeout(() => { s.destroy(); resolve(buf); }, 15000);
+		const next = () => {
+			if (i >= data.length) return;
+			s.write(data.slice(i, i + piece));
+			i += piece;
+			setTimeout(next, gapMs);
+		};
+		s.on('connect', next);
+		s.on('data', (d) => { buf += d.toString('latin1'); });
+		s.on('close', () => { clearTimeout(timer); resolve(buf); });
+		s.on('error', (e) => { clearTimeout(timer); if (buf) resolve(buf); else reject(e); });
+	});
+}
+
+test('request delivered in tiny pieces (split headers, trickled body) is parsed', async () => {
+	const body = form({ channel: ch, text: 'slow but steady' });
+	const req = `POST /api/chat.postMessage HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tok}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+	const out = await trickle(env.srv.port, req);
+	assert.match(out, /^HTTP\/1\.1 200/, out.slice(0, 200));
+	assert.ok(out.includes('slow but steady') && out.includes('"ok":true'), out.slice(0, 500));
+});
+
+test('hundreds of idle connections do not block service', async () => {
+	const socks = [];
+	try {
+		for (let i = 0; i < 300; i++) {
+			socks.push(await new Promise((resolve, reject) => {
+				const s = net.connect(env.srv.port, '127.0.0.1', () => resolve(s));
+				s.on('error', reject);
+			}));
+		}
+		const { text } = await metricsText();
+		assert.ok(metricSum(text, 'canal_http_connections_open') >= 300, 'connections_open counts idle sockets');
+		const r = await rawApi(env.srv, 'auth.test', { headers: bearer() });
+		assert.equal(r.json.ok, true);
+	} finally {
+		for (const s of socks) s.destroy();
+	}
+	const r2 = await rawApi(env.srv, 'auth.test', { headers: bearer() });
+	assert.equal(r2.json.ok, true);
+});
+
 test('--max-body 1024: larger bodies get HTTP 413, smaller ones work', async () => {
 	const srv = await CanalServer.create({ extraArgs: ['--max-body', '1024'] });
 	let ok = false;

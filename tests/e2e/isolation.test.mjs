@@ -116,6 +116,19 @@ test('DM: third parties (user and bot) get channel_not_found', async () => {
 	assert.ok(!ids.has(dm));
 });
 
+test('group DM: non-members get channel_not_found', async () => {
+	const { alice, bob, org } = env.fx;
+	const carol = await createUser(env.srv, org.id, uniq('carol'));
+	const dave = await createUser(env.srv, org.id, uniq('dave'));
+	const g = (await alice.client.conversations.open({ users: `${bob.id},${carol.id}` })).channel.id;
+	const ts = (await alice.client.chat.postMessage({ channel: g, text: 'three of us' })).ts;
+	await allChannelNotFound(dave.client, g, ts, dave.id, 'dave');
+	await allChannelNotFound(env.fx.bot.client, g, ts, env.fx.bot.bot_user_id, 'bot');
+	assert.ok(!(await visibleChannelIds(dave.client, 'mpim,im,private_channel,public_channel')).has(g));
+	// members do see it
+	assert.ok((await carol.client.conversations.history({ channel: g })).messages.some((m) => m.ts === ts));
+});
+
 test('after being removed, a former member loses access', async () => {
 	const { alice, bob } = env.fx;
 	const ch = (await alice.client.conversations.create({ name: uniq('was-in'), is_private: true })).channel.id;

@@ -3,7 +3,7 @@
 // stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, runCli } from './lib/server.mjs';
+import { useServer, runCli, waitFor } from './lib/server.mjs';
 import { uniq, collect, createUser, tsCmp, expectError } from './lib/fixture.mjs';
 
 const env = useServer();
@@ -103,6 +103,7 @@ test('SIGKILL (crash) loses nothing acknowledged', async () => {
 	await bob.client.reactions.add({ channel: ch, timestamp: posted[0].ts, name: 'eyes' });
 	const name = uniq('made-before-crash');
 	const made = (await alice.client.conversations.create({ name })).channel.id;
+	const cliUser = await createUser(env.srv, env.fx.org.id, uniq('precrash'));
 
 	const r = await env.srv.kill('SIGKILL');
 	assert.equal(r.signal, 'SIGKILL');
@@ -115,6 +116,37 @@ test('SIGKILL (crash) loses nothing acknowledged', async () => {
 	const m0 = msgs.find((m) => m.ts === posted[0].ts);
 	assert.deepEqual(m0.reactions?.map((x) => x.name), ['eyes']);
 	assert.equal((await alice.client.conversations.info({ channel: made })).channel.name, name);
+	assert.equal((await cliUser.client.auth.test()).user_id, cliUser.id, 'user created through the CLI before the crash');
+});
+
+test('SIGTERM with requests in flight: clean exit, every answered write is kept', async () => {
+	const { alice, bob, bot } = env.fx;
+	const ch = (await alice.client.conversations.create({ name: uniq('inflight') })).channel.id;
+	await alice.client.conversations.invite({ channel: ch, users: `${bob.id},${bot.bot_user_id}` });
+	// SIGTERM is sent from the callback of the 20th answer, while most of the
+	// 600 posts are still queued or in flight.
+	let acked = 0;
+	let exit;
+	const onAck = () => {
+		if (++acked === 20) exit = env.srv.kill('SIGTERM');
+	};
+	const calls = Array.from({ length: 600 }, (_, i) => {
+		const p = [alice, bob, bot][i % 3].client.chat.postMessage({ channel: ch, text: `inflight ${i}` });
+		p.then(onAck, () => {});
+		return p;
+	});
+	await waitFor(() => exit !== undefined, { timeoutMs: 20000, what: '20 answered posts' });
+	const settled = await Promise.allSettled(calls);
+	const r = await exit;
+	assert.equal(r.code, 0, `exit after SIGTERM with requests in flight: ${JSON.stringify(r)}`);
+	const answered = settled.filter((x) => x.status === 'fulfilled').map((x) => x.value.ts);
+	const apiErrors = settled.filter((x) => x.status === 'rejected' && x.reason?.code === 'slack_webapi_platform_error').map((x) => x.reason.data.error);
+	assert.deepEqual([...new Set(apiErrors)].filter((e) => e !== 'service_unavailable'), [], 'only transport errors or service_unavailable while stopping');
+	await env.srv.start();
+	const msgs = await collect(alice.client, 'conversations.history', { channel: ch }, 'messages', 200);
+	const got = new Set(msgs.map((m) => m.ts));
+	const lost = answered.filter((t) => !got.has(t));
+	assert.deepEqual(lost, [], `${lost.length} of ${answered.length} answered posts lost`);
 });
 
 test('admin CLI works while the server is stopped', async () => {

@@ -49,6 +49,8 @@ test('usergroups.users.update / users.list', async () => {
 	assert.deepEqual((await alice.client.usergroups.users.list({ usergroup: g.id })).users, [bob.id]);
 	await expectError(alice.client.usergroups.users.update({ usergroup: g.id, users: 'U0NOSUCHUSR' }), ['invalid_users', 'user_not_found']);
 	await expectError(alice.client.usergroups.users.list({ usergroup: 'S0NOSUCHGRP' }), ['no_such_subteam', 'not_found']);
+	await expectError(alice.client.usergroups.users.update({ usergroup: g.id, users: '' }), ['no_users_provided', 'invalid_arguments'], 'empty users');
+	assert.deepEqual((await alice.client.usergroups.users.list({ usergroup: g.id })).users, [bob.id], 'unchanged after failed updates');
 });
 
 test('usergroups.list: include_users, include_count, include_disabled; disable / enable', async () => {

@@ -91,10 +91,11 @@ static void test_range_ignored(void **st)
 static void expect_path(const char *root, const char *url, const char *want)
 {
 	char *got = http_safe_path(root, url);
+	const char *u = url ? url : "(null)";
 	if (!want && got)
-		fail_msg("\"%s\" accepted as \"%s\"", url, got);
+		fail_msg("\"%s\" accepted as \"%s\"", u, got);
 	if (want && (!got || strcmp(got, want) != 0))
-		fail_msg("\"%s\": got \"%s\", want \"%s\"", url, got ? got : "(null)", want);
+		fail_msg("\"%s\": got \"%s\", want \"%s\"", u, got ? got : "(null)", want);
 	free(got);
 }
 

@@ -285,20 +285,36 @@ static void expect_reply(tsrv *t, int fd, const char *want, int then_eof)
 	buf_release(&got);
 }
 
-/* One response whose body length comes from Content-Length. */
-static void recv_response(tsrv *t, int fd, buf *out, int head_only)
+/* Reads until `in` starts with one whole response (its body length from
+ * Content-Length; head_only for HEAD) and returns that response's length;
+ * bytes of later responses may follow it in `in`. *head_len gets the
+ * length of the head if not NULL. */
+static size_t recv_response(tsrv *t, int fd, buf *in, int head_only, size_t *head_len)
 {
 	size_t hl = 0;
-	while (!hl) {
-		client_recv(t, fd, out, out->len + 1);
-		char *e = strstr(out->data, "\r\n\r\n");
-		if (e)
-			hl = (size_t)(e - out->data) + 4;
+	for (;;) {
+		char *e = in->data ? strstr(in->data, "\r\n\r\n") : NULL;
+		if (e) {
+			hl = (size_t)(e - in->data) + 4;
+			break;
+		}
+		client_recv(t, fd, in, in->len + 1);
 	}
-	const char *cl = strstr(out->data, "Content-Length: ");
-	size_t len = cl && cl < out->data + hl ? strtoull(cl + 16, NULL, 10) : 0;
-	if (!head_only)
-		client_recv(t, fd, out, hl + len);
+	const char *cl = strstr(in->data, "Content-Length: ");
+	size_t len = cl && cl < in->data + hl ? strtoull(cl + 16, NULL, 10) : 0;
+	if (head_only)
+		len = 0;
+	client_recv(t, fd, in, hl + len);
+	if (head_len)
+		*head_len = hl;
+	return hl + len;
+}
+
+static void buf_consume(buf *b, size_t n)
+{
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+	b->data[b->len] = '\0';
 }
 
 static const char hello_reply[] = "HTTP/1.1 200 OK\r\n" DATE
@@ -496,7 +512,7 @@ static void test_body_limit(void **st)
 	client_sends(fd, req);
 	free(req);
 	buf got = BUF_INIT;
-	recv_response(t, fd, &got, 0);
+	recv_response(t, fd, &got, 0, NULL);
 	assert_non_null(strstr(got.data, "HTTP/1.1 200 OK\r\n"));
 	assert_int_equal(t->body_len, 1024);
 	buf_release(&got);
@@ -599,8 +615,9 @@ static void test_split_pieces(void **st)
 			  "Empty:\r\nContent-Length: 4\r\n\r\nbody";
 	for (const char *p = req; *p; p++) {
 		client_send(fd, p, 1);
-		for (int i = 0; i < 3; i++)
-			wait_step(t, -1);
+		/* loopback delivers at once; let the server read it alone */
+		uv_run(&t->loop, UV_RUN_NOWAIT);
+		uv_run(&t->loop, UV_RUN_NOWAIT);
 	}
 	expect_reply(t, fd,
 		     "HTTP/1.1 200 OK\r\n" DATE "Content-Type: text/plain\r\nContent-Length: 23\r\n"
@@ -640,6 +657,18 @@ static void test_idle_timeout(void **st)
 	int64_t t0 = clock_mono_us();
 	expect_reply(t, fd, "", 1);
 	assert_true(clock_mono_us() - t0 >= 80 * 1000);
+	close(fd);
+
+	/* Activity resets the idle timer: requests 60 ms apart for 300 ms. */
+	fd = client_connect(t);
+	int64_t begin = clock_mono_us();
+	for (int i = 0; i < 5; i++) {
+		int64_t next = clock_mono_us() + 60 * 1000;
+		DRIVE_UNTIL(t, clock_mono_us() > next);
+		client_sends(fd, "GET /hello HTTP/1.1\r\n\r\n");
+		expect_reply(t, fd, hello_reply, 0);
+	}
+	assert_true(clock_mono_us() - begin >= 300 * 1000);
 	close(fd);
 
 	/* A request started but not finished: 408. */
@@ -793,9 +822,11 @@ static void test_output_backpressure(void **st)
 	assert_int_equal(t->ndelivered, 1);
 	buf got = BUF_INIT;
 	for (int i = 0; i < 3; i++) {
-		recv_response(t, fd, &got, 0);
-		buf_reset(&got);
+		size_t hl, n = recv_response(t, fd, &got, 0, &hl);
+		assert_int_equal(n - hl, i < 2 ? 16u << 20 : 6);
+		buf_consume(&got, n);
 	}
+	assert_int_equal(got.len, 0);
 	assert_int_equal(t->ndelivered, 3);
 	assert_string_equal(t->path, "/hello");
 	buf_release(&got);
@@ -894,7 +925,7 @@ static void test_file(void **st)
 	/* stale ETag: full body */
 	client_sends(fd, "GET /file HTTP/1.1\r\nIf-None-Match: \"old\"\r\n\r\n");
 	buf got = BUF_INIT;
-	recv_response(t, fd, &got, 0);
+	recv_response(t, fd, &got, 0, NULL);
 	assert_non_null(strstr(got.data, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(got.data, "\r\n\r\n0123456789abcdef"));
 	buf_release(&got);
@@ -921,7 +952,7 @@ static void test_file(void **st)
 	/* If-Range with a different ETag: the Range is ignored */
 	client_sends(fd, "GET /file HTTP/1.1\r\nRange: bytes=2-5\r\nIf-Range: \"other\"\r\n\r\n");
 	buf_init(&got);
-	recv_response(t, fd, &got, 0);
+	recv_response(t, fd, &got, 0, NULL);
 	assert_non_null(strstr(got.data, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(got.data, "Content-Length: 16\r\n"));
 	buf_release(&got);
@@ -929,7 +960,7 @@ static void test_file(void **st)
 	req = xasprintf("GET /file HTTP/1.1\r\nRange: bytes=0-0\r\nIf-Range: %s\r\n\r\n", etag);
 	client_sends(fd, req);
 	free(req);
-	recv_response(t, fd, &got, 0);
+	recv_response(t, fd, &got, 0, NULL);
 	assert_non_null(strstr(got.data, "HTTP/1.1 206 Partial Content\r\n"));
 	assert_non_null(strstr(got.data, "\r\n\r\n0"));
 	buf_release(&got);
@@ -951,7 +982,7 @@ static void test_file(void **st)
 		     0);
 	t->file = "/tmp";
 	client_sends(fd, "GET /file HTTP/1.1\r\n\r\n");
-	recv_response(t, fd, &got, 0);
+	recv_response(t, fd, &got, 0, NULL);
 	assert_non_null(strstr(got.data, "HTTP/1.1 404 Not Found\r\n"));
 	buf_release(&got);
 
@@ -979,44 +1010,38 @@ static void test_file_large(void **st)
 
 	client_sends(fd, "GET /file HTTP/1.1\r\n\r\n");
 	buf got = BUF_INIT;
-	recv_response(t, fd, &got, 0);
-	char *e = strstr(got.data, "\r\n\r\n");
-	assert_non_null(e);
-	size_t hl = (size_t)(e - got.data) + 4;
+	size_t hl, n = recv_response(t, fd, &got, 0, &hl);
 	assert_non_null(strstr(got.data, "HTTP/1.1 200 OK\r\n"));
 	assert_non_null(strstr(got.data, "Content-Type: application/octet-stream\r\n"));
-	assert_int_equal(got.len - hl, size);
+	assert_int_equal(n - hl, size);
+	assert_int_equal(got.len, n);
 	assert_memory_equal(got.data + hl, data, size);
-	buf_release(&got);
+	buf_reset(&got);
 
 	/* a large range, then a keep-alive request on the same connection */
 	client_sends(fd, "GET /file HTTP/1.1\r\nRange: bytes=1000000-2500000\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
-	recv_response(t, fd, &got, 0);
-	e = strstr(got.data, "\r\n\r\n");
-	hl = (size_t)(e - got.data) + 4;
+	n = recv_response(t, fd, &got, 0, &hl);
 	assert_non_null(strstr(got.data, "HTTP/1.1 206 Partial Content\r\n"));
 	char cr[80];
 	snprintf(cr, sizeof cr, "Content-Range: bytes 1000000-2500000/%zu\r\n", size);
 	assert_non_null(strstr(got.data, cr));
-	assert_int_equal(got.len - hl, 1500001);
+	assert_int_equal(n - hl, 1500001);
 	assert_memory_equal(got.data + hl, data + 1000000, 1500001);
-	buf_release(&got);
-	expect_reply(t, fd, hello_reply, 0);
+	buf_consume(&got, n);
+	client_recv(t, fd, &got, strlen(hello_reply));
+	assert_string_equal(got.data, hello_reply);
+	buf_reset(&got);
 
 	/* HEAD of a large file sends no body and keeps the connection usable */
 	client_sends(fd, "HEAD /file HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n");
-	recv_response(t, fd, &got, 1);
+	n = recv_response(t, fd, &got, 1, NULL);
 	char cl[64];
 	snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", size);
 	assert_non_null(strstr(got.data, cl));
-	e = strstr(got.data, "\r\n\r\n");
-	hl = (size_t)(e - got.data) + 4;
-	buf rest = BUF_INIT;
-	buf_add(&rest, got.data + hl, got.len - hl);
-	client_recv(t, fd, &rest, strlen(hello_reply));
-	assert_string_equal(rest.data, hello_reply);
-	buf_release(&rest);
-	buf_release(&got);
+	buf_consume(&got, n);
+	client_recv(t, fd, &got, strlen(hello_reply));
+	assert_string_equal(got.data, hello_reply);
+	buf_reset(&got);
 
 	/* The client leaves in the middle of a streamed body. */
 	client_sends(fd, "GET /file HTTP/1.1\r\n\r\n");
@@ -1029,6 +1054,24 @@ static void test_file_large(void **st)
 	unlink(path);
 	free(path);
 	free(data);
+	tsrv_finish(t);
+}
+
+static void test_bad_address(void **st)
+{
+	tsrv *t = tsrv_default();
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	char err[256] = "";
+	http_cfg cfg = {.host = "127.0.0.1", .port = t->port};
+	assert_null(http_server_new(&loop, &cfg, handler, t, err, sizeof err));
+	assert_non_null(strstr(err, "address already in use"));
+	cfg.host = "not-an-ip";
+	assert_null(http_server_new(&loop, &cfg, handler, t, err, sizeof err));
+	assert_non_null(strstr(err, "invalid address"));
+	/* the failed listener is released by its close callback */
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
 	tsrv_finish(t);
 }
 
@@ -1055,6 +1098,7 @@ int main(void)
 		cmocka_unit_test_setup(test_upgrade, setup),
 		cmocka_unit_test_setup(test_file, setup),
 		cmocka_unit_test_setup(test_file_large, setup),
+		cmocka_unit_test_setup(test_bad_address, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
