@@ -34,6 +34,8 @@ void buf_reserve(buf *b, size_t extra)
 	while (cap < need)
 		cap *= 2;
 	b->data = xrealloc(b->data, cap);
+	if (!b->cap)
+		b->data[0] = '\0'; /* a fresh buffer is an empty string */
 	b->cap = cap;
 }
 
