@@ -34,6 +34,8 @@ typedef struct api_env {
 	const char *base_url;     /* "http://127.0.0.1:8080", for permalinks and URLs */
 	size_t max_msg_chars;     /* msg_too_long threshold */
 	struct api_metrics *metrics;
+	struct bus *bus;          /* the publish interface; NULL when nothing listens (CLI, tests) */
+	struct rt *rt;            /* this node's real-time sessions (presence), or NULL */
 } api_env;
 
 typedef struct api_ctx api_ctx;
@@ -74,6 +76,7 @@ struct api_ctx {
 	/* post-commit hooks */
 	struct api_hook { api_commit_hook fn; void *ud; } hooks[8];
 	int nhooks;
+	json_t *events;         /* queued by api_emit, published after the commit */
 	void *req;              /* http_req, opaque here */
 	/* api_render_message: the last thread parent looked up (a page of
 	 * replies shares one), valid for this request only. */
@@ -161,6 +164,21 @@ channel *api_im_open(api_ctx *c, user *u);
 /* Adds a member (queues it) and posts channel_join unless quiet. */
 void api_member_join(api_ctx *c, channel *ch, user *u, const user *inviter, bool post);
 void api_member_leave(api_ctx *c, channel *ch, user *u, bool post);
+
+/* Real-time events (api_actions.c). The event is published through the
+ * bus only after this request's writes are durable, and only if the
+ * request succeeded. scope: BUS_CHANNEL (ch's members), BUS_USER (id is
+ * a user id), BUS_ORG (the caller's org). Steals the reference to event.
+ * mentions: NULL, or the comma list described in rt/bus.h. */
+void api_emit(api_ctx *c, int scope, const char *id, json_t *event, const char *mentions);
+/* The same message event Slack sends for m in ch (type, channel,
+ * channel_type, event_ts and the message fields). New reference. */
+json_t *api_message_event(api_ctx *c, const channel *ch, const message *m);
+/* The mention targets of a message text as bus_msg.mentions wants them
+ * ("U1,here,subteam^S2"), or NULL if it mentions nobody. Heap string. */
+char *api_mentions_csv(const char *text);
+/* Slack's channel_type of a conversation: channel, group, im, mpim. */
+const char *api_channel_type(const channel *ch);
 
 /* ---- the method table (api_methods.c) ---- */
 extern const api_method api_methods[];

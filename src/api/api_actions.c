@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "base/buf.h"
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 int64_t api_post(api_ctx *c, channel *ch, message *m)
 {
@@ -79,4 +81,55 @@ channel *api_im_open(api_ctx *c, user *u)
 	if (u != c->me)
 		store_put_member(api_job(c), ch->id, core_member_add(ch, u->id, ch->created));
 	return ch;
+}
+
+void api_emit(api_ctx *c, int scope, const char *id, json_t *event, const char *mentions)
+{
+	if (!c->env->bus || !event) {
+		json_decref(event);
+		return;
+	}
+	if (!c->events)
+		c->events = json_array();
+	json_t *e = json_pack("{s:i,s:s,s:s,s:o}", "scope", scope, "org", c->org ? c->org->id : "",
+			      "id", id ? id : "", "event", event);
+	if (mentions && *mentions)
+		json_object_set_new(e, "mentions", json_string(mentions));
+	json_array_append_new(c->events, e);
+}
+
+const char *api_channel_type(const channel *ch)
+{
+	static const char *const t[] = {"channel", "group", "im", "mpim"};
+	return t[ch->kind];
+}
+
+json_t *api_message_event(api_ctx *c, const channel *ch, const message *m)
+{
+	json_t *e = api_render_message(c, m);
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "event_ts", api_ts_json(m->ts));
+	return e;
+}
+
+char *api_mentions_csv(const char *text)
+{
+	mention *ms = NULL;
+	size_t n = text ? mention_parse(text, &ms) : 0;
+	if (!n) {
+		free(ms);
+		return NULL;
+	}
+	static const char *const kinds[] = {"", "here", "channel", "everyone", "subteam^"};
+	buf b = BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(&b, ',');
+		buf_adds(&b, kinds[ms[i].kind]);
+		if (ms[i].kind == MENTION_USER || ms[i].kind == MENTION_SUBTEAM)
+			buf_adds(&b, ms[i].id);
+	}
+	free(ms);
+	return buf_detach(&b, NULL);
 }

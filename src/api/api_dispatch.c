@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 typedef struct call {
 	api_ctx c;
@@ -106,12 +107,48 @@ static json_t *build_answer(api_ctx *c, int err)
 	return a;
 }
 
+/* Events leave only for a successful, durable request, each serialized
+ * once (plus once more with "mentioned":true when it mentions someone). */
+static void publish_events(api_ctx *c)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(c->events, i, e) {
+		bus_msg m = {.scope = (bus_scope)json_integer_value(json_object_get(e, "scope"))};
+		const char *id = json_string_value(json_object_get(e, "id"));
+		snprintf(m.org_id, sizeof m.org_id, "%s", json_string_value(json_object_get(e, "org")));
+		if (m.scope == BUS_CHANNEL)
+			snprintf(m.channel_id, sizeof m.channel_id, "%s", id);
+		else if (m.scope == BUS_USER)
+			snprintf(m.user_id, sizeof m.user_id, "%s", id);
+		json_t *ev = json_object_get(e, "event");
+		char *plain = json_dumps(ev, JSON_COMPACT), *marked = NULL;
+		m.json = plain;
+		m.len = strlen(plain);
+		m.mentions = json_string_value(json_object_get(e, "mentions"));
+		if (m.mentions) {
+			json_t *v = json_copy(ev);
+			json_object_set_new(v, "mentioned", json_true());
+			marked = json_dumps(v, JSON_COMPACT);
+			json_decref(v);
+			m.mention_json = marked;
+			m.mention_len = strlen(marked);
+		}
+		bus_publish(c->env->bus, &m);
+		free(plain);
+		free(marked);
+	}
+}
+
 static void call_finish(call *k)
 {
 	api_ctx *c = &k->c;
-	if (!k->err)
+	if (!k->err) {
 		for (int i = 0; i < c->nhooks; i++)
 			c->hooks[i].fn(c, c->hooks[i].ud);
+		if (c->events && c->env->bus)
+			publish_events(c);
+	}
 	json_t *answer = build_answer(c, k->err);
 	int status = k->err ? err_http(k->err) : 200;
 	k->done(k->ud, answer, status);
@@ -119,6 +156,7 @@ static void call_finish(call *k)
 	json_decref(c->out);
 	json_decref(c->err_extra);
 	json_decref(c->warnings);
+	json_decref(c->events);
 	free(k);
 }
 

@@ -1,9 +1,8 @@
 // auth.test, auth.revoke, token revocation through the admin CLI, and the
 // admin CLI's listing commands.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebClient, LogLevel } from '@slack/web-api';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { webClient, expectError, createUser, createApp, uniq } from './lib/fixture.mjs';
 
 const env = useServer();

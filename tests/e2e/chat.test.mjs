@@ -1,7 +1,6 @@
 // chat.* methods and the message shapes of conversations.history/replies.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError, uniq, assertTs, tsCmp, plain } from './lib/fixture.mjs';
 
 const env = useServer();
@@ -103,6 +102,12 @@ test('threads: history excludes replies, carries the thread summary; replies par
 	for (const t of [r1.ts, r2.ts]) assert.ok(tsCmp(t, parent.ts) > 0, 'reply ts > parent ts');
 
 	const h = await alice.client.conversations.history({ channel: ch });
+	for (const m of h.messages) {
+		assert.equal(m.type, 'message', `type of ${JSON.stringify(m).slice(0, 200)}`);
+		assertTs(m.ts, 'history ts');
+		assert.equal(typeof m.text, 'string', 'history text');
+		assert.match(m.user, /^[UW][A-Z0-9]+$/, 'history user');
+	}
 	const msgs = plain(h.messages);
 	assert.deepEqual(msgs.map((m) => m.text), ['three', 'parent', 'one'], 'newest first, replies excluded');
 	assert.equal(h.has_more, false);

@@ -1,8 +1,7 @@
 // Races: the same write sent many times at once must take effect exactly
 // once, with Slack's error for the losers, and leave consistent state.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { uniq, collect, createUser } from './lib/fixture.mjs';
 
 const env = useServer();

@@ -1,7 +1,6 @@
 // conversations.* methods (public/private channels, DMs, group DMs).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError, uniq, findGeneral, collect, assertTs } from './lib/fixture.mjs';
 
 const env = useServer();
@@ -19,6 +18,12 @@ function assertChannelShape(c, what) {
 	assert.equal(typeof c.name_normalized, 'string', `${what}: name_normalized`);
 	assert.ok(isInt(c.created) && c.created > 1500000000, `${what}: created is unix seconds, got ${c.created}`);
 	assert.match(c.creator, /^[UW][A-Z0-9]+$/, `${what}: creator`);
+	assert.equal(typeof c.is_pending_ext_shared, 'boolean', `${what}: is_pending_ext_shared`);
+	assert.ok(Array.isArray(c.pending_shared), `${what}: pending_shared[]`);
+	assert.ok(Array.isArray(c.previous_names), `${what}: previous_names[]`);
+	assert.equal(c.context_team_id, env.fx.org.id, `${what}: context_team_id`);
+	assert.ok(Number.isInteger(c.updated), `${what}: updated int`);
+	assert.ok(Number.isInteger(c.unlinked), `${what}: unlinked int`);
 	for (const k of ['topic', 'purpose']) {
 		assert.equal(typeof c[k], 'object', `${what}: ${k}`);
 		assert.equal(typeof c[k].value, 'string', `${what}: ${k}.value`);

@@ -1,8 +1,7 @@
 // Error envelopes: missing_scope (needed/provided), invalid_cursor,
 // unknown_method, not-found errors.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError, uniq, createApp } from './lib/fixture.mjs';
 
 let narrow; // app with chat:write only

@@ -1,9 +1,8 @@
 // HTTP-level behaviour: encodings, token placement, malformed input, body
 // limits, abrupt disconnects, /healthz and /metrics.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { useServer, CanalServer, waitFor } from './lib/server.mjs';
+import { test, useServer, CanalServer, waitFor } from './lib/server.mjs';
 import { rawApi, uniq, ERR_NAME_RE, assertTs } from './lib/fixture.mjs';
 
 let ch; // public channel alice is in

@@ -1,8 +1,7 @@
 // Visibility: private channels and DMs are invisible to non-members (even
 // bots with every scope), and organisations are invisible to each other.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError, uniq, collect, makeFixture, findGeneral, createUser } from './lib/fixture.mjs';
 
 let priv; // alice's private channel
@@ -114,6 +113,11 @@ test('DM: third parties (user and bot) get channel_not_found', async () => {
 	await allChannelNotFound(bot.client, dm, dmTs, bot.bot_user_id, 'bot');
 	const ids = await visibleChannelIds(c.client, 'im,mpim,private_channel,public_channel');
 	assert.ok(!ids.has(dm));
+	// Not through users.conversations of a participant either.
+	for (const who of [env.fx.alice.id, env.fx.bob.id]) {
+		const l = await collect(c.client, 'users.conversations', { user: who, types: 'im,mpim,private_channel,public_channel' }, 'channels', 200);
+		assert.ok(!l.some((x) => x.id === dm), `users.conversations user=${who} leaks their DM`);
+	}
 });
 
 test('group DM: non-members get channel_not_found', async () => {
@@ -146,6 +150,7 @@ test('another organisation sees nothing of org A', async () => {
 	for (const [who, c, self] of [['eve (org B user)', orgB.alice.client, orgB.alice.id], ['org B bot', orgB.bot.client, orgB.bot.bot_user_id]]) {
 		await allChannelNotFound(c, pub.id, pubTs, self, who);
 		await allChannelNotFound(c, priv.id, privTs, self, who);
+		await allChannelNotFound(c, dm, dmTs, self, who);
 		const ids = await visibleChannelIds(c, 'public_channel,private_channel,mpim,im');
 		assert.ok(!ids.has(pub.id), `${who} lists org A's public channel`);
 		const aGeneral = await findGeneral(alice.client);

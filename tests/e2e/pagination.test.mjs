@@ -1,8 +1,7 @@
 // Cursor pagination through client.paginate with tiny page sizes: every
 // item exactly once, cursors never repeat, the loop ends.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { uniq, collect, createUser, tsCmp } from './lib/fixture.mjs';
 
 const extraUsers = [];

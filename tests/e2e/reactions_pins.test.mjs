@@ -1,7 +1,6 @@
 // reactions.* and pins.*.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError, uniq, collect } from './lib/fixture.mjs';
 
 const env = useServer();

@@ -1,9 +1,8 @@
 // Durability: everything acknowledged before a restart (clean SIGTERM or a
 // SIGKILL crash) is there afterwards; the admin CLI works with the server
 // stopped.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer, runCli, waitFor } from './lib/server.mjs';
+import { test, useServer, runCli, waitFor } from './lib/server.mjs';
 import { uniq, collect, createUser, tsCmp, expectError } from './lib/fixture.mjs';
 
 const env = useServer();

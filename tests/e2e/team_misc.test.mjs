@@ -1,7 +1,6 @@
 // team.info, bots.info, emoji.list, api.test.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError } from './lib/fixture.mjs';
 
 const env = useServer();

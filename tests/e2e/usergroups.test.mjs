@@ -1,7 +1,6 @@
 // usergroups.* methods.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { test, useServer } from './lib/server.mjs';
 import { expectError, uniq } from './lib/fixture.mjs';
 
 const env = useServer();

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, after, afterEach, beforeEach } from 'node:test';
+import { before, after, afterEach, beforeEach, test as nodeTest } from 'node:test';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '../../..');
@@ -27,6 +27,13 @@ export function canalBin() {
 export const START_TIMEOUT_MS = Number(process.env.CANAL_START_TIMEOUT_MS || 30000);
 export const STOP_TIMEOUT_MS = Number(process.env.CANAL_STOP_TIMEOUT_MS || 15000);
 export const CLI_TIMEOUT_MS = Number(process.env.CANAL_CLI_TIMEOUT_MS || 30000);
+export const TEST_TIMEOUT_MS = Number(process.env.CANAL_TEST_TIMEOUT_MS || 120000);
+
+// node:test's test() with a bounded run time, so a hung server fails the
+// test instead of hanging the suite.
+export function test(name, fn) {
+	return nodeTest(name, { timeout: TEST_TIMEOUT_MS }, fn);
+}
 const STDERR_TAIL = 40000;
 
 const live = new Set(); // child processes still running (killed on exit no matter what)

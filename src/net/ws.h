@@ -1,0 +1,105 @@
+/* WebSocket (RFC 6455) server connections on the libuv loop.
+ *
+ * Outbound design (STACK.md: the fan-out path decides everything):
+ *  - An event is framed ONCE into a reference-counted ws_frame; the same
+ *    frame is queued to every recipient (ws_send takes a reference).
+ *  - Each connection's queued frames leave in ONE uv_write (writev) per
+ *    loop turn: ws_send only queues and marks the connection dirty; a
+ *    uv_check handle of the ws_ctx flushes every dirty connection once per
+ *    turn.
+ *  - Output is bounded per connection (queued + in-flight bytes). Past
+ *    max_output_bytes the connection is closed with code 1008 and reason
+ *    "output limit", so one stalled client cannot grow the server; the
+ *    client reconnects and refetches history.
+ * Inbound: our own framer (no wslay: ~1 KiB per idle connection instead of
+ * ~9 KiB): masked client frames, fragmentation, ping -> pong, close
+ * handshake, text must be UTF-8 (else close 1007), messages larger than
+ * max_message close with 1009, protocol errors close with 1002.
+ *
+ * Lifetime rules:
+ *  1. ws_accept either returns a connection (101 written) or answers the
+ *     request itself with an HTTP error and returns NULL.
+ *  2. on_message is called for each complete text message; binary
+ *     messages are answered with close 1003.
+ *  3. on_close is called exactly once, after which the ws_conn is gone;
+ *     the owner must drop its pointer there. ws_close on a closing
+ *     connection is a no-op.
+ *  4. Never free a ws_conn yourself. ws_send on a closing connection is a
+ *     no-op returning -1. */
+#ifndef CANAL_NET_WS_H
+#define CANAL_NET_WS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "net/http.h"
+
+typedef struct ws_ctx ws_ctx;
+typedef struct ws_conn ws_conn;
+
+/* A complete encoded server frame (header + payload), shared by refcount. */
+typedef struct ws_frame {
+	uint32_t refs;
+	uint32_t len;
+	unsigned char data[];
+} ws_frame;
+
+/* New text frame holding payload (copied); refs = 1. */
+ws_frame *ws_frame_text(const char *payload, size_t len);
+void ws_frame_ref(ws_frame *f);
+void ws_frame_unref(ws_frame *f);
+
+typedef struct ws_callbacks {
+	void (*on_message)(ws_conn *c, const char *msg, size_t len, void *ud);
+	void (*on_close)(ws_conn *c, int code, void *ud);
+} ws_callbacks;
+
+typedef struct ws_cfg {
+	size_t max_message;        /* inbound message limit, default 64 KiB */
+	size_t max_output_bytes;   /* queued + in flight, default 4 MiB */
+	int ping_interval_ms;      /* server ping when idle this long, default 10000 */
+	int dead_after_ms;         /* close if nothing received this long, default 60000 */
+} ws_cfg;
+
+typedef struct ws_stats {
+	uint64_t open;             /* connections now */
+	uint64_t accepted;
+	uint64_t frames_out;       /* frames queued */
+	uint64_t writes;           /* uv_write calls (one per connection per turn) */
+	uint64_t bytes_out;
+	uint64_t closed_output_limit;
+	uint64_t closed_protocol;  /* 1002/1003/1007/1009 */
+	uint64_t closed_dead;      /* ping timeout */
+} ws_stats;
+
+ws_ctx *ws_ctx_new(uv_loop_t *loop, const ws_cfg *cfg);
+/* Closes every connection (code 1001 "going away"); done(ud) when the
+ * last one is gone. */
+void ws_ctx_shutdown(ws_ctx *x, void (*done)(void *ud), void *ud);
+void ws_ctx_free(ws_ctx *x);   /* after shutdown's done */
+void ws_ctx_stats(const ws_ctx *x, ws_stats *out);
+
+/* Checks the upgrade headers (GET, Upgrade: websocket, Connection:
+ * upgrade, Sec-WebSocket-Version: 13, a 16-byte base64 key); answers
+ * 400/426 and returns NULL if they are wrong. Otherwise detaches the
+ * socket from the HTTP server, writes 101 with Sec-WebSocket-Accept
+ * (no extensions, no subprotocol), and returns the connection. */
+ws_conn *ws_accept(ws_ctx *x, http_req *req, const ws_callbacks *cb, void *ud);
+/* Queues f (takes a reference). 0, or -1 if the connection is closing or
+ * this frame pushed it past its output limit (then it is being closed). */
+int ws_send(ws_conn *c, ws_frame *f);
+/* Frames and queues one text message (for replies to one connection). */
+int ws_send_text(ws_conn *c, const char *msg, size_t len);
+void ws_close(ws_conn *c, int code, const char *reason);
+void *ws_conn_ud(const ws_conn *c);
+void ws_conn_set_ud(ws_conn *c, void *ud);
+const char *ws_conn_remote_ip(const ws_conn *c);
+size_t ws_conn_pending_bytes(const ws_conn *c);
+
+/* Pure helpers, exposed for unit tests and fuzzing. */
+/* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)) into out[29]. */
+void ws_accept_key(const char *key, char out[29]);
+/* Feeds inbound bytes to a parser state; see ws.c. Used by the fuzzer. */
+typedef struct ws_parser ws_parser;
+
+#endif
