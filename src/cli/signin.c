@@ -47,10 +47,11 @@ static void session_committed(void *ud, int err)
 					 si->token, SESSION_DAYS * 86400);
 		char *body = xasprintf("{\"ok\":true,\"token\":\"%s\",\"user_id\":\"%s\",\"team_id\":\"%s\"}",
 				       si->token, u->id, u->org_id);
+		/* Log before answering: the answer frees the request. */
+		log_info("signed in", "user=%s ip=%s", u->id, si->req->remote_ip);
 		http_respond_owned(si->req, 200, "application/json; charset=utf-8", cookie, body,
 				   strlen(body));
 		free(cookie);
-		log_info("signed in", "user=%s ip=%s", u->id, si->req->remote_ip);
 	}
 	free(si->token);
 	free(si->hash);
