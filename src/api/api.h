@@ -154,9 +154,12 @@ json_t *api_ts_json(int64_t ts);           /* "1503435956.000247" */
 char *api_permalink(api_ctx *c, const channel *ch, int64_t ts, int64_t thread_ts); /* heap */
 
 /* ---- shared domain actions (api_actions.c) ---- */
-/* Posts a system or user message: assigns ts, queues the insert. The
- * message's channel_id/org_id/user fields must be set; text etc. owned by m
- * (released by the caller). */
+/* Posts a system or user message: assigns ts, queues the insert, and
+ * queues its real-time "message" event (api_message_event, with the
+ * mentions of its text) for after the commit — so callers must NOT emit
+ * the message event themselves. The user fields of m must be set;
+ * channel_id/org_id/ts are filled in; text etc. stay owned by m (released
+ * by the caller). */
 int64_t api_post(api_ctx *c, channel *ch, message *m);
 /* The DM between the caller and u (u may be the caller: a self-DM),
  * created and queued if it does not exist yet. */

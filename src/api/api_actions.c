@@ -2,6 +2,7 @@
  * system) and joining/leaving a channel with its system message. Each
  * changes hot state and queues the same change in the request's job. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -15,6 +16,11 @@ int64_t api_post(api_ctx *c, channel *ch, message *m)
 	snprintf(m->org_id, sizeof m->org_id, "%s", ch->org_id);
 	m->ts = core_ts_next(c->env->state, c->now_us);
 	store_msg_insert(api_job(c), m);
+	if (c->env->bus) {
+		char *mentions = api_mentions_csv(m->text);
+		api_emit(c, BUS_CHANNEL, ch->id, api_message_event(c, ch, m), mentions);
+		free(mentions);
+	}
 	/* The poster has read everything up to their own message. */
 	chan_member *mem = m->user_id[0] ? core_member_get(ch, m->user_id) : NULL;
 	if (mem && !m->subtype) {

@@ -6,6 +6,7 @@
  *   migrations.c     schema, as an ordered list of SQL scripts
  *   sqlite_open.c    store_open/store_close, pragmas, stats
  *   sqlite_writer.c  writer thread, group commit, completions (design note)
+ *   sqlite_ckpt.c    checkpointer thread: WAL checkpoints off the commit path
  *   sqlite_ops.c     job building: store_put_* / store_msg_* / reactions / pins
  *   sqlite_read.c    store_msg_* reads and their decoration (threads, reactions, pins)
  *   sqlite_load.c    store_load (hot state at start) */
@@ -23,10 +24,25 @@
  * calling thread until the writer catches up: backpressure instead of
  * unbounded memory when the disk cannot keep up. */
 #define SQLITE_QUEUE_MAX 65536
-/* WAL pages after which the writer checkpoints even though jobs are
- * waiting (normally it checkpoints only when idle). 16384 pages = 64 MiB. */
-#define SQLITE_WAL_FORCE_PAGES 16384
-/* Quiet time before an idle checkpoint. */
+/* WAL frames (pages; 4 KiB each) appended since the checkpointer's last
+ * round after which it starts the next one. The WAL file settles at about
+ * this size plus what the writer appends during a round: 1000 pages is
+ * 4 MiB, a few hundred commits at full speed. */
+#define SQLITE_CKPT_PAGES 1000
+/* When a concurrent checkpoint pass leaves at most this many frames behind
+ * the writer, the checkpointer holds the writer between two batches for one
+ * last short pass, so the WAL is complete and restarts at its beginning. */
+#define SQLITE_CKPT_HOLD_PAGES 64
+/* Concurrent passes per round before giving up on catching the writer. */
+#define SQLITE_CKPT_MAX_PASSES 8
+/* Last resort: with this many frames not yet checkpointed (the checkpointer
+ * cannot keep up, or a reader pins the WAL), the writer checkpoints itself
+ * between batches, at most once per this many frames. 65536 = 256 MiB. */
+#define SQLITE_WAL_HARD_PAGES 65536
+/* After a burst left the WAL file bigger than this, it is cut back to this
+ * size when the WAL next restarts (PRAGMA journal_size_limit). */
+#define SQLITE_WAL_SIZE_LIMIT (4 * SQLITE_CKPT_PAGES * 4096)
+/* Quiet time after the last commit before an idle checkpoint. */
 #define SQLITE_IDLE_CKPT_US 100000
 #define SQLITE_BUSY_MS 5000
 #define SQLITE_DB_FILE "canal.db"
@@ -123,24 +139,42 @@ struct store {
 
 	sqlite3 *wdb;             /* writer thread only (calling thread offline) */
 	sqlite3_stmt *wstmt[W__COUNT];
-	/* Writer thread only (calling thread offline): */
-	int wal_pages;            /* WAL size after the last commit (WAL hook) */
-	int wal_base;             /* wal_pages at the last checkpoint */
-	bool wal_dirty;           /* committed since the last checkpoint */
+	int hook_frames;          /* writer thread: WAL frames after its last commit (WAL hook) */
+
+	sqlite3 *cdb;             /* checkpointer thread only; NULL offline */
 
 	sqlite3 *rdb;             /* loop thread only */
 	sqlite3_stmt *rstmt[R__COUNT];
 
 	pthread_t writer;
 	bool writer_running;      /* loop thread only: the writer thread exists */
+	pthread_t ckpt;
+	bool ckpt_running;        /* loop thread only: the checkpointer thread exists */
 	pthread_mutex_t mu;       /* guards everything below */
-	pthread_cond_t wake;      /* writer: work arrived or stopping */
+	pthread_cond_t wake;      /* writer: work arrived, hold released, or stopping */
 	pthread_cond_t room;      /* submitters: the queue has room again */
+	pthread_cond_t ckpt_wake; /* checkpointer: the WAL grew, or stopping */
+	pthread_cond_t held;      /* checkpointer: the writer finished its batch */
 	store_job *q_head, *q_tail;
 	size_t q_len;
 	bool stopping;
 	store_job *d_head, *d_tail; /* committed, waiting for the loop thread */
 	store_stats stats;
+
+	/* The WAL as the writer left it after its last commit, and as the
+	 * checkpointer left it after its last pass (sqlite_ckpt.c). */
+	int wal_frames;           /* frames in the WAL (its mxFrame) */
+	int wal_backfilled;       /* of those, copied into the database */
+	uint64_t wal_gen;         /* WAL restarts seen by the writer */
+	uint64_t wal_appended;    /* frames ever appended (monotonic) */
+	int64_t last_commit_us;   /* clock_mono_us() of the last commit */
+	uint64_t ckpt_mark;       /* wal_appended when the last round started */
+	uint64_t ckpt_idle_commits; /* stats.commits at the last idle pass */
+	uint64_t forced_mark;     /* wal_appended at the writer's last forced checkpoint */
+	bool ckpt_active;         /* a checkpoint round or pass is running */
+	bool ckpt_sleeping;       /* the checkpointer waits with nothing to do */
+	bool ckpt_hold;           /* the writer must not start a batch */
+	bool writer_busy;         /* the writer is running a batch */
 
 	size_t inflight;          /* loop thread: submitted, callback not yet run */
 };
@@ -153,8 +187,20 @@ void *sqlite__writer_main(void *arg);
 void sqlite__run_batch(store *st, store_job *batch);
 void sqlite__async_cb(uv_async_t *h);
 void sqlite__deliver(store *st);
-void sqlite__checkpoint(store *st, int mode);
+/* Records the WAL hook's frame count after a commit (mu held). */
+void sqlite__wal_note(store *st);
 int sqlite__wal_hook(void *arg, sqlite3 *db, const char *name, int pages);
+
+/* sqlite_ckpt.c */
+/* One checkpoint of mode on db; *done gets the frames now copied back (may
+ * be NULL). SQLITE_OK, SQLITE_BUSY (another checkpoint runs) or an error,
+ * logged. */
+int sqlite__checkpoint(store *st, sqlite3 *db, int mode, int *done);
+/* Between batches (writer thread, or the calling thread offline, mu not
+ * held): checkpoints on wdb if the WAL passed what the caller tolerates. */
+void sqlite__writer_checkpoint_guard(store *st, int limit);
+int sqlite__ckpt_open(store *st, char *err, size_t errlen);
+void *sqlite__ckpt_main(void *arg);
 
 /* sqlite_read.c: the cached read statement id, reset and unbound (NULL
  * and logged if it fails to prepare). */
