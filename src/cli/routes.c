@@ -46,6 +46,46 @@ static void route_metrics(canal_server *s, http_req *req, const char *rest)
 		   (unsigned long long)hs.connections_refused, (unsigned long long)hs.requests_total,
 		   (unsigned long long)hs.bad_requests);
 	api_metrics_render(s->metrics, &b);
+	ws_stats ws;
+	ws_ctx_stats(s->ws, &ws);
+	rt_stats rs;
+	rt_stats_get(s->rt, &rs);
+	buf_printf(&b,
+		   "# HELP canal_ws_connections_open Open WebSocket connections.\n"
+		   "# TYPE canal_ws_connections_open gauge\n"
+		   "canal_ws_connections_open %llu\n"
+		   "# HELP canal_ws_accepted_total WebSocket connections accepted.\n"
+		   "# TYPE canal_ws_accepted_total counter\n"
+		   "canal_ws_accepted_total %llu\n"
+		   "# HELP canal_ws_frames_out_total Frames queued to sockets (one per delivery).\n"
+		   "# TYPE canal_ws_frames_out_total counter\n"
+		   "canal_ws_frames_out_total %llu\n"
+		   "# HELP canal_ws_writes_total Socket writes (one per connection per loop turn).\n"
+		   "# TYPE canal_ws_writes_total counter\n"
+		   "canal_ws_writes_total %llu\n"
+		   "# HELP canal_ws_bytes_out_total Bytes queued to WebSocket clients.\n"
+		   "# TYPE canal_ws_bytes_out_total counter\n"
+		   "canal_ws_bytes_out_total %llu\n"
+		   "# HELP canal_ws_closed_total WebSocket connections closed by the server, by reason.\n"
+		   "# TYPE canal_ws_closed_total counter\n"
+		   "canal_ws_closed_total{reason=\"output_limit\"} %llu\n"
+		   "canal_ws_closed_total{reason=\"protocol\"} %llu\n"
+		   "canal_ws_closed_total{reason=\"dead\"} %llu\n"
+		   "# HELP canal_rt_sessions Real-time sessions open.\n"
+		   "# TYPE canal_rt_sessions gauge\n"
+		   "canal_rt_sessions %llu\n"
+		   "# HELP canal_rt_events_published_total Events published through the bus.\n"
+		   "# TYPE canal_rt_events_published_total counter\n"
+		   "canal_rt_events_published_total %llu\n"
+		   "# HELP canal_rt_deliveries_total Events queued to sessions.\n"
+		   "# TYPE canal_rt_deliveries_total counter\n"
+		   "canal_rt_deliveries_total %llu\n",
+		   (unsigned long long)ws.open, (unsigned long long)ws.accepted,
+		   (unsigned long long)ws.frames_out, (unsigned long long)ws.writes,
+		   (unsigned long long)ws.bytes_out, (unsigned long long)ws.closed_output_limit,
+		   (unsigned long long)ws.closed_protocol, (unsigned long long)ws.closed_dead,
+		   (unsigned long long)rs.sessions, (unsigned long long)rs.events_published,
+		   (unsigned long long)rs.deliveries);
 	store_stats ss;
 	store_get_stats(s->store, &ss);
 	buf_printf(&b,
@@ -91,6 +131,11 @@ static void route_metrics(canal_server *s, http_req *req, const char *rest)
 	size_t len;
 	char *body = buf_detach(&b, &len);
 	http_respond_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body, len);
+}
+
+static void route_rtm(canal_server *s, http_req *req, const char *rest)
+{
+	rt_handle_upgrade(s->rt, req);
 }
 
 static void route_api(canal_server *s, http_req *req, const char *rest)
@@ -177,6 +222,7 @@ static const struct route {
 	{"/healthz", true, route_healthz},
 	{"/metrics", true, route_metrics},
 	{"/api/", false, route_api},
+	{"/rtm", true, route_rtm},
 	{"/auth/signin", true, signin_route},
 	{"/auth/signout", true, signout_route},
 	{"/avatars/", false, route_avatar},

@@ -7,6 +7,8 @@
 #include "cli/config.h"
 #include "core/state.h"
 #include "net/http.h"
+#include "net/ws.h"
+#include "rt/rt.h"
 #include "store/store.h"
 
 typedef struct canal_server {
@@ -17,6 +19,9 @@ typedef struct canal_server {
 	http_server *http;
 	api_env env;
 	api_metrics *metrics;
+	ws_ctx *ws;
+	rt *rt;
+	int pending_stops;      /* HTTP and WebSocket draining at shutdown */
 	char *base_url;
 	char *web_root;
 	uv_signal_t sigint, sigterm;

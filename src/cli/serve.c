@@ -116,12 +116,18 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-static void http_stopped(void *ud)
+/* Both the HTTP server and the WebSocket sessions drain; the store
+ * closes after the last of them, so every in-flight write commits. */
+static void part_stopped(void *ud)
 {
 	canal_server *s = ud;
+	if (--s->pending_stops > 0)
+		return;
 	admin_server_stop(s);
 	store_close(s->store);
 	s->store = NULL;
+	rt_free(s->rt);   /* closes its own timer: before the walk below */
+	s->rt = NULL;
 	uv_walk(s->loop, close_walk_cb, NULL);
 }
 
@@ -132,7 +138,9 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	s->stopping = 1;
 	log_info("shutting down", "signal=%d", signum);
-	http_server_stop(s->http, http_stopped, s);
+	s->pending_stops = 2;
+	ws_ctx_shutdown(s->ws, part_stopped, s);
+	http_server_stop(s->http, part_stopped, s);
 }
 
 int serve_main(int argc, char **argv)
@@ -211,11 +219,16 @@ int serve_main(int argc, char **argv)
 	if (bl && s->base_url[bl - 1] == '/')
 		s->base_url[bl - 1] = '\0';
 	s->metrics = api_metrics_new();
+	ws_cfg wc = {0};
+	s->ws = ws_ctx_new(s->loop, &wc);
+	s->rt = rt_new(s->loop, &s->state, s->ws, s->base_url);
 	s->env = (api_env){.state = &s->state,
 			   .store = s->store,
 			   .base_url = s->base_url,
 			   .max_msg_chars = (size_t)s->cfg.max_msg_chars,
-			   .metrics = s->metrics};
+			   .metrics = s->metrics,
+			   .bus = rt_bus(s->rt),
+			   .rt = s->rt};
 	if (bootstrap(s) != 0)
 		goto out;
 	if (admin_server_start(s, err, sizeof err) != 0) {
@@ -243,9 +256,13 @@ out:
 	}
 	if (s->store)
 		store_close(s->store);
+	if (s->rt)
+		rt_free(s->rt);
 	uv_walk(s->loop, close_walk_cb, NULL);
 	uv_run(s->loop, UV_RUN_DEFAULT);
 	uv_loop_close(s->loop);
+	if (s->ws)
+		ws_ctx_free(s->ws);
 	core_state_release(&s->state);
 	api_metrics_free(s->metrics);
 	free(s->base_url);
