@@ -4,7 +4,7 @@
 #   make unit       build and run the cmocka unit tests
 #   make test       the whole suite (unit + end-to-end) under ASan+UBSan
 #   make bench      start a server and print throughput/latency figures
-PKGS    := libuv jansson sqlite3 libsodium
+PKGS    := libuv jansson sqlite3 libsodium libcrypto
 CC      ?= cc
 MODE    ?= release
 ifeq ($(MODE),asan)
@@ -62,12 +62,17 @@ test:
 	$(MAKE) MODE=asan unit
 	$(MAKE) MODE=asan e2e
 
-bench: build/canal build/canal-load
+bench: build/canal build/canal-load build/canal-wsload
 	bench/run
+	bench/rt-run
 
 build/canal-load: bench/load.c
 	@mkdir -p build
 	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libuv) -lm
+
+build/canal-wsload: bench/wsload.c
+	@mkdir -p build
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -o $@ $< -lm
 
 clean:
 	rm -rf build build-asan

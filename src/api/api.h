@@ -162,7 +162,7 @@ char *api_permalink(api_ctx *c, const channel *ch, int64_t ts, int64_t thread_ts
  * by the caller). */
 int64_t api_post(api_ctx *c, channel *ch, message *m);
 /* The DM between the caller and u (u may be the caller: a self-DM),
- * created and queued if it does not exist yet. */
+ * created, queued and announced (im_created) if it does not exist yet. */
 channel *api_im_open(api_ctx *c, user *u);
 /* Adds a member (queues it) and posts channel_join unless quiet. */
 void api_member_join(api_ctx *c, channel *ch, user *u, const user *inviter, bool post);
@@ -170,10 +170,16 @@ void api_member_leave(api_ctx *c, channel *ch, user *u, bool post);
 
 /* Real-time events (api_actions.c). The event is published through the
  * bus only after this request's writes are durable, and only if the
- * request succeeded. scope: BUS_CHANNEL (ch's members), BUS_USER (id is
+ * request succeeded; "event_ts" is added if the event has none.
+ * scope: BUS_CHANNEL (ch's members), BUS_USER (id is
  * a user id), BUS_ORG (the caller's org). Steals the reference to event.
  * mentions: NULL, or the comma list described in rt/bus.h. */
 void api_emit(api_ctx *c, int scope, const char *id, json_t *event, const char *mentions);
+/* A new DM or group DM: im_created / mpim_joined to each participant. */
+void api_emit_dm_created(api_ctx *c, const channel *ch);
+/* The channel object as u sees it (is_member, last_read and an IM's
+ * "user" are relative to the viewer); u NULL: as nobody in particular. */
+json_t *api_render_channel_as(api_ctx *c, const channel *ch, user *u);
 /* The same message event Slack sends for m in ch (type, channel,
  * channel_type, event_ts and the message fields). New reference. */
 json_t *api_message_event(api_ctx *c, const channel *ch, const message *m);

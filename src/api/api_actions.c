@@ -9,6 +9,19 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "rt/bus.h"
+#include "rt/rt.h"
+
+/* @here reaches the members online now: recorded with the message, so
+ * their mention counts include it later (store_msg_mention_counts). */
+static void record_here(api_ctx *c, const channel *ch, const message *m)
+{
+	void *v;
+	for (size_t i = 0; map_next(&ch->members, &i, NULL, &v);) {
+		const chan_member *mem = v;
+		if (strcmp(mem->user_id, m->user_id) != 0 && rt_user_online(c->env->rt, mem->user_id))
+			store_msg_mention_add(api_job(c), ch->id, m->ts, MENTION_HERE, mem->user_id);
+	}
+}
 
 int64_t api_post(api_ctx *c, channel *ch, message *m)
 {
@@ -16,11 +29,16 @@ int64_t api_post(api_ctx *c, channel *ch, message *m)
 	snprintf(m->org_id, sizeof m->org_id, "%s", ch->org_id);
 	m->ts = core_ts_next(c->env->state, c->now_us);
 	store_msg_insert(api_job(c), m);
-	if (c->env->bus) {
-		char *mentions = api_mentions_csv(m->text);
+	/* System messages (channel_join ...) name people but notify nobody;
+	 * only what someone wrote can mention. */
+	bool written = !m->subtype || !strcmp(m->subtype, "thread_broadcast") ||
+		       !strcmp(m->subtype, "me_message") || !strcmp(m->subtype, "bot_message");
+	char *mentions = written ? api_mentions_csv(m->text) : NULL;
+	if (mentions && c->env->rt && strstr(mentions, "here"))
+		record_here(c, ch, m);
+	if (c->env->bus)
 		api_emit(c, BUS_CHANNEL, ch->id, api_message_event(c, ch, m), mentions);
-		free(mentions);
-	}
+	free(mentions);
 	/* The poster has read everything up to their own message. */
 	chan_member *mem = m->user_id[0] ? core_member_get(ch, m->user_id) : NULL;
 	if (mem && !m->subtype) {
@@ -67,6 +85,37 @@ void api_member_leave(api_ctx *c, channel *ch, user *u, bool post)
 	store_del_member(api_job(c), ch->id, u->id);
 }
 
+json_t *api_render_channel_as(api_ctx *c, const channel *ch, user *u)
+{
+	user *me = c->me;
+	c->me = u;
+	json_t *o = api_render_channel(c, ch);
+	c->me = me;
+	return o;
+}
+
+void api_emit_dm_created(api_ctx *c, const channel *ch)
+{
+	void *v;
+	for (size_t i = 0; map_next(&ch->members, &i, NULL, &v);) {
+		const chan_member *mem = v;
+		user *u = core_user_get(c->env->state, mem->user_id);
+		if (!u)
+			continue;
+		json_t *e = json_object();
+		if (ch->kind == CHAN_IM) {
+			/* The other participant, as this one sees the DM. */
+			const char *other = strcmp(ch->im_user, u->id) == 0 ? ch->creator : ch->im_user;
+			json_object_set_new(e, "type", json_string("im_created"));
+			json_object_set_new(e, "user", json_string(other));
+		} else {
+			json_object_set_new(e, "type", json_string("mpim_joined"));
+		}
+		json_object_set_new(e, "channel", api_render_channel_as(c, ch, u));
+		api_emit(c, BUS_USER, u->id, e, NULL);
+	}
+}
+
 channel *api_im_open(api_ctx *c, user *u)
 {
 	core_state *s = c->env->state;
@@ -86,6 +135,7 @@ channel *api_im_open(api_ctx *c, user *u)
 	store_put_member(api_job(c), ch->id, core_member_add(ch, c->me->id, ch->created));
 	if (u != c->me)
 		store_put_member(api_job(c), ch->id, core_member_add(ch, u->id, ch->created));
+	api_emit_dm_created(c, ch);
 	return ch;
 }
 
@@ -95,6 +145,10 @@ void api_emit(api_ctx *c, int scope, const char *id, json_t *event, const char *
 		json_decref(event);
 		return;
 	}
+	/* Every event carries event_ts; a fresh ts, unique like a message's. */
+	if (!json_object_get(event, "event_ts"))
+		json_object_set_new(event, "event_ts",
+				    api_ts_json(core_ts_next(c->env->state, c->now_us)));
 	if (!c->events)
 		c->events = json_array();
 	json_t *e = json_pack("{s:i,s:s,s:s,s:o}", "scope", scope, "org", c->org ? c->org->id : "",

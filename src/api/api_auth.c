@@ -9,6 +9,7 @@
 
 #include "api/handlers.h"
 #include "base/xalloc.h"
+#include "rt/rt.h"
 
 static void set_str(json_t *o, const char *key, const char *val)
 {
@@ -48,6 +49,14 @@ out:
 	return 0;
 }
 
+/* A revoked token keeps no live event stream: its sockets close (1008)
+ * once the revocation is durable. */
+static void drop_sessions_cb(api_ctx *c, void *ud)
+{
+	if (c->env->rt)
+		rt_drop_token_sessions(c->env->rt, ud);
+}
+
 int api_auth_revoke(api_ctx *c)
 {
 	bool test;
@@ -58,6 +67,7 @@ int api_auth_revoke(api_ctx *c)
 	if (!test) {
 		c->tok->revoked = true;
 		store_put_token(api_job(c), c->tok);
+		api_on_commit(c, drop_sessions_cb, c->tok);
 	}
 	json_object_set_new(c->out, "revoked", json_boolean(!test));
 	return 0;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 /* Subtypes a person or app wrote, which chat.update may rewrite. Every
  * other subtype is a system message (joins, topics, tombstones...). */
@@ -229,19 +230,123 @@ static int can_post(api_ctx *c, const channel *ch)
 	return ERR_NOT_IN_CHANNEL;
 }
 
-/* The thread a reply joins. Replying to a reply joins that reply's thread,
- * as Slack's clients do, so threads never nest. */
-static int thread_root(api_ctx *c, const channel *ch, int64_t ts, int64_t *root)
+/* The thread a reply joins, read into *root (the caller releases it).
+ * Replying to a reply joins that reply's thread, as Slack's clients do, so
+ * threads never nest. */
+static int thread_root(api_ctx *c, const channel *ch, int64_t ts, message *root)
 {
-	message p;
-	message_init(&p);
-	int rc = store_msg_get(c->env->store, ch->id, ts, &p);
+	int rc = store_msg_get(c->env->store, ch->id, ts, root);
+	if (!rc && root->thread_ts && root->thread_ts != root->ts) {
+		int64_t parent = root->thread_ts;
+		message_release(root);
+		rc = store_msg_get(c->env->store, ch->id, parent, root);
+	}
 	if (rc == ERR_MESSAGE_NOT_FOUND)
 		rc = ERR_THREAD_NOT_FOUND;
-	if (!rc)
-		*root = p.thread_ts ? p.thread_ts : p.ts;
-	message_release(&p);
 	return rc;
+}
+
+/* ---- real-time events ---- */
+
+/* A fresh event_ts: the message clock, so events order against posts. */
+static json_t *event_ts(api_ctx *c, int64_t *out)
+{
+	int64_t ts = core_ts_next(c->env->state, c->now_us);
+	if (out)
+		*out = ts;
+	return api_ts_json(ts);
+}
+
+/* Is id among the first repliers a thread summary shows? */
+static bool in_reply_users(const message *p, const char *id)
+{
+	for (size_t i = 0; i < p->nreply_users; i++)
+		if (strcmp(p->reply_users[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* The thread parent's summary as it reads once reply r is in: r is not
+ * committed yet, so it is the stored summary plus r. Whether r's author
+ * already replied is exact while the summary lists every replier (fewer
+ * than five); past that an author not among the first five is taken to
+ * be new. */
+static void summary_add_reply(message *parent, const message *r)
+{
+	parent->thread_ts = parent->ts;
+	parent->reply_count++;
+	parent->latest_reply = r->ts;
+	if (r->user_id[0] && !in_reply_users(parent, r->user_id)) {
+		parent->reply_users_count++;
+		if (parent->nreply_users < 5) {
+			parent->reply_users = xrealloc(parent->reply_users,
+						       (parent->nreply_users + 1) * sizeof *parent->reply_users);
+			parent->reply_users[parent->nreply_users++] = xstrdup(r->user_id);
+		}
+	}
+}
+
+/* message_replied: the parent (summary updated) after reply r. */
+static void emit_replied(api_ctx *c, const channel *ch, const message *parent, const message *r)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("message"));
+	json_object_set_new(e, "subtype", json_string("message_replied"));
+	json_object_set_new(e, "hidden", json_true());
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "event_ts", api_ts_json(r->ts));
+	json_object_set_new(e, "ts", api_ts_json(parent->ts));
+	json_object_set_new(e, "message", api_render_message(c, parent));
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+}
+
+/* A thread_broadcast event carries its thread's parent as "root" (§7).
+ * api_post queued the message event just now, as the request's last
+ * event (checked by its ts); parent has its summary updated already. */
+static void add_broadcast_root(api_ctx *c, const message *m, const message *parent)
+{
+	json_t *q = json_array_get(c->events, json_array_size(c->events) - 1);
+	json_t *e = json_object_get(q, "event");
+	const char *ts = json_string_value(json_object_get(e, "ts"));
+	char want[24];
+	rules_ts_format(m->ts, want);
+	if (ts && strcmp(ts, want) == 0 && !json_object_get(e, "root"))
+		json_object_set_new(e, "root", api_render_message(c, parent));
+}
+
+/* message_changed (an edit, or a parent turned tombstone) at ts. Steals
+ * the references to now and before. */
+static void emit_changed(api_ctx *c, const channel *ch, int64_t ts, json_t *now, json_t *before)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("message"));
+	json_object_set_new(e, "subtype", json_string("message_changed"));
+	json_object_set_new(e, "hidden", json_true());
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "ts", api_ts_json(ts));
+	json_object_set_new(e, "event_ts", api_ts_json(ts));
+	json_object_set_new(e, "message", now);
+	json_object_set_new(e, "previous_message", before);
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+}
+
+/* message_deleted for the message at deleted_ts. Steals before. */
+static void emit_deleted(api_ctx *c, const channel *ch, int64_t deleted_ts, json_t *before)
+{
+	int64_t now;
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("message"));
+	json_object_set_new(e, "subtype", json_string("message_deleted"));
+	json_object_set_new(e, "hidden", json_true());
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "event_ts", event_ts(c, &now));
+	json_object_set_new(e, "ts", api_ts_json(now));
+	json_object_set_new(e, "deleted_ts", api_ts_json(deleted_ts));
+	json_object_set_new(e, "previous_message", before);
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
 }
 
 /* The custom name and icon a bot may give one message; user tokens post
@@ -332,8 +437,9 @@ int api_chat_post_message(api_ctx *c)
 {
 	channel *ch = NULL;
 	msg_content mc = {0};
-	message m;
+	message m, parent;
 	message_init(&m);
+	message_init(&parent);
 	int64_t thread_ts = 0;
 	bool broadcast = false;
 	int rc;
@@ -350,8 +456,11 @@ int api_chat_post_message(api_ctx *c)
 		goto out;
 	if ((rc = api_ts(c, "thread_ts", ERR_INVALID_THREAD_TS, &thread_ts)))
 		goto out;
-	if (thread_ts && (rc = thread_root(c, ch, thread_ts, &thread_ts)))
-		goto out;
+	if (thread_ts) {
+		if ((rc = thread_root(c, ch, thread_ts, &parent)))
+			goto out;
+		thread_ts = parent.ts;
+	}
 	if ((rc = api_bool(c, "reply_broadcast", false, &broadcast)))
 		goto out;
 
@@ -368,13 +477,22 @@ int api_chat_post_message(api_ctx *c)
 		m.reply_broadcast = true;
 		m.subtype = xstrdup("thread_broadcast");
 	}
+	/* api_post queues the message event itself; a reply also updates
+	 * its parent's thread summary for everyone. */
 	m.ts = api_post(c, ch, &m);
+	if (thread_ts) {
+		summary_add_reply(&parent, &m);
+		if (m.reply_broadcast)
+			add_broadcast_root(c, &m, &parent);
+		emit_replied(c, ch, &parent, &m);
+	}
 
 	out_channel_ts(c, ch, m.ts);
 	json_object_set_new(c->out, "message", api_render_message(c, &m));
 out:
 	content_release(&mc);
 	message_release(&m);
+	message_release(&parent);
 	return rc;
 }
 
@@ -420,6 +538,7 @@ int api_chat_update(api_ctx *c)
 {
 	channel *ch = NULL;
 	msg_content mc = {0};
+	json_t *before = NULL; /* the message as it was, for message_changed */
 	message m;
 	message_init(&m);
 	int64_t ts = 0;
@@ -446,6 +565,7 @@ int api_chat_update(api_ctx *c)
 		rc = ERR_NO_TEXT;
 		goto out;
 	}
+	before = api_render_message(c, &m);
 	if (mc.text)
 		xstrset(&m.text, mc.text);
 	take_if_given(&m.blocks, &mc.blocks, mc.has_blocks);
@@ -463,11 +583,14 @@ int api_chat_update(api_ctx *c)
 	m.edited_ts = core_ts_next(c->env->state, c->now_us);
 	memcpy(m.edited_user, c->me->id, sizeof m.edited_user);
 	store_msg_update(api_job(c), &m);
+	emit_changed(c, ch, m.edited_ts, api_render_message(c, &m), before);
+	before = NULL;
 
 	out_channel_ts(c, ch, m.ts);
 	json_object_set_new(c->out, "text", json_string(m.text ? m.text : ""));
 	json_object_set_new(c->out, "message", api_render_message(c, &m));
 out:
+	json_decref(before);
 	content_release(&mc);
 	message_release(&m);
 	return rc;
@@ -512,8 +635,10 @@ static void drop_empty_tombstone(api_ctx *c, const channel *ch, const message *r
 	message p;
 	message_init(&p);
 	if (store_msg_get(c->env->store, ch->id, reply->thread_ts, &p) == 0 && p.hidden
-	    && p.reply_count <= 1)
+	    && p.reply_count <= 1) {
 		store_msg_delete(api_job(c), ch->id, p.ts);
+		emit_deleted(c, ch, p.ts, api_render_message(c, &p));
+	}
 	message_release(&p);
 }
 
@@ -541,10 +666,18 @@ int api_chat_delete(api_ctx *c)
 	}
 
 	bool parent = m.thread_ts == m.ts;
+	json_t *before = api_render_message(c, &m);
 	if (parent && m.reply_count > 0) {
 		make_tombstone(c, ch, &m);
+		/* The tombstone keeps the thread's summary, not the reactions
+		 * and pin that went with the words. */
+		json_t *now = api_render_message(c, &m);
+		json_object_del(now, "reactions");
+		json_object_del(now, "pinned_to");
+		emit_changed(c, ch, core_ts_next(c->env->state, c->now_us), now, before);
 	} else {
 		store_msg_delete(api_job(c), ch->id, m.ts);
+		emit_deleted(c, ch, m.ts, before);
 		if (m.thread_ts && !parent)
 			drop_empty_tombstone(c, ch, &m);
 	}

@@ -24,6 +24,7 @@
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 #define MPIM_MAX_OTHERS 8 /* Slack: a group DM holds at most 9 people */
 #define INVITE_MAX_USERS 1000
@@ -43,6 +44,89 @@ static void post_system(api_ctx *c, channel *ch, const char *subtype, char *text
 	}
 	api_post(c, ch, &m);
 	message_release(&m);
+}
+
+/* ---- real-time events ----
+ * Membership events are queued after the membership changed in hot state;
+ * they are delivered after the commit, to the channel's members as they
+ * are then: a joiner gets its own member_joined_channel, a leaver does
+ * not get member_left_channel (it gets channel_left instead). */
+
+/* Where a change to the channel itself goes: everyone in the org for a
+ * public channel, the members otherwise. */
+static void emit_about(api_ctx *c, const channel *ch, json_t *e)
+{
+	if (ch->kind == CHAN_PUBLIC)
+		api_emit(c, BUS_ORG, ch->org_id, e, NULL);
+	else
+		api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+}
+
+/* u joined ch (inviter: who added them, or NULL): member_joined_channel
+ * to the members, channel_joined (group_joined for private kinds) to u. */
+static void emit_joined(api_ctx *c, channel *ch, user *u, const user *inviter)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("member_joined_channel"));
+	json_object_set_new(e, "user", json_string(u->id));
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "team", json_string(ch->org_id));
+	if (inviter && inviter != u)
+		json_object_set_new(e, "inviter", json_string(inviter->id));
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+	e = json_object();
+	json_object_set_new(e, "type", json_string(ch->kind == CHAN_PUBLIC ? "channel_joined" : "group_joined"));
+	json_object_set_new(e, "channel", api_render_channel_as(c, ch, u));
+	api_emit(c, BUS_USER, u->id, e, NULL);
+}
+
+/* u left ch (or was removed): member_left_channel to the members left,
+ * channel_left (group_left) to u's own sessions. */
+static void emit_left(api_ctx *c, const channel *ch, const user *u)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("member_left_channel"));
+	json_object_set_new(e, "user", json_string(u->id));
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "team", json_string(ch->org_id));
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+	e = json_object();
+	json_object_set_new(e, "type", json_string(ch->kind == CHAN_PUBLIC ? "channel_left" : "group_left"));
+	json_object_set_new(e, "channel", json_string(ch->id));
+	api_emit(c, BUS_USER, u->id, e, NULL);
+}
+
+/* channel_archive / channel_unarchive. */
+static void emit_archive(api_ctx *c, const channel *ch, bool archived)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string(archived ? "channel_archive" : "channel_unarchive"));
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "user", json_string(c->me->id));
+	emit_about(c, ch, e);
+}
+
+/* The other participant of an IM as u sees it. */
+static const char *im_other(const channel *ch, const user *u)
+{
+	return strcmp(ch->im_user, u->id) == 0 ? ch->creator : ch->im_user;
+}
+
+/* The caller opened or closed its side of a DM: im_open / im_close
+ * (mpim_open / mpim_close) to the caller's sessions. */
+static void emit_dm_open(api_ctx *c, const channel *ch, bool open)
+{
+	json_t *e = json_object();
+	if (ch->kind == CHAN_IM) {
+		json_object_set_new(e, "type", json_string(open ? "im_open" : "im_close"));
+		json_object_set_new(e, "user", json_string(im_other(ch, c->me)));
+	} else {
+		json_object_set_new(e, "type", json_string(open ? "mpim_open" : "mpim_close"));
+	}
+	json_object_set_new(e, "channel", json_string(ch->id));
+	api_emit(c, BUS_USER, c->me->id, e, NULL);
 }
 
 static void touch(api_ctx *c, channel *ch)
@@ -99,6 +183,18 @@ int api_conversations_create(api_ctx *c)
 	core_channel_add(s, ch);
 	store_put_channel(api_job(c), ch);
 	api_member_join(c, ch, c->me, NULL, true);
+	/* A public channel is news for the whole org; a private one only
+	 * for its creator, its one member. */
+	json_t *e = json_object();
+	if (!priv) {
+		json_object_set_new(e, "type", json_string("channel_created"));
+		json_object_set_new(e, "channel", api_render_channel_as(c, ch, NULL));
+		api_emit(c, BUS_ORG, c->org->id, e, NULL);
+		e = json_object();
+	}
+	json_object_set_new(e, "type", json_string(priv ? "group_joined" : "channel_joined"));
+	json_object_set_new(e, "channel", api_render_channel(c, ch));
+	api_emit(c, BUS_USER, c->me->id, e, NULL);
 	set_channel_out(c, ch);
 	return 0;
 }
@@ -120,6 +216,7 @@ int api_conversations_join(api_ctx *c)
 		json_object_set_new(c->out, "already_in_channel", json_true());
 	} else {
 		api_member_join(c, ch, c->me, NULL, true);
+		emit_joined(c, ch, c->me, NULL);
 	}
 	set_channel_out(c, ch);
 	return 0;
@@ -145,6 +242,7 @@ int api_conversations_leave(api_ctx *c)
 	if (ch->kind != CHAN_PUBLIC && core_member_count(ch) <= 1)
 		return ERR_LAST_MEMBER;
 	api_member_leave(c, ch, c->me, true);
+	emit_left(c, ch, c->me);
 	return 0;
 }
 
@@ -229,8 +327,10 @@ int api_conversations_invite(api_ctx *c)
 		}
 		goto out;
 	}
-	for (size_t i = 0; i < nvalid; i++)
+	for (size_t i = 0; i < nvalid; i++) {
 		api_member_join(c, ch, valid[i], c->me, true);
+		emit_joined(c, ch, valid[i], c->me);
+	}
 	set_channel_out(c, ch);
 	if (json_array_size(errors))
 		json_object_set(c->out, "errors", errors);
@@ -262,6 +362,7 @@ int api_conversations_kick(api_ctx *c)
 	if (!rules_is_member(c->me, ch) || !rules_is_member(u, ch))
 		return ERR_NOT_IN_CHANNEL;
 	api_member_leave(c, ch, u, true);
+	emit_left(c, ch, u);
 	return 0;
 }
 
@@ -390,7 +491,7 @@ int api_conversations_open(api_ctx *c)
 	bool return_im, prevent;
 	user **others = NULL;
 	size_t n = 0;
-	bool self, already = false;
+	bool self, already = false, found = false, created = false;
 	channel *ch = NULL;
 	int rc = 0;
 	if (api_bool(c, "return_im", false, &return_im) != 0 ||
@@ -413,18 +514,26 @@ int api_conversations_open(api_ctx *c)
 	if (n <= 1) {
 		user *u = n ? others[0] : c->me;
 		ch = core_im_get(c->env->state, c->org->id, c->me->id, u->id);
+		found = ch != NULL;
 		if (ch)
 			already = im_reopen(c, ch);
 		else if (!prevent)
 			ch = api_im_open(c, u);
 	} else {
 		ch = mpim_find(c, others, n);
+		found = ch != NULL;
 		if (ch)
 			already = im_reopen(c, ch);
 		else if (!prevent)
 			ch = mpim_create(c, others, n);
 	}
+	created = ch && !found;
 answer:
+	if (created) {
+		if (ch->kind == CHAN_MPIM)
+			api_emit_dm_created(c, ch); /* api_im_open announced a new DM itself */
+	} else if (ch && !already)
+		emit_dm_open(c, ch, true);
 	if (!ch) {
 		/* prevent_creation and nothing to find. */
 		json_object_set_new(c->out, "no_op", json_true());
@@ -462,6 +571,7 @@ int api_conversations_close(api_ctx *c)
 	}
 	m->open = false;
 	store_put_member(api_job(c), ch->id, m);
+	emit_dm_open(c, ch, false);
 	return 0;
 }
 
@@ -497,6 +607,7 @@ int api_conversations_archive(api_ctx *c)
 		    NULL);
 	ch->archived = true;
 	touch(c, ch);
+	emit_archive(c, ch, true);
 	return 0;
 }
 
@@ -516,6 +627,7 @@ int api_conversations_unarchive(api_ctx *c)
 	touch(c, ch);
 	post_system(c, ch, "channel_unarchive",
 		    xasprintf("<@%s> un-archived the channel", c->me->id), NULL);
+	emit_archive(c, ch, false);
 	return 0;
 }
 
@@ -547,6 +659,10 @@ int api_conversations_rename(api_ctx *c)
 			      name),
 		    json_pack("{s:s,s:s}", "old_name", old, "name", name));
 	free(old);
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("channel_rename"));
+	json_object_set_new(e, "channel", api_render_channel_as(c, ch, NULL));
+	emit_about(c, ch, e);
 	set_channel_out(c, ch);
 	return 0;
 }
@@ -597,6 +713,28 @@ int api_conversations_set_purpose(api_ctx *c)
 	return set_text(c, "purpose", RULES_PURPOSE_MAX);
 }
 
+/* channel_marked (group_marked for private channels and group DMs,
+ * im_marked for DMs) to the caller's sessions, with the counts as they
+ * stand after the new read cursor ts. */
+static void emit_marked(api_ctx *c, channel *ch, int64_t ts)
+{
+	static const char *const types[] = {"channel_marked", "group_marked", "im_marked", "group_marked"};
+	int64_t unread = 0, mentions = 0;
+	store_msg_count_after(c->env->store, ch->id, ts, &unread);
+	api_client_mention_counts(c, &ch, 1, &mentions);
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string(types[ch->kind]));
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "ts", api_ts_json(ts));
+	json_object_set_new(e, "unread_count", json_integer(unread));
+	json_object_set_new(e, "unread_count_display", json_integer(unread));
+	json_object_set_new(e, "num_mentions", json_integer(mentions));
+	json_object_set_new(e, "num_mentions_display", json_integer(mentions));
+	json_object_set_new(e, "mention_count", json_integer(mentions));
+	json_object_set_new(e, "mention_count_display", json_integer(mentions));
+	api_emit(c, BUS_USER, c->me->id, e, NULL);
+}
+
 int api_conversations_mark(api_ctx *c)
 {
 	channel *ch;
@@ -614,5 +752,7 @@ int api_conversations_mark(api_ctx *c)
 		return ERR_NOT_IN_CHANNEL;
 	m->last_read = ts;
 	store_put_member(api_job(c), ch->id, m);
+	if (c->env->bus)
+		emit_marked(c, ch, ts);
 	return 0;
 }

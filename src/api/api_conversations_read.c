@@ -117,6 +117,11 @@ int api_conversations_info(api_ctx *c)
 		json_object_set_new(o, "unread_count", json_integer(unread));
 		json_object_set_new(o, "unread_count_display", json_integer(unread));
 	}
+	int64_t mentions;
+	if (me && api_client_mention_counts(c, &ch, 1, &mentions) == 0) {
+		json_object_set_new(o, "mention_count", json_integer(mentions));
+		json_object_set_new(o, "mention_count_display", json_integer(mentions));
+	}
 	json_object_set_new(c->out, "channel", o);
 	return 0;
 }

@@ -18,6 +18,7 @@ const api_method api_methods[] = {
 	{"chat.meMessage", api_chat_me_message, U | B, "chat:write", true},
 	{"chat.postMessage", api_chat_post_message, U | B, "chat:write", true},
 	{"chat.update", api_chat_update, U | B, "chat:write", true},
+	{"client.counts", api_client_counts, U | B, NULL, false},
 	{"conversations.archive", api_conversations_archive, U | B, NULL, true},
 	{"conversations.close", api_conversations_close, U | B, NULL, true},
 	{"conversations.create", api_conversations_create, U | B, NULL, true},
@@ -44,6 +45,7 @@ const api_method api_methods[] = {
 	{"reactions.get", api_reactions_get, U | B, "reactions:read", false},
 	{"reactions.list", api_reactions_list, U | B, "reactions:read", false},
 	{"reactions.remove", api_reactions_remove, U | B, "reactions:write", true},
+	{"rtm.connect", api_rtm_connect, U | B, NULL, false},
 	{"team.info", api_team_info, U | B, "team:read", false},
 	{"usergroups.create", api_usergroups_create, U | B, "usergroups:write", true},
 	{"usergroups.disable", api_usergroups_disable, U | B, "usergroups:write", true},
@@ -53,11 +55,13 @@ const api_method api_methods[] = {
 	{"usergroups.users.list", api_usergroups_users_list, U | B, "usergroups:read", false},
 	{"usergroups.users.update", api_usergroups_users_update, U | B, "usergroups:write", true},
 	{"users.conversations", api_users_conversations, U | B, NULL, false},
+	{"users.getPresence", api_users_get_presence, U | B, "users:read", false},
 	{"users.info", api_users_info, U | B, "users:read", false},
 	{"users.list", api_users_list, U | B, "users:read", false},
 	{"users.lookupByEmail", api_users_lookup_by_email, U | B, "users:read.email", false},
 	{"users.profile.get", api_users_profile_get, U | B, "users.profile:read", false},
 	{"users.profile.set", api_users_profile_set, U, NULL, true},
+	{"users.setPresence", api_users_set_presence, U, NULL, true},
 };
 
 const size_t api_nmethods = sizeof api_methods / sizeof api_methods[0];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 /* The message channel + timestamp name, for pins.add / pins.remove. */
 static int item_get(api_ctx *c, channel **ch, message *m)
@@ -44,6 +45,32 @@ static bool pinned_here(const message *m, const char *channel_id)
 	return false;
 }
 
+/* pin_added / pin_removed, to everyone in the channel. The item is the
+ * pin as pins.list shows it; has_pins says whether any pin is left. */
+static void emit_pin(api_ctx *c, const channel *ch, const message *m, const char *created_by,
+		     int64_t created, bool add, int has_pins)
+{
+	json_t *msg = api_render_message(c, m);
+	/* m was read before this change: pinned_to as it is after it. */
+	json_object_del(msg, "pinned_to");
+	if (add)
+		json_object_set_new(msg, "pinned_to", json_pack("[s]", ch->id));
+	json_t *item = json_object();
+	json_object_set_new(item, "type", json_string("message"));
+	json_object_set_new(item, "channel", json_string(ch->id));
+	json_object_set_new(item, "created", json_integer(created));
+	json_object_set_new(item, "created_by", json_string(created_by));
+	json_object_set_new(item, "message", msg);
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string(add ? "pin_added" : "pin_removed"));
+	json_object_set_new(e, "user", json_string(c->me->id));
+	json_object_set_new(e, "channel_id", json_string(ch->id));
+	json_object_set_new(e, "item", item);
+	if (has_pins >= 0)
+		json_object_set_new(e, "has_pins", json_boolean(has_pins));
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+}
+
 int api_pins_add(api_ctx *c)
 {
 	channel *ch = NULL;
@@ -65,6 +92,7 @@ int api_pins_add(api_ctx *c)
 	store_job *job = api_job(c);
 	store_job_on_conflict(job, ERR_ALREADY_PINNED);
 	store_pin_add(job, ch->id, m.ts, c->me->id, c->now_us / 1000000);
+	emit_pin(c, ch, &m, c->me->id, c->now_us / 1000000, true, -1);
 out:
 	message_release(&m);
 	return rc;
@@ -84,6 +112,19 @@ int api_pins_remove(api_ctx *c)
 		goto out;
 	}
 	store_pin_remove(api_job(c), ch->id, m.ts);
+	if (c->env->bus) {
+		/* Who pinned it and when: from the channel's pins (a short list). */
+		store_pin *pins = NULL;
+		size_t n = 0;
+		const store_pin *p = NULL;
+		if (store_pins_list(c->env->store, ch->id, &pins, &n) == 0)
+			for (size_t i = 0; i < n && !p; i++)
+				if (pins[i].msg.ts == m.ts)
+					p = &pins[i];
+		emit_pin(c, ch, &m, p ? p->created_by : c->me->id, p ? p->created : c->now_us / 1000000,
+			 false, n > (p ? 1 : 0));
+		store_pin_list_free(pins, n);
+	}
 out:
 	message_release(&m);
 	return rc;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -94,6 +95,20 @@ static json_t *render_item_message(api_ctx *c, const channel *ch, const message 
 	return j;
 }
 
+/* reaction_added / reaction_removed, to everyone in the channel. */
+static void emit_reaction(api_ctx *c, const channel *ch, const message *m, const char *name, bool add)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string(add ? "reaction_added" : "reaction_removed"));
+	json_object_set_new(e, "user", json_string(c->me->id));
+	json_object_set_new(e, "reaction", json_string(name));
+	if (m->user_id[0])
+		json_object_set_new(e, "item_user", json_string(m->user_id));
+	json_object_set_new(e, "item", json_pack("{s:s,s:s,s:o}", "type", "message", "channel", ch->id,
+						 "ts", api_ts_json(m->ts)));
+	api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+}
+
 /* add and remove share everything but the final check and op. */
 static int react(api_ctx *c, bool add)
 {
@@ -133,6 +148,7 @@ static int react(api_ctx *c, bool add)
 		}
 		store_reaction_remove(api_job(c), ch->id, m.ts, name, c->me->id);
 	}
+	emit_reaction(c, ch, &m, name, add);
 out:
 	free(name);
 	message_release(&m);

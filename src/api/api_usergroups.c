@@ -24,6 +24,7 @@
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
+#include "rt/bus.h"
 
 #define HANDLE_MAX 80
 
@@ -148,6 +149,64 @@ static int channels_arg(api_ctx *c, char **out)
 	return e;
 }
 
+/* ---- real-time events: org-wide, a group is public to its org ---- */
+
+/* subteam_created / subteam_updated with the group and its members. */
+static void emit_subteam(api_ctx *c, const usergroup *g, const char *type)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string(type));
+	json_object_set_new(e, "subteam", api_render_usergroup(c, g, true));
+	api_emit(c, BUS_ORG, g->org_id, e, NULL);
+}
+
+static bool csv_has(const char *csv, const char *id, size_t n)
+{
+	for (const char *p = csv; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && memcmp(p, id, n) == 0)
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* The ids of csv that are not in other, as a JSON array. */
+static json_t *csv_minus(const char *csv, const char *other)
+{
+	json_t *a = json_array();
+	for (const char *p = csv; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len && !csv_has(other, p, len))
+			json_array_append_new(a, json_stringn(p, len));
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return a;
+}
+
+/* subteam_members_changed: who came and went between the member lists
+ * before and g->users now; prev_update is the date_update before. */
+static void emit_members_changed(api_ctx *c, const usergroup *g, const char *before,
+				 int64_t prev_update)
+{
+	json_t *added = csv_minus(g->users, before), *removed = csv_minus(before, g->users);
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("subteam_members_changed"));
+	json_object_set_new(e, "subteam_id", json_string(g->id));
+	json_object_set_new(e, "team_id", json_string(g->org_id));
+	json_object_set_new(e, "date_previous_update", json_integer(prev_update));
+	json_object_set_new(e, "date_update", json_integer(g->date_update));
+	json_object_set_new(e, "added_users_count", json_sprintf("%zu", json_array_size(added)));
+	json_object_set_new(e, "added_users", added);
+	json_object_set_new(e, "removed_users_count", json_sprintf("%zu", json_array_size(removed)));
+	json_object_set_new(e, "removed_users", removed);
+	api_emit(c, BUS_ORG, g->org_id, e, NULL);
+}
+
 int api_usergroups_create(api_ctx *c)
 {
 	core_state *s = c->env->state;
@@ -183,6 +242,7 @@ int api_usergroups_create(api_ctx *c)
 	core_usergroup_add(s, g);
 	store_put_usergroup(api_job(c), g);
 	json_object_set_new(c->out, "usergroup", api_render_usergroup(c, g, true));
+	emit_subteam(c, g, "subteam_created");
 out:
 	free(h);
 	free(chans);
@@ -256,6 +316,7 @@ int api_usergroups_update(api_ctx *c)
 	id_copy(g->updated_by, c->me->id);
 	store_put_usergroup(api_job(c), g);
 	json_object_set_new(c->out, "usergroup", api_render_usergroup(c, g, true));
+	emit_subteam(c, g, "subteam_updated");
 out:
 	free(h);
 	free(chans);
@@ -277,6 +338,7 @@ static int set_disabled(api_ctx *c, bool disable)
 	id_copy(g->deleted_by, disable ? c->me->id : "");
 	store_put_usergroup(api_job(c), g);
 	json_object_set_new(c->out, "usergroup", api_render_usergroup(c, g, true));
+	emit_subteam(c, g, "subteam_updated");
 	return 0;
 }
 
@@ -317,7 +379,8 @@ int api_usergroups_users_list(api_ctx *c)
 
 int api_usergroups_users_update(api_ctx *c)
 {
-	char **l = NULL;
+	char **l = NULL, *before = NULL;
+	int64_t prev_update = 0;
 	size_t n = 0;
 	bool count;
 	usergroup *g;
@@ -337,13 +400,17 @@ int api_usergroups_users_update(api_ctx *c)
 			goto out;
 		}
 	}
-	free(g->users);
+	before = g->users;
+	prev_update = g->date_update;
 	g->users = csv_join(l, n);
 	g->date_update = now_s(c);
 	id_copy(g->updated_by, c->me->id);
 	store_put_usergroup(api_job(c), g);
 	json_object_set_new(c->out, "usergroup", api_render_usergroup(c, g, true));
+	emit_subteam(c, g, "subteam_updated");
+	emit_members_changed(c, g, before, prev_update);
 out:
+	free(before);
 	api_list_free(l, n);
 	return e;
 }

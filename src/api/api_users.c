@@ -15,6 +15,8 @@
 
 #include "api/handlers.h"
 #include "base/xalloc.h"
+#include "rt/bus.h"
+#include "rt/rt.h"
 
 #define USERS_PAGE_MAX 1000   /* users.list page when no limit is given */
 #define CONVS_PAGE_DEF 100
@@ -372,6 +374,20 @@ static int profile_may_edit(api_ctx *c, const user *target)
 	return 0;
 }
 
+/* user_change to the whole org. One serialization reaches every
+ * session, bots without users:read.email included, so the event never
+ * carries an email address. */
+static void emit_user_change(api_ctx *c, const user *u)
+{
+	json_t *j = api_render_user(c, u);
+	json_object_del(json_object_get(j, "profile"), "email");
+	json_t *e = json_object();
+	json_object_set_new(e, "type", json_string("user_change"));
+	json_object_set_new(e, "user", j);
+	json_object_set_new(e, "cache_ts", json_integer(c->now_us / 1000000));
+	api_emit(c, BUS_ORG, u->org_id, e, NULL);
+}
+
 int api_users_profile_set(api_ctx *c)
 {
 	core_state *s = c->env->state;
@@ -462,9 +478,60 @@ int api_users_profile_set(api_ctx *c)
 	u->updated = c->now_us / 1000000;
 	store_put_user(api_job(c), u);
 	json_object_set_new(c->out, "profile", render_profile(c, u));
+	emit_user_change(c, u);
 out:
 	json_decref(p);
 	free(email);
 	free(real);
 	return e;
+}
+
+/* ---- presence ----
+ * "active" while one of the user's sockets is connected and the user has
+ * not set themself away (rt_user_online), "away" otherwise. The details
+ * (connections, manual/auto away) are Slack's and shown only to the user
+ * themself. */
+
+int api_users_get_presence(api_ctx *c)
+{
+	rt *r = c->env->rt;
+	user *u;
+	int e = user_or_me(c, "user", &u);
+	if (e)
+		return e;
+	bool active = r && rt_user_online(r, u->id);
+	json_object_set_new(c->out, "presence", json_string(active ? "active" : "away"));
+	if (u != c->me)
+		return 0;
+	int conns = r ? rt_user_connections(r, u->id) : 0;
+	json_object_set_new(c->out, "online", json_boolean(conns > 0));
+	json_object_set_new(c->out, "auto_away", json_boolean(!active && !u->manual_away));
+	json_object_set_new(c->out, "manual_away", json_boolean(u->manual_away));
+	json_object_set_new(c->out, "connection_count", json_integer(conns));
+	/* A connected user is active now as far as Canal can tell. */
+	if (conns > 0)
+		json_object_set_new(c->out, "last_activity", json_integer(c->now_us / 1000000));
+	return 0;
+}
+
+int api_users_set_presence(api_ctx *c)
+{
+	const char *p;
+	int e = api_str_req(c, "presence", &p);
+	if (e)
+		return e;
+	bool away;
+	if (strcmp(p, "away") == 0)
+		away = true;
+	else if (strcmp(p, "auto") == 0)
+		away = false;
+	else
+		return ERR_INVALID_PRESENCE;
+	/* Manual away lives in memory only: a restart brings everyone back
+	 * to auto, which is what Slack does after a while anyway. */
+	if (c->env->rt)
+		rt_set_manual_away(c->env->rt, c->me, away);
+	else
+		c->me->manual_away = away;
+	return 0;
 }

@@ -14,6 +14,11 @@ int api_chat_update(api_ctx *c);
 int api_chat_delete(api_ctx *c);
 int api_chat_get_permalink(api_ctx *c);
 int api_chat_me_message(api_ctx *c);
+/* api_client.c */
+int api_client_counts(api_ctx *c);
+/* Unread mention counts of the caller in chans[0..n) after each member's
+ * read cursor (counts[i]; 0 where the caller is not a member). */
+int api_client_mention_counts(api_ctx *c, channel *const *chans, size_t n, int64_t *counts);
 /* api_conversations.c (manage) and api_conversations_read.c */
 int api_conversations_create(api_ctx *c);
 int api_conversations_info(api_ctx *c);
@@ -33,6 +38,8 @@ int api_conversations_rename(api_ctx *c);
 int api_conversations_set_topic(api_ctx *c);
 int api_conversations_set_purpose(api_ctx *c);
 int api_conversations_mark(api_ctx *c);
+/* api_rtm.c */
+int api_rtm_connect(api_ctx *c);
 /* api_users.c */
 int api_users_list(api_ctx *c);
 int api_users_info(api_ctx *c);
@@ -40,6 +47,8 @@ int api_users_lookup_by_email(api_ctx *c);
 int api_users_conversations(api_ctx *c);
 int api_users_profile_get(api_ctx *c);
 int api_users_profile_set(api_ctx *c);
+int api_users_get_presence(api_ctx *c);
+int api_users_set_presence(api_ctx *c);
 /* api_reactions.c */
 int api_reactions_add(api_ctx *c);
 int api_reactions_remove(api_ctx *c);

@@ -41,16 +41,28 @@ typedef struct rt_stats {
 /* state and ws are borrowed. base_url is used to build ws URLs (http ->
  * ws, https -> wss). The rt creates its bus (in-process for now). */
 rt *rt_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, const char *base_url);
+/* Call after ws_ctx_shutdown's done (every socket gone); a session still
+ * open is detached from its socket (closed 1001) and freed. */
 void rt_free(rt *r);
 bus *rt_bus(rt *r);
 void rt_stats_get(const rt *r, rt_stats *out);
 
 /* rtm.connect: a single-use ticket (30 s) for the token's user; returns
- * the WebSocket URL to give the client (heap string). */
+ * the WebSocket URL to give the client (heap string), or NULL for a token
+ * without a user (app-level tokens). The token is checked again (revoked,
+ * expired, user deleted) when the socket connects. */
 char *rt_ticket_url(rt *r, const token *t);
-/* GET /rtm?ticket=... (or with the canal_session cookie): upgrade and
- * start a session, or answer 401/400. */
+/* GET /rtm?ticket=... (or with the canal_session cookie of a browser
+ * session token): upgrade and start a session, or answer 401 with a JSON
+ * body (invalid_ticket / not_authed); ws_accept answers 400/426 for a
+ * request that is not a WebSocket upgrade. */
 void rt_handle_upgrade(rt *r, http_req *req);
+
+/* Closes (1008 "auth revoked") every session of the user, or only those
+ * opened with token t: for revoked tokens, deleted or deactivated users.
+ * The sessions leave the indexes when their sockets report the close. */
+void rt_drop_user_sessions(rt *r, const char *user_id);
+void rt_drop_token_sessions(rt *r, const token *t);
 
 /* The bus deliverer for this node (rt_new wires it to its bus). */
 void rt_deliver(void *rt_ud, const bus_msg *m);

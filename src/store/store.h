@@ -20,7 +20,7 @@
  *   queries only.
  *
  * Threads: store_open, reads, job building and store_submit happen on the
- * loop thread; the writer thread is internal. */
+ * loop thread; the writer and checkpointer threads are internal. */
 #ifndef CANAL_STORE_STORE_H
 #define CANAL_STORE_STORE_H
 #include <stdbool.h>
@@ -51,6 +51,15 @@ typedef struct store_stats {
 	uint64_t commit_us_sum;    /* total commit latency (µs) */
 	uint64_t commit_us_hist[8];/* <=100us,<=250,<=500,<=1ms,<=2.5ms,<=5ms,<=10ms,>10ms */
 	uint64_t queue_depth;      /* jobs waiting now */
+	/* Checkpoints copy the WAL back into the database file. A separate
+	 * checkpointer thread runs them while the writer goes on committing. */
+	uint64_t checkpoints;      /* checkpoint passes run by the checkpointer */
+	uint64_t checkpoint_us_sum;/* their total time (µs); commits continue meanwhile */
+	uint64_t checkpoint_holds; /* final short passes that paused the writer between batches */
+	uint64_t checkpoint_hold_us_sum; /* total writer pause for them (µs) */
+	uint64_t checkpoint_forced;/* last-resort checkpoints by the writer itself (WAL too big) */
+	uint64_t wal_restarts;     /* times the WAL started over from its beginning */
+	uint64_t wal_pages;        /* pages (frames) in the WAL now, 4 KiB each */
 } store_stats;
 
 /* Opens (creating if needed) the store in cfg->dir, applies schema
@@ -59,7 +68,8 @@ typedef struct store_stats {
  * Returns NULL and fills err on failure (unwritable directory, corrupt db,
  * newer schema than this binary). */
 store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_t errlen);
-/* Waits for queued jobs to commit, checkpoints, stops the writer, closes.
+/* Waits for queued jobs to commit, stops the writer and the checkpointer,
+ * checkpoints (leaving an empty WAL), closes.
  * Loop thread, never from inside a done_cb. Callbacks of jobs finished
  * after the loop's last turn run before it returns. The store's memory is
  * freed at once; its async handle is closed and freed by the loop's next
@@ -107,6 +117,11 @@ void store_put_token(store_job *j, const token *t);
 void store_msg_insert(store_job *j, const message *m);
 void store_msg_update(store_job *j, const message *m);
 void store_msg_delete(store_job *j, const char *channel_id, int64_t ts);
+/* One more mention row for a message inserted in the same job: the
+ * members an @here reached (kind MENTION_HERE, target the member), which
+ * the text alone cannot say. Kept across edits, removed with the message. */
+void store_msg_mention_add(store_job *j, const char *channel_id, int64_t ts, int kind,
+			   const char *target);
 void store_reaction_add(store_job *j, const char *channel_id, int64_t ts, const char *name,
 			const char *user_id);
 void store_reaction_remove(store_job *j, const char *channel_id, int64_t ts, const char *name,
@@ -153,5 +168,17 @@ int store_reactions_by_user(store *st, const char *user_id, const char *const *c
 int store_msg_count_after(store *st, const char *channel_id, int64_t after_ts, int64_t *count);
 /* Newest top-level message ts in the channel or 0. */
 int store_msg_latest_ts(store *st, const char *channel_id, int64_t *ts);
+/* Mention counts for user_id, one per channel: counts[i] is the number of
+ * top-level messages in channel_ids[i] newer than after_ts[i], written by
+ * someone else (system messages such as channel_join not counted), whose
+ * text mentions user_id, @channel, @everyone, one of the user groups
+ * subteam_ids[0..nsubteams) (the groups user_id belongs to; the caller
+ * knows them from hot state), or @here when user_id was recorded as online
+ * at posting (a MENTION_HERE mention row targeting user_id, see
+ * sqlite_counts.c). One read snapshot for all channels.
+ * 0 or ERR_INTERNAL_ERROR (counts then all 0). */
+int store_msg_mention_counts(store *st, const char *user_id, const char *const *subteam_ids,
+			     size_t nsubteams, const char *const *channel_ids,
+			     const int64_t *after_ts, size_t n, int64_t *counts);
 
 #endif

@@ -3,6 +3,7 @@
  * close and reopen to prove what was acknowledged is on disk. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,14 +33,19 @@ typedef struct fx {
 	store *st;
 } fx;
 
-static store *open_store(fx *f, uv_loop_t *loop)
+static store *open_store_sync(fx *f, uv_loop_t *loop, store_sync sync)
 {
 	char err[256] = "";
-	store_cfg cfg = {.dir = f->dir};
+	store_cfg cfg = {.dir = f->dir, .sync = sync};
 	store *st = store_open(&cfg, loop, err, sizeof err);
 	if (!st)
 		fail_msg("store_open: %s", err);
 	return st;
+}
+
+static store *open_store(fx *f, uv_loop_t *loop)
+{
+	return open_store_sync(f, loop, STORE_SYNC_FULL);
 }
 
 static int setup(void **state)
@@ -1024,6 +1030,209 @@ static void test_newer_schema(void **state)
 	assert_non_null(strstr(err, "not a database"));
 }
 
+/* ---- checkpoints ---- */
+
+static off_t wal_size(fx *f)
+{
+	char wal[128];
+	struct stat sb;
+	snprintf(wal, sizeof wal, "%s/canal.db-wal", f->dir);
+	return stat(wal, &sb) == 0 ? sb.st_size : 0;
+}
+
+/* Submits n single-message jobs (ts from *ts on) and runs the loop until
+ * all of them completed. */
+static void insert_window(fx *f, int64_t *ts, int n)
+{
+	outcome o[64] = {{0}};
+	assert_true(n <= 64);
+	for (int i = 0; i < n; i++) {
+		message m = msg("C1", (*ts)++, 0, "U1", "a steady stream of messages");
+		store_job *j = store_job_new(f->st);
+		store_msg_insert(j, &m);
+		store_submit(f->st, j, done_cb, &o[i]);
+	}
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(o[i].calls, 1);
+		assert_int_equal(o[i].err, 0);
+	}
+}
+
+/* Under a sustained stream of commits the checkpointer keeps the WAL near
+ * SQLITE_CKPT_PAGES: it restarts from the beginning again and again, and
+ * the writer never has to checkpoint itself. */
+static void test_wal_bounded(void **state)
+{
+	fx *f = *state;
+	enum { N = 20000, W = 16 };
+	int64_t ts = 1;
+	off_t max = 0;
+	for (int i = 0; i < N; i += W) {
+		insert_window(f, &ts, W);
+		off_t sz = wal_size(f);
+		if (sz > max)
+			max = sz;
+	}
+	store_stats ss;
+	store_get_stats(f->st, &ss);
+	print_message("wal max %lld bytes, commits %llu, checkpoints %llu, holds %llu, restarts %llu\n",
+		      (long long)max, (unsigned long long)ss.commits,
+		      (unsigned long long)ss.checkpoints, (unsigned long long)ss.checkpoint_holds,
+		      (unsigned long long)ss.wal_restarts);
+	/* Enough frames went through for several rounds... */
+	assert_true(ss.commits * 2 > (uint64_t)(3 * SQLITE_CKPT_PAGES));
+	assert_true(ss.checkpoints > 0);
+	assert_true(ss.checkpoint_holds > 0);
+	assert_true(ss.wal_restarts > 0);
+	assert_int_equal(ss.checkpoint_forced, 0);
+	/* ...and the WAL file never grew far past one round's worth. */
+	assert_true(max <= (off_t)4 * SQLITE_CKPT_PAGES * 4096);
+	assert_true(ss.wal_pages <= (uint64_t)4 * SQLITE_CKPT_PAGES);
+
+	/* Everything acknowledged is there, and close leaves an empty WAL. */
+	int64_t c;
+	assert_int_equal(store_msg_count_after(f->st, "C1", 0, &c), 0);
+	assert_int_equal(c, N);
+	close_store(f);
+	assert_int_equal(wal_size(f), 0);
+	f->st = open_store(f, &f->loop);
+	assert_int_equal(store_msg_count_after(f->st, "C1", 0, &c), 0);
+	assert_int_equal(c, N);
+}
+
+static bool ckpt_active(store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	bool a = st->ckpt_active;
+	pthread_mutex_unlock(&st->mu);
+	return a;
+}
+
+/* store_close while the checkpointer is in a round (possibly holding the
+ * writer): no deadlock, every job completes, the WAL ends empty. */
+static void test_close_during_checkpoint(void **state)
+{
+	fx *f = *state;
+	int64_t ts = 1;
+	int caught = 0;
+	/* NORMAL: commits without an fsync each, to get to a checkpoint
+	 * sooner; checkpoints sync the same. */
+	close_store(f);
+	f->st = open_store_sync(f, &f->loop, STORE_SYNC_NORMAL);
+	for (int round = 0; round < 3; round++) {
+		enum { MAXJOBS = 40000, W = 16 };
+		outcome *o = xcalloc(MAXJOBS, sizeof *o);
+		int n = 0;
+		bool seen = false;
+		/* Keep W jobs in flight, polling the checkpointer between loop
+		 * turns, until it is seen at work. */
+		while (n < MAXJOBS && !seen) {
+			for (int i = 0; i < W; i++, n++) {
+				message m = msg("C1", ts++, 0, "U1", "close me");
+				store_job *j = store_job_new(f->st);
+				store_msg_insert(j, &m);
+				store_submit(f->st, j, done_cb, &o[n]);
+			}
+			while (o[n - 1].calls == 0 && !(seen = ckpt_active(f->st)))
+				uv_run(&f->loop, UV_RUN_NOWAIT);
+		}
+		caught += seen;
+		/* More work queued behind the checkpoint, then close at once. */
+		for (int i = 0; i < W && n < MAXJOBS; i++, n++) {
+			message m = msg("C1", ts++, 0, "U1", "queued at close");
+			store_job *j = store_job_new(f->st);
+			store_msg_insert(j, &m);
+			store_submit(f->st, j, done_cb, &o[n]);
+		}
+		close_store(f);
+		for (int i = 0; i < n; i++) {
+			assert_int_equal(o[i].calls, 1);
+			assert_int_equal(o[i].err, 0);
+		}
+		free(o);
+		assert_int_equal(wal_size(f), 0);
+		f->st = open_store_sync(f, &f->loop, STORE_SYNC_NORMAL);
+		int64_t c;
+		assert_int_equal(store_msg_count_after(f->st, "C1", 0, &c), 0);
+		assert_int_equal(c, ts - 1);
+	}
+	/* The race is not forced; the checkpointer was caught at work at
+	 * least once in three rounds. */
+	assert_true(caught > 0);
+}
+
+/* Once the writer has been quiet for a moment, the checkpointer copies
+ * what is left, without waiting for SQLITE_CKPT_PAGES. */
+static void test_idle_checkpoint(void **state)
+{
+	fx *f = *state;
+	insert(f, "C1", 1, 0, "U1", "one");
+	insert(f, "C1", 2, 0, "U1", "two");
+	insert(f, "C1", 3, 0, "U1", "three");
+	store_stats ss;
+	bool done = false;
+	for (int i = 0; i < 200 && !done; i++) { /* up to 2 s */
+		usleep(10000);
+		pthread_mutex_lock(&f->st->mu);
+		done = f->st->stats.checkpoints > 0 && f->st->wal_backfilled == f->st->wal_frames;
+		pthread_mutex_unlock(&f->st->mu);
+	}
+	assert_true(done);
+	store_get_stats(f->st, &ss);
+	assert_int_equal(ss.checkpoint_holds, 0);
+	/* It runs once per quiet spell, not in a loop. */
+	uint64_t n = ss.checkpoints;
+	usleep(3 * SQLITE_IDLE_CKPT_US);
+	store_get_stats(f->st, &ss);
+	assert_int_equal(ss.checkpoints, n);
+	/* The next commit starts the WAL over (seen as a WAL shorter than
+	 * after the previous commit). */
+	insert(f, "C1", 4, 0, "U1", "four");
+	store_get_stats(f->st, &ss);
+	assert_int_equal(ss.wal_restarts, 1);
+}
+
+/* A reader that keeps a snapshot open pins the WAL: checkpoints cannot
+ * finish, so it grows; the checkpointer neither spins nor stalls the
+ * writer meanwhile, and once the reader is gone the WAL restarts. */
+static void test_pinned_reader(void **state)
+{
+	fx *f = *state;
+	int64_t ts = 1;
+	insert_window(f, &ts, 8);
+	char path[128];
+	snprintf(path, sizeof path, "%s/canal.db", f->dir);
+	sqlite3 *rd;
+	assert_int_equal(sqlite3_open_v2(path, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(rd, "BEGIN; SELECT count(*) FROM messages;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	store_stats before, ss;
+	store_get_stats(f->st, &before);
+	for (int i = 0; i < 800; i++)
+		insert_window(f, &ts, 4);
+	store_get_stats(f->st, &ss);
+	print_message("pinned: wal %llu pages, checkpoints %llu, holds %llu, restarts %llu\n",
+		      (unsigned long long)ss.wal_pages,
+		      (unsigned long long)(ss.checkpoints - before.checkpoints),
+		      (unsigned long long)(ss.checkpoint_holds - before.checkpoint_holds),
+		      (unsigned long long)(ss.wal_restarts - before.wal_restarts));
+	assert_int_equal(ss.wal_restarts, before.wal_restarts);
+	assert_true(ss.wal_pages > (uint64_t)SQLITE_CKPT_PAGES);
+	/* A round per SQLITE_CKPT_PAGES frames at most, each a few passes. */
+	uint64_t rounds = ss.wal_pages / SQLITE_CKPT_PAGES + 1;
+	assert_true(ss.checkpoints - before.checkpoints <= rounds * (SQLITE_CKPT_MAX_PASSES + 1));
+	assert_int_equal(ss.failed_jobs, 0);
+
+	sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(rd);
+	for (int i = 0; i < 1000 && ss.wal_restarts == before.wal_restarts; i++) {
+		insert_window(f, &ts, 4);
+		store_get_stats(f->st, &ss);
+	}
+	assert_true(ss.wal_restarts > before.wal_restarts);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
@@ -1043,6 +1252,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_storage_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_during_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pinned_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,9 @@
  * the writer, the checkpointer holds the writer between two batches for one
  * last short pass, so the WAL is complete and restarts at its beginning. */
 #define SQLITE_CKPT_HOLD_PAGES 64
+/* How long the checkpointer waits for a moment when the writer is idle and
+ * no job is queued before it holds the writer anyway. */
+#define SQLITE_CKPT_IDLE_WAIT_US 20000
 /* Concurrent passes per round before giving up on catching the writer. */
 #define SQLITE_CKPT_MAX_PASSES 8
 /* Last resort: with this many frames not yet checkpointed (the checkpointer
@@ -66,6 +69,7 @@ typedef enum sqlite__wstmt {
 	W_MSG_DELETE,
 	W_MENTION_ADD,
 	W_MENTIONS_DEL,
+	W_MENTIONS_DEL_TEXT,
 	W_REACTION_ADD,
 	W_REACTION_DEL,
 	W_REACTIONS_DEL_MSG,
@@ -154,7 +158,7 @@ struct store {
 	pthread_cond_t wake;      /* writer: work arrived, hold released, or stopping */
 	pthread_cond_t room;      /* submitters: the queue has room again */
 	pthread_cond_t ckpt_wake; /* checkpointer: the WAL grew, or stopping */
-	pthread_cond_t held;      /* checkpointer: the writer finished its batch */
+	pthread_cond_t held;      /* checkpointer: the writer finished a batch */
 	store_job *q_head, *q_tail;
 	size_t q_len;
 	bool stopping;
@@ -173,6 +177,7 @@ struct store {
 	uint64_t forced_mark;     /* wal_appended at the writer's last forced checkpoint */
 	bool ckpt_active;         /* a checkpoint round or pass is running */
 	bool ckpt_sleeping;       /* the checkpointer waits with nothing to do */
+	bool ckpt_want;           /* the checkpointer waits for an idle writer to hold */
 	bool ckpt_hold;           /* the writer must not start a batch */
 	bool writer_busy;         /* the writer is running a batch */
 
@@ -192,10 +197,10 @@ void sqlite__wal_note(store *st);
 int sqlite__wal_hook(void *arg, sqlite3 *db, const char *name, int pages);
 
 /* sqlite_ckpt.c */
-/* One checkpoint of mode on db; *done gets the frames now copied back (may
- * be NULL). SQLITE_OK, SQLITE_BUSY (another checkpoint runs) or an error,
- * logged. */
-int sqlite__checkpoint(store *st, sqlite3 *db, int mode, int *done);
+/* One checkpoint of mode on db: *logn gets the frames in the WAL, *done
+ * those now copied back (either may be NULL). SQLITE_OK, SQLITE_BUSY
+ * (another checkpoint runs) or an error, logged. */
+int sqlite__checkpoint(sqlite3 *db, int mode, int *logn, int *done);
 /* Between batches (writer thread, or the calling thread offline, mu not
  * held): checkpoints on wdb if the WAL passed what the caller tolerates. */
 void sqlite__writer_checkpoint_guard(store *st, int limit);

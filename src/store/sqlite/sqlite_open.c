@@ -1,15 +1,20 @@
-/* Opening and closing the SQLite store: the data directory, the two
- * connections, pragmas, migrations, and the writer thread's start and stop.
+/* Opening and closing the SQLite store: the data directory, the
+ * connections, pragmas, migrations, and the writer and checkpointer
+ * threads' start and stop.
  *
- * Two connections to <dir>/canal.db:
+ * Connections to <dir>/canal.db:
  *   wdb  read-write; owned by the writer thread once it runs (the calling
  *        thread in offline mode); every write goes through it.
  *   rdb  read-only; used by the loop thread for store_load and reads. WAL
  *        lets it read while the writer commits.
+ *   cdb  read-write, never writes; owned by the checkpointer thread, which
+ *        copies the WAL into the database beside the writer (sqlite_ckpt.c).
+ *        Not opened offline.
  * Pragmas: WAL; synchronous from the config (FULL by default, which with
  * group commit costs little: STACK.md section 4); no auto-checkpoint, since a
  * checkpoint inside a commit is what makes the worst commits slow: the
- * writer checkpoints PASSIVE when idle and TRUNCATE at close. */
+ * checkpointer runs them, and wdb TRUNCATEs at close once the threads have
+ * stopped. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +154,12 @@ static int open_write(store *st, char *err, size_t errlen)
 		return fail(st->wdb, "cannot open", st->path, err, errlen);
 
 	store_sync sync = (unsigned)st->cfg.sync <= STORE_SYNC_OFF ? st->cfg.sync : STORE_SYNC_FULL;
+	/* Cuts a WAL file that a burst made big back when the WAL restarts. */
+	char wal_limit[64];
+	snprintf(wal_limit, sizeof wal_limit, "PRAGMA journal_size_limit=%d", SQLITE_WAL_SIZE_LIMIT);
 	if (sqlite__exec(st->wdb, sync_sql[sync]) != SQLITE_OK ||
 	    sqlite__exec(st->wdb, "PRAGMA wal_autocheckpoint=0") != SQLITE_OK ||
+	    sqlite__exec(st->wdb, wal_limit) != SQLITE_OK ||
 	    sqlite__exec(st->wdb, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
 		return fail(st->wdb, "cannot configure", st->path, err, errlen);
 	if (migrate(st, err, errlen) != 0)
@@ -162,7 +171,7 @@ static int open_write(store *st, char *err, size_t errlen)
 			return fail(st->wdb, "cannot prepare statements on", st->path, err, errlen);
 	}
 	/* Replaces SQLite's own auto-checkpoint hook (already off): the writer
-	 * only needs the WAL size to decide when a checkpoint cannot wait. */
+	 * counts WAL frames to wake the checkpointer (sqlite__wal_note). */
 	sqlite3_wal_hook(st->wdb, sqlite__wal_hook, st);
 	return 0;
 }
@@ -190,11 +199,20 @@ static void close_dbs(store *st)
 	st->rdb = st->wdb = NULL;
 }
 
+static void close_cdb(store *st)
+{
+	if (st->cdb && sqlite3_close(st->cdb) != SQLITE_OK)
+		log_error("store: closing checkpoint connection", "err=\"%s\"", sqlite3_errmsg(st->cdb));
+	st->cdb = NULL;
+}
+
 static void store_free(store *st)
 {
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->wake);
 	pthread_cond_destroy(&st->room);
+	pthread_cond_destroy(&st->ckpt_wake);
+	pthread_cond_destroy(&st->held);
 	free(st->dir);
 	free(st->path);
 	free(st);
@@ -203,6 +221,21 @@ static void store_free(store *st)
 static void async_free_cb(uv_handle_t *h)
 {
 	free(h);
+}
+
+/* Stops and joins the writer and the checkpointer (loop thread). */
+static void stop_threads(store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	st->stopping = true;
+	pthread_cond_signal(&st->wake);
+	pthread_cond_signal(&st->ckpt_wake);
+	pthread_mutex_unlock(&st->mu);
+	if (st->writer_running)
+		pthread_join(st->writer, NULL);
+	if (st->ckpt_running)
+		pthread_join(st->ckpt, NULL);
+	st->writer_running = st->ckpt_running = false;
 }
 
 store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_t errlen)
@@ -231,12 +264,14 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 	st->path = xasprintf("%s/%s", cfg->dir, SQLITE_DB_FILE);
 	st->loop = loop;
 	pthread_mutex_init(&st->mu, NULL);
-	/* batch_wait_us deadlines are monotonic: a wall-clock jump must not
-	 * stall the writer. */
+	/* batch_wait_us and idle-checkpoint deadlines are monotonic: a
+	 * wall-clock jump must not stall the writer or the checkpointer. */
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->wake, &ca);
+	pthread_cond_init(&st->ckpt_wake, &ca);
+	pthread_cond_init(&st->held, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&st->room, NULL);
 
@@ -244,6 +279,8 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 		goto fail;
 
 	if (loop) {
+		if (sqlite__ckpt_open(st, err, errlen) != 0)
+			goto fail;
 		st->async = xmalloc(sizeof *st->async);
 		if (uv_async_init(loop, st->async, sqlite__async_cb) != 0) {
 			free(st->async);
@@ -260,6 +297,12 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 			goto fail;
 		}
 		st->writer_running = true;
+		if (pthread_create(&st->ckpt, NULL, sqlite__ckpt_main, st) != 0) {
+			snprintf(err, errlen, "store: cannot start the checkpointer thread");
+			stop_threads(st);
+			goto fail;
+		}
+		st->ckpt_running = true;
 	}
 	log_info("store open", "path=%s sync=%d batch_max=%d", st->path, (int)st->cfg.sync,
 		 st->cfg.batch_max);
@@ -267,6 +310,7 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 fail:
 	if (st->async)
 		uv_close((uv_handle_t *)st->async, async_free_cb);
+	close_cdb(st);
 	close_dbs(st);
 	store_free(st);
 	return NULL;
@@ -276,19 +320,15 @@ void store_close(store *st)
 {
 	if (!st)
 		return;
-	if (st->writer_running) {
-		pthread_mutex_lock(&st->mu);
-		st->stopping = true;
-		pthread_cond_signal(&st->wake);
-		pthread_mutex_unlock(&st->mu);
-		pthread_join(st->writer, NULL);
-		st->writer_running = false;
-	}
+	/* The writer drains the queue first; a round the checkpointer is in
+	 * ends after its current pass (and releases a held writer). */
+	stop_threads(st);
+	close_cdb(st);
 	/* Jobs the writer finished after the loop's last turn: their callbacks
 	 * run here, on the loop thread. A callback that submits more work gets
 	 * it committed synchronously (the writer is gone). */
 	sqlite__deliver(st);
-	sqlite__checkpoint(st, SQLITE_CHECKPOINT_TRUNCATE);
+	sqlite__checkpoint(st->wdb, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 	close_dbs(st);
 	if (st->async) {
 		/* The handle outlives the store until the loop runs its close
@@ -296,8 +336,15 @@ void store_close(store *st)
 		st->async->data = NULL;
 		uv_close((uv_handle_t *)st->async, async_free_cb);
 	}
-	log_info("store closed", "path=%s commits=%llu", st->path,
-		 (unsigned long long)st->stats.commits);
+	const store_stats *ss = &st->stats;
+	log_info("store closed",
+		 "path=%s commits=%llu checkpoints=%llu checkpoint_ms=%llu holds=%llu hold_ms=%llu"
+		 " forced=%llu wal_restarts=%llu",
+		 st->path, (unsigned long long)ss->commits, (unsigned long long)ss->checkpoints,
+		 (unsigned long long)(ss->checkpoint_us_sum / 1000),
+		 (unsigned long long)ss->checkpoint_holds,
+		 (unsigned long long)(ss->checkpoint_hold_us_sum / 1000),
+		 (unsigned long long)ss->checkpoint_forced, (unsigned long long)ss->wal_restarts);
 	store_free(st);
 }
 
@@ -306,5 +353,6 @@ void store_get_stats(store *st, store_stats *out)
 	pthread_mutex_lock(&st->mu);
 	*out = st->stats;
 	out->queue_depth = st->q_len;
+	out->wal_pages = (uint64_t)st->wal_frames;
 	pthread_mutex_unlock(&st->mu);
 }

@@ -51,6 +51,10 @@ const char *const sqlite__wsql[W__COUNT] = {
 	[W_MSG_DELETE] = "DELETE FROM messages WHERE channel_id=? AND ts=?",
 	[W_MENTION_ADD] = "INSERT INTO mentions(channel_id, ts, kind, target) VALUES(?,?,?,?)",
 	[W_MENTIONS_DEL] = "DELETE FROM mentions WHERE channel_id=? AND ts=?",
+	/* An edit re-parses the text; the @here targets recorded at posting
+	 * (kind 1 with a target) stay. */
+	[W_MENTIONS_DEL_TEXT] = "DELETE FROM mentions WHERE channel_id=? AND ts=?"
+				" AND (kind<>1 OR target IS NULL)",
 	/* seq left NULL: SQLite assigns max(seq)+1, the insertion order. */
 	[W_REACTION_ADD] = "INSERT INTO reactions(channel_id, ts, name, user_id) VALUES(?,?,?,?)",
 	[W_REACTION_DEL] = "DELETE FROM reactions WHERE channel_id=? AND ts=? AND name=? AND user_id=?",
@@ -337,10 +341,20 @@ void store_msg_update(store_job *j, const message *m)
 	v_str(j, m->extra);
 	v_str(j, m->subtype);
 	v_int(j, m->hidden);
-	op_new(j, W_MENTIONS_DEL);
+	op_new(j, W_MENTIONS_DEL_TEXT);
 	v_id(j, m->channel_id);
 	v_int(j, m->ts);
 	add_mentions(j, m);
+}
+
+void store_msg_mention_add(store_job *j, const char *channel_id, int64_t ts, int kind,
+			   const char *target)
+{
+	op_new(j, W_MENTION_ADD);
+	v_id(j, channel_id);
+	v_int(j, ts);
+	v_int(j, kind);
+	v_id(j, target);
 }
 
 static void msg_key_op(store_job *j, sqlite__wstmt stmt, const char *channel_id, int64_t ts,

@@ -32,10 +32,25 @@
  *     loop stays alive for pending completions and no longer.
  *  7. The queue holds at most SQLITE_QUEUE_MAX jobs; store_submit waits
  *     for room (backpressure) rather than grow without bound.
- *  8. Checkpoints never run inside a commit (wal_autocheckpoint=0): PASSIVE
- *     once the queue has been empty for SQLITE_IDLE_CKPT_US, or between
- *     batches once the WAL has grown SQLITE_WAL_FORCE_PAGES since the last
- *     one; TRUNCATE at close. */
+ *  8. Checkpoints never run inside a commit (wal_autocheckpoint=0), nor on
+ *     the writer: the checkpointer thread runs them on its own connection
+ *     while the writer commits (sqlite_ckpt.c). The writer only counts WAL
+ *     frames after each commit (sqlite__wal_note) and wakes the checkpointer
+ *     every SQLITE_CKPT_PAGES frames. TRUNCATE at close, after both threads
+ *     stopped.
+ *  9. The writer starts a batch only while ckpt_hold is clear, and sets
+ *     writer_busy (under mu, in the same critical section) until the batch
+ *     is committed and counted. So once the checkpointer has set ckpt_hold
+ *     and seen writer_busy clear, no commit runs until it clears ckpt_hold:
+ *     that is how its last, short pass of a round catches up completely.
+ *     It clears ckpt_hold right after that one pass, whatever the outcome,
+ *     so the writer (and store_close, which joins it) never waits longer.
+ * 10. The one exception to 8: if the frames not yet checkpointed reach
+ *     SQLITE_WAL_HARD_PAGES (the checkpointer cannot keep up, or a reader
+ *     pins the WAL), the writer checkpoints itself between batches, at
+ *     most once per SQLITE_WAL_HARD_PAGES frames, with a warning. Offline
+ *     (no checkpointer), store_submit does the same every SQLITE_CKPT_PAGES.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -186,6 +201,8 @@ void sqlite__run_batch(store *st, store_job *batch)
 		failed += j->err != 0;
 	pthread_mutex_lock(&st->mu);
 	if (committed) {
+		st->last_commit_us = t0 + us;
+		sqlite__wal_note(st);
 		st->stats.commits++;
 		st->stats.batch_hist[bucket_jobs(nwork)]++;
 		st->stats.commit_us_sum += (uint64_t)us;
@@ -196,36 +213,32 @@ void sqlite__run_batch(store *st, store_job *batch)
 	pthread_mutex_unlock(&st->mu);
 }
 
-/* ---- checkpoints ---- */
+/* ---- WAL accounting ---- */
 
 int sqlite__wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	store *st = arg;
-	/* A smaller WAL than at the last checkpoint means it was restarted. */
-	if (pages < st->wal_base)
-		st->wal_base = 0;
-	st->wal_pages = pages;
-	st->wal_dirty = true;
+	st->hook_frames = pages;
 	return SQLITE_OK;
 }
 
-void sqlite__checkpoint(store *st, int mode)
+void sqlite__wal_note(store *st)
 {
-	int logn = 0, done = 0;
-	int rc = sqlite3_wal_checkpoint_v2(st->wdb, NULL, mode, &logn, &done);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		log_warn("store checkpoint failed", "rc=%d err=\"%s\"", rc, sqlite3_errmsg(st->wdb));
-	/* Even an incomplete checkpoint (a reader holds old frames) clears the
-	 * flag: retrying in a loop while idle would spin. The next commit sets
-	 * it again. */
-	st->wal_base = st->wal_pages;
-	st->wal_dirty = false;
-}
-
-static void maybe_force_checkpoint(store *st)
-{
-	if (st->wal_pages - st->wal_base >= SQLITE_WAL_FORCE_PAGES)
-		sqlite__checkpoint(st, SQLITE_CHECKPOINT_PASSIVE);
+	int f = st->hook_frames;
+	if (f < st->wal_frames) {
+		/* A shorter WAL than after the previous commit: it restarted and
+		 * holds only this commit's frames. */
+		st->wal_gen++;
+		st->stats.wal_restarts++;
+		st->wal_backfilled = 0;
+		st->wal_appended += (uint64_t)f;
+	} else {
+		st->wal_appended += (uint64_t)(f - st->wal_frames);
+	}
+	st->wal_frames = f;
+	if (st->ckpt_sleeping ||
+	    (!st->ckpt_active && st->wal_appended - st->ckpt_mark >= SQLITE_CKPT_PAGES))
+		pthread_cond_signal(&st->ckpt_wake);
 }
 
 /* ---- the thread ---- */
@@ -258,26 +271,22 @@ void *sqlite__writer_main(void *arg)
 	store *st = arg;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		if (!st->q_head) {
-			if (st->stopping)
-				break;
-			if (st->wal_dirty) {
-				/* Checkpoint once the queue has been quiet for a
-				 * moment, so a steady trickle of jobs does not pay
-				 * for a checkpoint after every commit. */
-				if (wait_us(st, SQLITE_IDLE_CKPT_US) == ETIMEDOUT && !st->q_head &&
-				    !st->stopping) {
-					pthread_mutex_unlock(&st->mu);
-					sqlite__checkpoint(st, SQLITE_CHECKPOINT_PASSIVE);
-					pthread_mutex_lock(&st->mu);
-				}
-				continue;
-			}
+		if (st->ckpt_hold) {
+			/* The checkpointer's last pass of a round (invariant 9). */
 			pthread_cond_wait(&st->wake, &st->mu);
 			continue;
 		}
-		if (st->cfg.batch_wait_us > 0)
+		if (!st->q_head) {
+			if (st->stopping)
+				break;
+			pthread_cond_wait(&st->wake, &st->mu);
+			continue;
+		}
+		if (st->cfg.batch_wait_us > 0) {
 			gather(st);
+			if (st->ckpt_hold)
+				continue;
+		}
 
 		store_job *batch = st->q_head, *last = batch;
 		size_t k = 1;
@@ -290,13 +299,17 @@ void *sqlite__writer_main(void *arg)
 			st->q_tail = NULL;
 		last->next = NULL;
 		st->q_len -= k;
+		st->writer_busy = true;
 		pthread_cond_broadcast(&st->room);
 		pthread_mutex_unlock(&st->mu);
 
 		sqlite__run_batch(st, batch);
-		maybe_force_checkpoint(st);
+		sqlite__writer_checkpoint_guard(st, SQLITE_WAL_HARD_PAGES);
 
 		pthread_mutex_lock(&st->mu);
+		st->writer_busy = false;
+		if (st->ckpt_hold || st->ckpt_want)
+			pthread_cond_signal(&st->held);
 		if (st->d_tail)
 			st->d_tail->next = batch;
 		else
@@ -320,7 +333,7 @@ void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
 	job->next = NULL;
 	if (!st->writer_running) {
 		sqlite__run_batch(st, job);
-		maybe_force_checkpoint(st);
+		sqlite__writer_checkpoint_guard(st, SQLITE_CKPT_PAGES);
 		if (cb)
 			cb(ud, job->err);
 		store_job_free(job);
