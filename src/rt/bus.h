@@ -41,15 +41,22 @@ typedef struct bus_msg {
 typedef struct bus bus;
 typedef void (*bus_deliver_fn)(void *ud, const bus_msg *m);
 
+#define BUS_MAX_DELIVERERS 4
+
 struct bus {
 	void (*publish)(bus *b, const bus_msg *m);
 	void (*free)(bus *b);
-	bus_deliver_fn deliver;  /* this node's deliverer */
-	void *deliver_ud;
+	/* This node's deliverers, called in order for every message: people's
+	 * sessions (rt) first, then apps (Socket Mode / Events API). */
+	struct { bus_deliver_fn fn; void *ud; } deliver[BUS_MAX_DELIVERERS];
+	int ndeliver;
 };
 
-/* In-process bus: publish delivers synchronously to this node. */
+/* In-process bus: publish delivers synchronously to this node's
+ * deliverers. deliver may be NULL (add them with bus_add_deliverer). */
 bus *bus_local_new(bus_deliver_fn deliver, void *ud);
+/* Adds a deliverer on this node; 0 or -1 when full. */
+int bus_add_deliverer(bus *b, bus_deliver_fn fn, void *ud);
 
 static inline void bus_publish(bus *b, const bus_msg *m) { b->publish(b, m); }
 static inline void bus_free(bus *b) { if (b) b->free(b); }

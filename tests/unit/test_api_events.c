@@ -34,7 +34,7 @@ typedef struct fx {
 
 static void capture(bus *b, const bus_msg *m)
 {
-	fx *f = b->deliver_ud;
+	fx *f = b->deliver[0].ud;
 	json_t *ev = json_loadb(m->json, m->len, 0, NULL);
 	assert_non_null(ev);
 	json_t *rec = json_pack("{s:i,s:s,s:s,s:s,s:o}", "scope", (int)m->scope, "org", m->org_id,
@@ -98,7 +98,8 @@ static int setup(void **state)
 	f->st = store_open(&cfg, NULL, err, sizeof err);
 	assert_non_null(f->st);
 	core_state_init(&f->s);
-	f->bus = (bus){.publish = capture, .free = bus_free_nop, .deliver_ud = f};
+	f->bus = (bus){.publish = capture, .free = bus_free_nop};
+	f->bus.deliver[0].ud = f;
 	f->got = json_array();
 	f->env = (api_env){.state = &f->s, .store = f->st, .base_url = "http://canal.test",
 			   .bus = &f->bus};
