@@ -133,7 +133,21 @@ static void app_free(app *a)
 	free(a->scopes);
 	free(a->signing_secret);
 	free(a->verification_token);
+	free(a->manifest);
+	free(a->description);
+	free(a->bot_events);
+	free(a->event_url);
+	free(a->interactivity_url);
 	free(a);
+}
+
+static void command_free(app_command *c)
+{
+	free(c->command);
+	free(c->url);
+	free(c->description);
+	free(c->usage_hint);
+	free(c);
 }
 
 static void token_free(token *t)
@@ -207,6 +221,8 @@ void core_state_init(core_state *s)
 	map_init(&s->usergroups);
 	map_init(&s->apps);
 	map_init(&s->tokens);
+	map_init(&s->commands);
+	map_init(&s->webhooks);
 }
 
 void core_state_release(core_state *s)
@@ -225,6 +241,12 @@ void core_state_release(core_state *s)
 		app_free(v);
 	for (i = 0; map_next(&s->tokens, &i, NULL, &v);)
 		token_free(v);
+	for (i = 0; map_next(&s->commands, &i, NULL, &v);)
+		command_free(v);
+	for (i = 0; map_next(&s->webhooks, &i, NULL, &v);)
+		free(v);
+	map_release(&s->commands);
+	map_release(&s->webhooks);
 	map_release(&s->orgs);
 	map_release(&s->users);
 	map_release(&s->users_by_name);
@@ -285,6 +307,47 @@ void core_app_add(core_state *s, app *a)
 void core_token_add(core_state *s, token *t)
 {
 	map_put(&s->tokens, t->hash, t);
+}
+
+static char *command_key(const char *org_id, const char *command)
+{
+	return xasprintf("%s/%s", org_id, command);
+}
+
+void core_command_add(core_state *s, app_command *c)
+{
+	char *k = command_key(c->org_id, c->command);
+	app_command *old = map_put(&s->commands, k, c);
+	free(k);
+	if (old && old != c)
+		command_free(old);
+}
+
+void core_command_remove(core_state *s, const char *org_id, const char *command)
+{
+	char *k = command_key(org_id, command);
+	app_command *old = map_del(&s->commands, k);
+	free(k);
+	if (old)
+		command_free(old);
+}
+
+app_command *core_command_get(core_state *s, const char *org_id, const char *command)
+{
+	char *k = command_key(org_id, command);
+	app_command *c = map_get(&s->commands, k);
+	free(k);
+	return c;
+}
+
+void core_webhook_add(core_state *s, webhook *w)
+{
+	map_put(&s->webhooks, w->hash, w);
+}
+
+webhook *core_webhook_get(core_state *s, const char *hash)
+{
+	return map_get(&s->webhooks, hash);
 }
 
 void core_user_reindex(core_state *s, user *u, const char *old_name, const char *old_email)

@@ -29,6 +29,8 @@ typedef struct core_state {
 	map usergroups;      /* id -> usergroup* */
 	map apps;            /* id -> app* */
 	map tokens;          /* hash -> token* */
+	map commands;        /* org/command -> app_command* */
+	map webhooks;        /* secret hash -> webhook* */
 	int64_t last_ts;     /* last message ts handed out (µs) */
 } core_state;
 
@@ -43,6 +45,15 @@ void core_channel_add(core_state *s, channel *c);
 void core_usergroup_add(core_state *s, usergroup *g);
 void core_app_add(core_state *s, app *a);
 void core_token_add(core_state *s, token *t);
+
+/* Apps' slash commands and incoming webhooks. command_add replaces an
+ * existing registration of the same command in the org (and frees it);
+ * command_remove frees it. */
+void core_command_add(core_state *s, app_command *c);
+void core_command_remove(core_state *s, const char *org_id, const char *command);
+app_command *core_command_get(core_state *s, const char *org_id, const char *command);
+void core_webhook_add(core_state *s, webhook *w);
+webhook *core_webhook_get(core_state *s, const char *hash);
 
 /* Re-index after a rename / email change (old values given). */
 void core_user_reindex(core_state *s, user *u, const char *old_name, const char *old_email);

@@ -98,7 +98,39 @@ typedef struct app {
 	char *verification_token;
 	int64_t created, updated;
 	bool deleted;
+	/* From the app's manifest (Slack's app manifest format). */
+	char *manifest;          /* the manifest as last accepted (JSON text) */
+	char *description;
+	char *bot_events;        /* comma list: message.channels,app_mention,... */
+	char *event_url;         /* Events API request URL; NULL: Socket Mode or none */
+	char *interactivity_url; /* interactivity request URL; NULL: Socket Mode or none */
+	bool interactivity;      /* interactivity enabled */
+	bool socket_mode;        /* deliver over Socket Mode instead of HTTP */
 } app;
+
+/* A slash command an app registered (manifest features.slash_commands). */
+typedef struct app_command {
+	char org_id[ID_MAX];
+	char *command;           /* "/wheatley", lowercase, unique per org */
+	char app_id[ID_MAX];
+	char *url;               /* HTTP mode request URL; NULL: Socket Mode */
+	char *description;
+	char *usage_hint;
+	bool should_escape;
+} app_command;
+
+/* An incoming webhook: POST {base}/services/<T>/<B>/<secret> posts into
+ * channel_id as the app's bot. Only the secret's hash is kept. */
+typedef struct webhook {
+	char id[ID_MAX];         /* "W..."-style id for listing and revoking */
+	char org_id[ID_MAX];
+	char app_id[ID_MAX];
+	char channel_id[ID_MAX];
+	char hash[TOKEN_HASH_HEX];
+	char created_by[ID_MAX];
+	int64_t created;
+	bool revoked;
+} webhook;
 
 typedef enum token_kind {
 	TOKEN_USER = 0,  /* xoxp- */

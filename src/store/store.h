@@ -104,6 +104,10 @@ void store_del_member(store_job *j, const char *channel_id, const char *user_id)
 void store_put_usergroup(store_job *j, const usergroup *g);
 void store_put_app(store_job *j, const app *a);
 void store_put_token(store_job *j, const token *t);
+/* Apps' slash commands (keyed by org + command) and incoming webhooks. */
+void store_put_command(store_job *j, const app_command *c);
+void store_del_command(store_job *j, const char *org_id, const char *command);
+void store_put_webhook(store_job *j, const webhook *w);
 
 /* Messages. insert also records mentions parsed from text. update
  * rewrites text/blocks/attachments/metadata/edited/extra/subtype/hidden

@@ -1,0 +1,67 @@
+/* The app platform at run time: what apps receive and how.
+ *
+ *  - Event subscriptions: apps_deliver is a bus deliverer; for each
+ *    published event it finds the org's apps subscribed to it (manifest
+ *    bot_events: message.channels/groups/im/mpim, app_mention,
+ *    reaction_added/removed, member_joined_channel/left, channel_created,
+ *    channel_rename, channel_archive/unarchive, team_join, user_change,
+ *    pin_added/removed, ...) that may see it (the bot is a member of the
+ *    conversation for message.* events; the needed scope is held), wraps it
+ *    in an event_callback envelope (token, team_id, api_app_id, event,
+ *    event_id, event_time, authorizations, ...) and queues it for the app.
+ *  - Transport per app: Socket Mode (apps.connections.open -> ws URL with a
+ *    single-use ticket; envelopes with envelope_id, acks, retries with
+ *    retry_attempt/retry_reason, hello, disconnect refresh, up to 10
+ *    connections per app, each envelope to one of them; queued while none
+ *    is connected) or HTTP (POST to the app's request URL, signed
+ *    X-Slack-Signature v0, retries with backoff and X-Slack-Retry-Num /
+ *    -Reason, a failing endpoint backed off; never blocks the loop).
+ *  - Interactive dispatch (slash commands, block actions, shortcuts, view
+ *    submissions): apps_dispatch delivers one payload and reports the
+ *    app's acknowledgement (with its response payload) or a timeout
+ *    after 3 s, over whichever transport the app uses.
+ * Queues are bounded per app; delivery state (last error, backoff, queue
+ * depth) is visible to the app's owner through apps_status. */
+#ifndef CANAL_RT_APPS_H
+#define CANAL_RT_APPS_H
+#include <jansson.h>
+#include <uv.h>
+
+#include "core/state.h"
+#include "net/fetch.h"
+#include "net/http.h"
+#include "net/ws.h"
+#include "rt/bus.h"
+
+typedef struct apps apps;
+
+/* state, ws, fetch and b are borrowed; apps adds itself to b as a
+ * deliverer. base_url builds Socket Mode URLs (http -> ws). */
+apps *apps_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, fetch_ctx *fetch, bus *b,
+	       const char *base_url);
+void apps_free(apps *a);
+
+/* apps.connections.open: a single-use ticket URL for the app (heap). */
+char *apps_socket_url(apps *a, const app *ap);
+/* GET /link/?ticket=...: Socket Mode upgrade, or 401. */
+void apps_handle_upgrade(apps *a, http_req *req);
+
+/* The bus deliverer (apps_new registers it). */
+void apps_deliver(void *apps_ud, const bus_msg *m);
+
+/* Interactive dispatch. type is "slash_commands" or "interactive".
+ * payload (stolen) is the object Slack sends (all-string fields for
+ * slash commands). http_url: where an HTTP-mode app gets it (command url
+ * or interactivity url); HTTP delivery posts application/x-www-form-
+ * urlencoded: the command's fields, or payload=<json> for interactions.
+ * cb(ud, 0, response) with the ack's payload (may be NULL or {}), or
+ * cb(ud, ERR_*, NULL) on timeout (3 s) / no connection / HTTP failure. */
+typedef void (*apps_ack_cb)(void *ud, int err, json_t *response);
+void apps_dispatch(apps *a, const app *ap, const char *type, json_t *payload,
+		   const char *http_url, apps_ack_cb cb, void *ud);
+
+/* Delivery state for the app's owner: {"socket_connections":N,
+ * "queued":N, "delivered":N, "failed":N, "last_error":..., "backoff_until":...}. */
+json_t *apps_status(apps *a, const app *ap);
+
+#endif
