@@ -36,6 +36,7 @@ typedef struct api_env {
 	struct api_metrics *metrics;
 	struct bus *bus;          /* the publish interface; NULL when nothing listens (CLI, tests) */
 	struct rt *rt;            /* this node's real-time sessions (presence), or NULL */
+	struct apps *apps;        /* the app platform runtime (Socket Mode, Events API), or NULL */
 } api_env;
 
 typedef struct api_ctx api_ctx;
