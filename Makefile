@@ -4,7 +4,7 @@
 #   make unit       build and run the cmocka unit tests
 #   make test       the whole suite (unit + end-to-end) under ASan+UBSan
 #   make bench      start a server and print throughput/latency figures
-PKGS    := libuv jansson sqlite3 libsodium libcrypto
+PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl
 CC      ?= cc
 MODE    ?= release
 ifeq ($(MODE),asan)
