@@ -4,6 +4,8 @@
 #   make unit       build and run the cmocka unit tests
 #   make test       the whole suite (unit + end-to-end) under ASan+UBSan
 #   make bench      start a server and print throughput/latency figures
+#   make crash-test SIGKILL the server under load, many rounds; check every acknowledged write
+#   make soak       mixed workload for SOAK_SECONDS; RSS, fds, latency over time
 PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl
 CC      ?= cc
 MODE    ?= release
@@ -24,7 +26,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan unit unit-bins e2e test bench clean
+.PHONY: all asan unit unit-bins e2e test bench crash-test soak clean
 all: $(BUILD)/canal
 
 asan:
@@ -65,6 +67,14 @@ test:
 bench: build/canal build/canal-load build/canal-wsload
 	bench/run
 	bench/rt-run
+
+# Not part of `make test` (about 60-90 s; CRASH_ROUNDS=N to change). See docs/reliability.md.
+crash-test: build/canal
+	CANAL_BIN=$(abspath build/canal) node tests/crash/crash.mjs
+
+# SOAK_SECONDS (default 120) of mixed load; fails if RSS or fds grow. See docs/reliability.md.
+soak: build/canal
+	bench/soak
 
 build/canal-load: bench/load.c
 	@mkdir -p build
