@@ -5,20 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_manifest.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
 #include "core/err.h"
 #include "core/rules.h"
-
-/* Bot scopes an app gets when none are given: what a typical chat bot of
- * the scenarios uses. */
-#define DEFAULT_BOT_SCOPES                                                                     \
-	"chat:write,channels:read,channels:history,channels:join,channels:manage,groups:read,"  \
-	"groups:history,groups:write,im:read,im:history,im:write,mpim:read,mpim:history,"       \
-	"mpim:write,users:read,users:read.email,users.profile:read,reactions:read,"             \
-	"reactions:write,pins:read,pins:write,usergroups:read,usergroups:write,team:read,"      \
-	"emoji:read"
 
 static void lower(char *s)
 {
@@ -184,76 +176,94 @@ int admin_user_create(admin_env *e, store_job *job, const char *org_id, const ch
 int admin_app_create(admin_env *e, store_job *job, const char *org_id, const char *name,
 		     const char *scopes, app **out, char **bot_token, char **app_token)
 {
-	org *o = core_org_get(e->state, org_id ? org_id : "");
-	if (!o)
-		return ERR_TEAM_NOT_FOUND;
-	if (!name || !*name)
-		return ERR_INVALID_NAME_REQUIRED;
-	/* The bot user's handle: the app name made handle-safe, unique. */
-	buf h = BUF_INIT;
-	for (const char *p = name; *p && h.len < 60; p++) {
-		char ch = (char)tolower((unsigned char)*p);
-		buf_addc(&h, isalnum((unsigned char)ch) || ch == '-' || ch == '_' || ch == '.' ? ch : '-');
+	/* The registry's own installation (api_apps.c), shared with
+	 * apps.manifest.create. Default scopes: API_APP_DEFAULT_SCOPES, what a
+	 * typical chat bot of the scenarios uses. */
+	return api_app_install(e->state, job, org_id, name, scopes, out, bot_token, app_token);
+}
+
+/* The bot joins ch (as Slack's install does for a webhook's channel):
+ * the membership and a channel_join message. */
+static void bot_join(admin_env *e, store_job *job, channel *ch, const user *bot,
+		     const user *inviter)
+{
+	if (core_member_get(ch, bot->id))
+		return;
+	chan_member *m = core_member_add(ch, bot->id, clock_now_s());
+	store_put_member(job, ch->id, m);
+	message msg;
+	message_init(&msg);
+	snprintf(msg.channel_id, sizeof msg.channel_id, "%s", ch->id);
+	snprintf(msg.org_id, sizeof msg.org_id, "%s", ch->org_id);
+	snprintf(msg.user_id, sizeof msg.user_id, "%s", bot->id);
+	msg.subtype = xstrdup("channel_join");
+	msg.text = inviter ? xasprintf("<@%s> has joined the channel by invitation from <@%s>",
+				       bot->id, inviter->id)
+			   : xasprintf("<@%s> has joined the channel", bot->id);
+	msg.ts = core_ts_next(e->state, clock_now_us());
+	store_msg_insert(job, &msg);
+	message_release(&msg);
+}
+
+/* An app's slash commands and incoming webhooks end with it. */
+static void app_registry_drop(admin_env *e, store_job *job, const app *a)
+{
+	api_manifest_drop_commands(e->state, job, a);
+	size_t it = 0;
+	void *v;
+	while (map_next(&e->state->webhooks, &it, NULL, &v)) {
+		webhook *w = v;
+		if (!w->revoked && strcmp(w->app_id, a->id) == 0) {
+			w->revoked = true;
+			store_put_webhook(job, w);
+		}
 	}
-	char *handle = buf_detach(&h, NULL);
-	for (int n = 2; core_user_by_name(e->state, o->id, handle); n++) {
-		char *nh = xasprintf("%.60s%d", handle, n);
-		free(handle);
-		handle = nh;
+}
+
+int admin_webhook_create(admin_env *e, store_job *job, const char *app_id,
+			 const char *chan, const char *user_id, webhook **out, char **secret)
+{
+	app *a = app_id ? core_app_get(e->state, app_id) : NULL;
+	if (!a || a->deleted)
+		return ERR_INVALID_APP_ID;
+	user *bot = core_user_get(e->state, a->bot_user_id);
+	if (!bot || bot->deleted)
+		return ERR_INVALID_APP_ID;
+	channel *ch = chan ? core_channel_get(e->state, chan) : NULL;
+	if (!ch && chan)
+		ch = core_channel_by_name(e->state, a->org_id, chan[0] == '#' ? chan + 1 : chan);
+	if (!ch || strcmp(ch->org_id, a->org_id) != 0)
+		return ERR_CHANNEL_NOT_FOUND;
+	if (ch->kind == CHAN_IM || ch->kind == CHAN_MPIM)
+		return ERR_METHOD_NOT_SUPPORTED_FOR_CHANNEL_TYPE;
+	if (ch->archived)
+		return ERR_IS_ARCHIVED;
+	user *by = NULL;
+	if (user_id && *user_id) {
+		by = core_user_get(e->state, user_id);
+		if (!by)
+			by = core_user_by_name(e->state, a->org_id, user_id);
+		if (!by || by->deleted || strcmp(by->org_id, a->org_id) != 0)
+			return ERR_USER_NOT_FOUND;
+		/* Only a member installs into a private channel. */
+		if (ch->kind == CHAN_PRIVATE && !core_member_get(ch, by->id))
+			return ERR_CHANNEL_NOT_FOUND;
 	}
-	int64_t now = clock_now_s();
-	char aid[ID_MAX], bid[ID_MAX], uid[ID_MAX];
-	ids_new(aid, "A");
-	ids_new(bid, "B");
-	ids_new(uid, "U");
-	app *a = core_app_new(aid, o->id);
-	a->name = xstrdup(name);
-	snprintf(a->bot_id, sizeof a->bot_id, "%s", bid);
-	snprintf(a->bot_user_id, sizeof a->bot_user_id, "%s", uid);
-	a->scopes = xstrdup(scopes && *scopes ? scopes : DEFAULT_BOT_SCOPES);
-	a->signing_secret = ids_secret_hex(16);
-	a->verification_token = ids_secret_hex(12);
-	a->created = a->updated = now;
-	user *u = core_user_new(uid, o->id);
-	u->name = handle;
-	u->real_name = xstrdup(name);
-	u->display_name = xstrdup("");
-	u->tz = xstrdup("UTC");
-	u->avatar_hash = ids_secret_hex(6);
-	u->is_bot = true;
-	snprintf(u->bot_id, sizeof u->bot_id, "%s", bid);
-	snprintf(u->app_id, sizeof u->app_id, "%s", aid);
-	u->created = u->updated = now;
-	core_app_add(e->state, a);
-	core_user_add(e->state, u);
-	store_put_app(job, a);
-	store_put_user(job, u);
-
-	char *bt = ids_token_new("xoxb", o->id);
-	char hash[TOKEN_HASH_HEX];
-	ids_token_hash(bt, hash);
-	token *t = core_token_new(hash, TOKEN_BOT);
-	snprintf(t->org_id, sizeof t->org_id, "%s", o->id);
-	snprintf(t->user_id, sizeof t->user_id, "%s", uid);
-	snprintf(t->app_id, sizeof t->app_id, "%s", aid);
-	t->scopes = xstrdup(a->scopes);
-	t->created = now;
-	core_token_add(e->state, t);
-	store_put_token(job, t);
-
-	char *at = ids_token_new("xapp", o->id);
-	ids_token_hash(at, hash);
-	t = core_token_new(hash, TOKEN_APP);
-	snprintf(t->org_id, sizeof t->org_id, "%s", o->id);
-	snprintf(t->app_id, sizeof t->app_id, "%s", aid);
-	t->scopes = xstrdup("connections:write");
-	t->created = now;
-	core_token_add(e->state, t);
-	store_put_token(job, t);
-
-	*out = a;
-	*bot_token = bt;
-	*app_token = at;
+	bot_join(e, job, ch, bot, by);
+	webhook *w = xcalloc(1, sizeof *w);
+	ids_new(w->id, "W");
+	snprintf(w->org_id, sizeof w->org_id, "%s", a->org_id);
+	snprintf(w->app_id, sizeof w->app_id, "%s", a->id);
+	snprintf(w->channel_id, sizeof w->channel_id, "%s", ch->id);
+	if (by)
+		snprintf(w->created_by, sizeof w->created_by, "%s", by->id);
+	w->created = clock_now_s();
+	char *sec = ids_secret_hex(12);
+	ids_token_hash(sec, w->hash);
+	core_webhook_add(e->state, w);
+	store_put_webhook(job, w);
+	*out = w;
+	*secret = sec;
 	return 0;
 }
 
@@ -456,6 +466,26 @@ static int cmd_user_token(admin_env *e, store_job *job, const opts *o, json_t **
 	return 0;
 }
 
+/* Revokes every live token acting as user_id or belonging to app_id
+ * (either may be NULL). Returns how many. Live sockets opened with them
+ * are the server's to close (rt_drop_*). */
+static int revoke_tokens(admin_env *e, store_job *job, const char *user_id, const char *app_id)
+{
+	int n = 0;
+	size_t it = 0;
+	void *v;
+	while (map_next(&e->state->tokens, &it, NULL, &v)) {
+		token *t = v;
+		if (t->revoked || !((user_id && strcmp(t->user_id, user_id) == 0) ||
+				    (app_id && strcmp(t->app_id, app_id) == 0)))
+			continue;
+		t->revoked = true;
+		store_put_token(job, t);
+		n++;
+	}
+	return n;
+}
+
 static int cmd_user_deactivate(admin_env *e, store_job *job, const opts *o, json_t **out)
 {
 	user *u = find_user(e, o);
@@ -464,7 +494,103 @@ static int cmd_user_deactivate(admin_env *e, store_job *job, const opts *o, json
 	u->deleted = true;
 	u->updated = clock_now_s();
 	store_put_user(job, u);
-	*out = json_pack("{s:b,s:s}", "ok", 1, "id", u->id);
+	/* Their API tokens and browser sessions end with the account. */
+	int n = revoke_tokens(e, job, u->id, NULL);
+	*out = json_pack("{s:b,s:s,s:i}", "ok", 1, "id", u->id, "revoked", n);
+	return 0;
+}
+
+/* A browser session (xoxc-) for a person, valid for --expires-in seconds
+ * (default 30 days; 0 or less: already expired, for tests). */
+static int cmd_user_session(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	user *u = find_user(e, o);
+	if (!u || u->deleted || u->is_bot)
+		return ERR_USER_NOT_FOUND;
+	long long secs = 30LL * 86400;
+	const char *ex = opt(o, "expires-in");
+	if (ex) {
+		char *end;
+		secs = strtoll(ex, &end, 10);
+		if (end == ex || *end) {
+			*out = json_pack("{s:s}", "error", "--expires-in wants a number of seconds");
+			return -1;
+		}
+	}
+	int64_t expires = clock_now_s() + secs;
+	char *tok = admin_token_issue(e, job, u, TOKEN_SESSION, expires ? expires : -1);
+	*out = json_pack("{s:s,s:s,s:I}", "id", u->id, "token", tok, "expires", (json_int_t)expires);
+	free(tok);
+	return 0;
+}
+
+/* Removing an app: the app and its bot user are marked deleted (kept, so
+ * old messages still render) and its bot and app-level tokens revoked. */
+static int cmd_app_delete(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *id = opt(o, "app");
+	app *a = id ? core_app_get(e->state, id) : NULL;
+	if (!a) {
+		*out = json_pack("{s:s}", "error", "app_not_found");
+		return -1;
+	}
+	int64_t now = clock_now_s();
+	a->deleted = true;
+	a->updated = now;
+	store_put_app(job, a);
+	user *bu = a->bot_user_id[0] ? core_user_get(e->state, a->bot_user_id) : NULL;
+	if (bu && !bu->deleted) {
+		bu->deleted = true;
+		bu->updated = now;
+		store_put_user(job, bu);
+	}
+	int n = revoke_tokens(e, job, a->bot_user_id[0] ? a->bot_user_id : NULL, a->id);
+	app_registry_drop(e, job, a);
+	*out = json_pack("{s:b,s:s,s:i}", "ok", 1, "id", a->id, "revoked", n);
+	return 0;
+}
+
+/* --manifest-json TEXT (what `canal admin` sends after reading the file
+ * itself), or --manifest FILE read here. NULL when neither is given;
+ * -1 with *out set when the file cannot be read. */
+static int manifest_opt(const opts *o, json_t **manifest, json_t **out)
+{
+	*manifest = NULL;
+	const char *text = opt(o, "manifest-json");
+	const char *file = opt(o, "manifest");
+	json_t *errors = json_array();
+	if (text) {
+		json_t *arg = json_string(text);
+		*manifest = arg ? api_manifest_parse(arg, errors) : NULL;
+		if (!arg)
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "message",
+								"the manifest is not UTF-8", "pointer", "/"));
+		json_decref(arg);
+	} else if (file) {
+		json_error_t je;
+		*manifest = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+		if (!*manifest) {
+			*out = json_pack("{s:s,s:s}", "error", "cannot read the manifest", "detail",
+					 je.text);
+			json_decref(errors);
+			return -1;
+		}
+		if (!json_is_object(*manifest)) {
+			json_decref(*manifest);
+			*manifest = NULL;
+			json_array_append_new(errors, json_pack("{s:s,s:s}", "message",
+								"the manifest must be a JSON object",
+								"pointer", "/"));
+		}
+	} else {
+		json_decref(errors);
+		return 0;
+	}
+	if (!*manifest) {
+		*out = json_pack("{s:s,s:o}", "error", err_name(ERR_INVALID_MANIFEST), "errors", errors);
+		return ERR_INVALID_MANIFEST;
+	}
+	json_decref(errors);
 	return 0;
 }
 
@@ -472,8 +598,38 @@ static int cmd_app_create(admin_env *e, store_job *job, const opts *o, json_t **
 {
 	app *a;
 	char *bt, *at;
-	int err = admin_app_create(e, job, opt(o, "org"), opt(o, "name"), opt(o, "scopes"), &a, &bt,
-				   &at);
+	json_t *m;
+	int err = manifest_opt(o, &m, out);
+	if (err)
+		return err;
+	if (m) {
+		json_t *errors = json_array();
+		if (api_manifest_validate(m, e->state, opt(o, "org") ? opt(o, "org") : "", NULL,
+					  errors) != 0) {
+			*out = json_pack("{s:s,s:o}", "error", err_name(ERR_INVALID_MANIFEST), "errors",
+					 errors);
+			json_decref(m);
+			return ERR_INVALID_MANIFEST;
+		}
+		json_decref(errors);
+		/* The manifest decides; --name, if given too, names the app, and
+		 * --scopes count only when the manifest lists no bot scopes. */
+		err = admin_app_create(e, job, opt(o, "org"),
+				       opt(o, "name") ? opt(o, "name") : api_manifest_bot_name(m),
+				       opt(o, "scopes"), &a, &bt, &at);
+		if (!err) {
+			api_manifest_apply(e->state, job, a, m, NULL);
+			if (opt(o, "name") && *opt(o, "name")) {
+				free(a->name);
+				a->name = xstrdup(opt(o, "name"));
+				store_put_app(job, a);
+			}
+		}
+		json_decref(m);
+	} else {
+		err = admin_app_create(e, job, opt(o, "org"), opt(o, "name"), opt(o, "scopes"), &a,
+				       &bt, &at);
+	}
 	if (err)
 		return err;
 	*out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", a->id, "team_id", a->org_id,
@@ -538,6 +694,95 @@ static int cmd_token_revoke(admin_env *e, store_job *job, const opts *o, json_t 
 	return 0;
 }
 
+/* Where webhook URLs point: --public-url, else the running server's
+ * base URL (through the admin socket), else CANAL_PUBLIC_URL, else
+ * http://127.0.0.1:8080 (the default listen address). */
+static char *public_base(admin_env *e, const opts *o)
+{
+	const char *b = opt(o, "public-url");
+	if (!b || !*b)
+		b = e->base_url;
+	if (!b || !*b)
+		b = getenv("CANAL_PUBLIC_URL");
+	if (!b || !*b)
+		b = "http://127.0.0.1:8080";
+	char *r = xstrdup(b);
+	size_t n = strlen(r);
+	while (n && r[n - 1] == '/')
+		r[--n] = '\0';
+	return r;
+}
+
+static json_t *webhook_json(const webhook *w)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:b}", "id", w->id, "team_id", w->org_id,
+			 "app_id", w->app_id, "channel_id", w->channel_id, "created_by",
+			 w->created_by, "created", (json_int_t)w->created, "revoked", w->revoked);
+}
+
+static int cmd_webhook_create(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	webhook *w;
+	char *secret;
+	int err = admin_webhook_create(e, job, opt(o, "app"), opt(o, "channel"), opt(o, "user"), &w,
+				       &secret);
+	if (err)
+		return err;
+	app *a = core_app_get(e->state, w->app_id);
+	char *base = public_base(e, o);
+	*out = webhook_json(w);
+	json_object_set_new(*out, "url", json_sprintf("%s/services/%s/%s/%s", base, w->org_id,
+						      a->bot_id, secret));
+	free(base);
+	free(secret);
+	return 0;
+}
+
+static int webhook_cmp(const void *x, const void *y)
+{
+	const webhook *a = *(webhook *const *)x, *b = *(webhook *const *)y;
+	return a->created != b->created ? (a->created < b->created ? -1 : 1) : strcmp(a->id, b->id);
+}
+
+static int cmd_webhook_list(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *app_id = opt(o, "app"), *org_id = opt(o, "org");
+	size_t n = 0, it = 0;
+	webhook **all = xcalloc(e->state->webhooks.count + 1, sizeof *all);
+	void *v;
+	while (map_next(&e->state->webhooks, &it, NULL, &v)) {
+		webhook *w = v;
+		if ((!app_id || !strcmp(w->app_id, app_id)) && (!org_id || !strcmp(w->org_id, org_id)))
+			all[n++] = w;
+	}
+	qsort(all, n, sizeof *all, webhook_cmp);
+	*out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*out, webhook_json(all[i]));
+	free(all);
+	return 0;
+}
+
+static int cmd_webhook_revoke(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	const char *id = opt(o, "id");
+	size_t it = 0;
+	void *v;
+	while (id && map_next(&e->state->webhooks, &it, NULL, &v)) {
+		webhook *w = v;
+		if (strcmp(w->id, id) != 0)
+			continue;
+		if (!w->revoked) {
+			w->revoked = true;
+			store_put_webhook(job, w);
+		}
+		*out = json_pack("{s:b,s:s}", "ok", 1, "id", w->id);
+		return 0;
+	}
+	*out = json_pack("{s:s}", "error", id ? "webhook_not_found" : "give --id ID");
+	return -1;
+}
+
 static const struct admin_cmd {
 	const char *noun, *verb;
 	cmd_fn fn;
@@ -550,15 +795,22 @@ static const struct admin_cmd {
 	{"user", "list", cmd_user_list, "user list [--org T]"},
 	{"user", "password", cmd_user_password, "user password --user U --password PW"},
 	{"user", "token", cmd_user_token, "user token --user U   (issue a new xoxp- token)"},
-	{"user", "deactivate", cmd_user_deactivate, "user deactivate --user U"},
-	{"app", "create", cmd_app_create, "app create --org T --name NAME [--scopes s1,s2,...]"},
+	{"user", "deactivate", cmd_user_deactivate, "user deactivate --user U   (revokes their tokens)"},
+	{"user", "session", cmd_user_session, "user session --user U [--expires-in SECONDS]   (a browser session token)"},
+	{"app", "create", cmd_app_create,
+	 "app create --org T (--name NAME [--scopes s1,s2,...] | --manifest FILE)   (Slack app manifest, JSON)"},
 	{"app", "list", cmd_app_list, "app list [--org T]"},
+	{"app", "delete", cmd_app_delete, "app delete --app A   (revokes its bot and app tokens)"},
+	{"webhook", "create", cmd_webhook_create,
+	 "webhook create --app A --channel C [--user U] [--public-url URL]   (incoming webhook URL)"},
+	{"webhook", "list", cmd_webhook_list, "webhook list [--app A] [--org T]"},
+	{"webhook", "revoke", cmd_webhook_revoke, "webhook revoke --id ID"},
 	{"token", "revoke", cmd_token_revoke, "token revoke (TOKEN | --user U)"},
 };
 
 const char *admin_usage(void)
 {
-	static char text[2048];
+	static char text[4096];
 	if (!text[0]) {
 		buf b = BUF_INIT;
 		buf_adds(&b, "usage: canal admin COMMAND [--data DIR] [--json]\ncommands:\n");

@@ -26,6 +26,12 @@ int admin_user_create(admin_env *e, store_job *job, const char *org_id, const ch
 		      bool is_owner, user **out, char **user_token, char **invite_code);
 int admin_app_create(admin_env *e, store_job *job, const char *org_id, const char *name,
 		     const char *scopes, app **out, char **bot_token, char **app_token);
+/* An incoming webhook of app_id posting into chan (id, or name in the
+ * app's org), made by user_id (may be NULL). The app's bot joins the
+ * channel if it is not a member. The secret (heap, the caller's) goes in
+ * the URL <base>/services/<org>/<bot id>/<secret>; only its hash is kept. */
+int admin_webhook_create(admin_env *e, store_job *job, const char *app_id, const char *chan,
+			 const char *user_id, webhook **out, char **secret);
 /* New token for a user (xoxp, full access) or a session (xoxc, expires). */
 char *admin_token_issue(admin_env *e, store_job *job, const user *u, token_kind kind,
 			int64_t expires);

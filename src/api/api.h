@@ -37,6 +37,8 @@ typedef struct api_env {
 	struct bus *bus;          /* the publish interface; NULL when nothing listens (CLI, tests) */
 	struct rt *rt;            /* this node's real-time sessions (presence), or NULL */
 	struct apps *apps;        /* the app platform runtime (Socket Mode, Events API), or NULL */
+	struct api_ratelimit *ratelimit; /* per token and method (api_ratelimit.h); NULL = none */
+	size_t max_channels_per_org;     /* too_many_channels past it; 0 = no limit */
 } api_env;
 
 typedef struct api_ctx api_ctx;
@@ -57,6 +59,7 @@ typedef struct api_method {
 	int callers;            /* API_USER | API_BOT ... */
 	const char *scope;      /* scope a bot token needs ("a|b" = any of), NULL = none */
 	bool writes;            /* for metrics and read-only fast path */
+	int tier;               /* Slack's rate-limit tier: API_TIER_* (api_ratelimit.h) */
 } api_method;
 
 struct api_ctx {
@@ -92,6 +95,41 @@ const api_method *api_method_find(const char *name);
 typedef void (*api_answer_cb)(void *ud, json_t *answer, int http_status);
 void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
 	      api_answer_cb done, void *ud);
+/* The same with the caller given as a token entity, for calls Canal makes
+ * on an app's behalf (an incoming webhook posting as its app's bot): the
+ * token must still be live and allowed to call the method, but the
+ * method's bot scope is not checked, since the caller has authorised the
+ * call itself (the webhook is its own grant). */
+void api_call_as(api_env *env, const char *method, json_t *args, token *tok,
+		 api_answer_cb done, void *ud);
+
+/* Handlers that wait. A handler that must wait for something outside
+ * this loop turn (an app's acknowledgement of an interaction) calls
+ * api_defer(c) and returns 0; the call then stays open until
+ * api_resume(c, err) is called exactly once on the loop thread, and goes
+ * on from there as if the handler had just returned err: writes queued on
+ * c->job (before or after the wait) commit, events publish, the answer
+ * leaves. c, c->args and c->out stay valid while the call waits; hot-state
+ * pointers do too (entities are never freed), c->now_us is refreshed. */
+void api_defer(api_ctx *c);
+void api_resume(api_ctx *c, int err);
+/* Runs fn as if it were a method called name (for logs), with tok as the
+ * caller: Canal's own work done as someone, such as a response_url
+ * posting as its app's bot. The token must be live; no method table
+ * entry, scope or rate limit applies. done as for api_call. */
+void api_call_fn(api_env *env, const char *name, api_handler fn, json_t *args, token *tok,
+		 api_answer_cb done, void *ud);
+
+/* ---- on an app's behalf (api_post_as.c) ---- */
+/* The live bot token of app a (not revoked), or NULL. */
+token *api_bot_token(core_state *s, const app *a);
+/* chat.postMessage into channel_id as a's bot, through the same handler
+ * (checks, storage, events) as the Web API; args are the message fields
+ * (text, blocks, attachments, thread_ts, ...; "channel" is replaced).
+ * done gets the method's answer; without a live bot token it gets
+ * {"ok":false,"error":"account_inactive"}. args are not modified. */
+void api_post_as_bot(api_env *env, const app *a, const char *channel_id, json_t *args,
+		     api_answer_cb done, void *ud);
 
 /* ---- helpers for handlers (api_args.c) ---- */
 store_job *api_job(api_ctx *c);

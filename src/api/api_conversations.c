@@ -155,6 +155,21 @@ static void set_channel_out(api_ctx *c, const channel *ch)
 	json_object_set_new(c->out, "channel", api_render_channel(c, ch));
 }
 
+/* Public and private channels of the caller's org, archived ones too (they
+ * keep their names and history). DMs are not counted. A walk of every
+ * channel, but only on a create, which is rate-limited (Tier 2). */
+static size_t org_channel_count(api_ctx *c)
+{
+	size_t n = 0, it = 0;
+	void *v;
+	while (map_next(&c->env->state->channels, &it, NULL, &v)) {
+		const channel *ch = v;
+		n += (ch->kind == CHAN_PUBLIC || ch->kind == CHAN_PRIVATE) &&
+		     strcmp(ch->org_id, c->org->id) == 0;
+	}
+	return n;
+}
+
 int api_conversations_create(api_ctx *c)
 {
 	bool priv;
@@ -172,6 +187,8 @@ int api_conversations_create(api_ctx *c)
 	/* The name index keeps archived channels too, so their names stay taken. */
 	if (core_channel_by_name(s, c->org->id, name))
 		return ERR_NAME_TAKEN;
+	if (c->env->max_channels_per_org && org_channel_count(c) >= c->env->max_channels_per_org)
+		return ERR_CHANNEL_LIMIT;
 
 	char id[ID_MAX];
 	ids_new(id, "C");

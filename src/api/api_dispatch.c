@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_ratelimit.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -19,10 +20,15 @@
 #include "rt/bus.h"
 
 typedef struct call {
-	api_ctx c;
+	api_ctx c;              /* first: api_resume finds the call from its ctx */
 	int err;
 	api_answer_cb done;
 	void *ud;
+	api_method own;         /* api_call_fn: the internal "method" */
+	bool in_handler;        /* the handler is running */
+	bool deferred;          /* api_defer: the handler waits for api_resume */
+	bool resumed_early;     /* api_resume came before the handler returned */
+	int resume_err;
 } call;
 
 const api_method *api_method_find(const char *name)
@@ -41,19 +47,19 @@ const api_method *api_method_find(const char *name)
 	return NULL;
 }
 
-static int authenticate(api_ctx *c, const char *token_str)
+/* The caller is t: checks it may act now and fills the ctx. The method's
+ * bot scope is checked only when check_scope. */
+static int accept_token(api_ctx *c, token *t, bool check_scope)
 {
 	const api_method *m = c->method;
-	if (!token_str || !*token_str)
-		return (m->callers & API_NOAUTH) ? 0 : ERR_NOT_AUTHED;
-	char hash[TOKEN_HASH_HEX];
-	ids_token_hash(token_str, hash);
 	core_state *s = c->env->state;
-	token *t = core_token_get(s, hash);
-	if (!t || t->kind == TOKEN_INVITE)
-		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
-	if (t->revoked)
-		return ERR_TOKEN_REVOKED;
+	if (t->revoked) {
+		/* A deactivated person's or removed app's tokens are revoked too;
+		 * Slack names the account, not the token, for those. */
+		user *u = t->user_id[0] ? core_user_get(s, t->user_id) : NULL;
+		app *a = t->app_id[0] ? core_app_get(s, t->app_id) : NULL;
+		return (u && u->deleted) || (a && a->deleted) ? ERR_ACCOUNT_INACTIVE : ERR_TOKEN_REVOKED;
+	}
 	if (t->expires && t->expires < c->now_us / 1000000)
 		return ERR_TOKEN_EXPIRED;
 	c->tok = t;
@@ -69,9 +75,22 @@ static int authenticate(api_ctx *c, const char *token_str)
 		return ERR_NOT_ALLOWED_TOKEN_TYPE;
 	if (kind != API_APP && !c->me)
 		return ERR_INVALID_AUTH;
-	if (kind == API_BOT && m->scope)
+	if (kind == API_BOT && m->scope && check_scope)
 		return api_need_scope(c, m->scope);
 	return 0;
+}
+
+static int authenticate(api_ctx *c, const char *token_str)
+{
+	const api_method *m = c->method;
+	if (!token_str || !*token_str)
+		return (m->callers & API_NOAUTH) ? 0 : ERR_NOT_AUTHED;
+	char hash[TOKEN_HASH_HEX];
+	ids_token_hash(token_str, hash);
+	token *t = core_token_get(c->env->state, hash);
+	if (!t || t->kind == TOKEN_INVITE)
+		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
+	return accept_token(c, t, true);
 }
 
 static json_t *build_answer(api_ctx *c, int err)
@@ -172,8 +191,12 @@ static void committed_cb(void *ud, int err)
 	call_finish(k);
 }
 
-void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
-	      api_answer_cb done, void *ud)
+static void run_handler(call *k);
+
+/* The shared body of api_call and api_call_as: token_str is
+ * authenticated, or else tok is the caller. */
+static void call_run(api_env *env, const char *method, json_t *args, const char *token_str,
+		     token *tok, api_answer_cb done, void *ud)
 {
 	call *k = xcalloc(1, sizeof *k);
 	api_ctx *c = &k->c;
@@ -189,14 +212,101 @@ void api_call(api_env *env, const char *method, json_t *args, const char *token_
 		call_finish(k);
 		return;
 	}
-	k->err = authenticate(c, token_str);
+	k->err = tok ? accept_token(c, tok, false) : authenticate(c, token_str);
+	/* Rate limits count authenticated calls only (the key is the token). */
 	if (!k->err)
-		k->err = c->method->fn(c);
+		k->err = api_ratelimit_check(env->ratelimit, c);
+	run_handler(k);
+}
+
+/* After the handler: commit its writes (if any), then answer. */
+static void call_continue(call *k)
+{
+	api_ctx *c = &k->c;
 	if (c->job) {
 		store_job *j = c->job;
 		c->job = NULL;
-		store_submit(env->store, j, committed_cb, k);
+		store_submit(c->env->store, j, committed_cb, k);
 		return;
 	}
 	call_finish(k);
+}
+
+static void run_handler(call *k)
+{
+	api_ctx *c = &k->c;
+	if (!k->err) {
+		k->in_handler = true;
+		k->err = c->method->fn(c);
+		k->in_handler = false;
+	}
+	if (k->deferred) {
+		if (!k->err)
+			return; /* api_resume continues */
+		/* A handler that fails after deferring has broken the contract;
+		 * answer its error and let the late api_resume be a bug report. */
+		log_error("handler deferred and failed", "method=%s", c->method->name);
+		k->deferred = false;
+	}
+	if (k->resumed_early && !k->err)
+		k->err = k->resume_err;
+	call_continue(k);
+}
+
+void api_defer(api_ctx *c)
+{
+	call *k = (call *)c;
+	k->deferred = true;
+	k->resumed_early = false;
+}
+
+void api_resume(api_ctx *c, int err)
+{
+	call *k = (call *)c;
+	if (!k->deferred) {
+		log_error("api_resume without api_defer", "method=%s", c->method->name);
+		return;
+	}
+	k->deferred = false;
+	if (k->in_handler) {
+		/* Resumed from inside the handler (a synchronous callback): the
+		 * handler's return finishes the call. */
+		k->resumed_early = true;
+		k->resume_err = err;
+		return;
+	}
+	/* The clock moves on while a call waits: "now" is when it resumes. */
+	c->now_us = clock_now_us();
+	k->err = err;
+	call_continue(k);
+}
+
+void api_call_fn(api_env *env, const char *name, api_handler fn, json_t *args, token *tok,
+		 api_answer_cb done, void *ud)
+{
+	call *k = xcalloc(1, sizeof *k);
+	api_ctx *c = &k->c;
+	k->done = done;
+	k->ud = ud;
+	k->own = (api_method){.name = name, .fn = fn, .callers = API_USER | API_BOT | API_APP,
+			      .writes = true};
+	c->env = env;
+	c->args = json_is_object(args) ? json_incref(args) : json_object();
+	c->out = json_pack("{s:b}", "ok", 1);
+	c->now_us = clock_now_us();
+	c->method = &k->own;
+	k->err = accept_token(c, tok, false);
+	run_handler(k);
+}
+
+void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
+	      api_answer_cb done, void *ud)
+{
+	call_run(env, method, args, token_str, NULL, done, ud);
+}
+
+void api_call_as(api_env *env, const char *method, json_t *args, token *tok,
+		 api_answer_cb done, void *ud)
+{
+	call_run(env, method, args, NULL, tok, done, ud);
 }

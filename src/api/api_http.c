@@ -153,14 +153,19 @@ static void answered_cb(void *ud, json_t *answer, int status)
 	if (h->env->metrics)
 		api_metrics_count(h->env->metrics, api_method_find(h->method) ? h->method : "unknown",
 				  json_is_true(json_object_get(answer, "ok")) ? "ok" : err ? err : "error");
+	char *hdr = NULL;
+	if (status == 429) {
+		/* The dispatcher says how long in the answer; it leaves as the
+		 * header the SDKs read (whole seconds, at least 1), and the body
+		 * keeps Slack's shape. */
+		json_int_t wait = json_integer_value(json_object_get(answer, "retry_after"));
+		json_object_del(answer, "retry_after");
+		hdr = xasprintf("Retry-After: %lld\r\n", (long long)(wait >= 1 ? wait : 1));
+	} else if (h->scopes)
+		hdr = xasprintf("X-OAuth-Scopes: %s\r\n", h->scopes);
 	size_t len;
 	char *body = json_dumps(answer, JSON_COMPACT);
 	len = strlen(body);
-	char *hdr = NULL;
-	if (status == 429)
-		hdr = xstrdup("Retry-After: 1\r\n");
-	else if (h->scopes)
-		hdr = xasprintf("X-OAuth-Scopes: %s\r\n", h->scopes);
 	http_respond_owned(h->req, status, "application/json; charset=utf-8", hdr, body, len);
 	free(hdr);
 	json_decref(answer);

@@ -4,6 +4,14 @@
 #define CANAL_API_HANDLERS_H
 #include "api/api.h"
 
+/* api_apps.c */
+int api_apps_manifest_create(api_ctx *c);
+int api_apps_manifest_update(api_ctx *c);
+int api_apps_manifest_export(api_ctx *c);
+int api_apps_manifest_validate(api_ctx *c);
+int api_apps_manifest_delete(api_ctx *c);
+/* api_apps_conn.c */
+int api_apps_connections_open(api_ctx *c);
 /* api_auth.c */
 int api_auth_test(api_ctx *c);
 int api_auth_revoke(api_ctx *c);
@@ -70,5 +78,17 @@ int api_usergroups_users_update(api_ctx *c);
 int api_team_info(api_ctx *c);
 int api_bots_info(api_ctx *c);
 int api_emoji_list(api_ctx *c);
+/* Interactivity (api_interact.h): api_command.c, api_ephemeral.c,
+ * api_interact.c, api_views.c */
+int api_chat_command(api_ctx *c);
+int api_chat_post_ephemeral(api_ctx *c);
+int api_blocks_action(api_ctx *c);
+int api_shortcuts_run(api_ctx *c);
+int api_views_open(api_ctx *c);
+int api_views_push(api_ctx *c);
+int api_views_update(api_ctx *c);
+int api_views_publish(api_ctx *c);
+int api_views_submit(api_ctx *c);
+int api_views_close(api_ctx *c);
 
 #endif

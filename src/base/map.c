@@ -50,7 +50,10 @@ static map_entry *find(const map *m, const char *key)
 static void grow(map *m)
 {
 	map old = *m;
-	m->cap = old.cap ? old.cap * 2 : 16;
+	/* Sized by the live entries, not the old capacity: a table filled
+	 * with tombstones by churn (insert, delete, insert...) is rehashed at
+	 * its size instead of doubling forever. Load is at most 1/2 after. */
+	m->cap = 16;
 	while (old.count * 2 >= m->cap)
 		m->cap *= 2;
 	m->slots = xcalloc(m->cap, sizeof *m->slots);

@@ -34,6 +34,14 @@ static int print_result(int ok, json_t *result, int as_json)
 		const char *e = json_string_value(json_object_get(result, "error"));
 		const char *usage = json_string_value(json_object_get(result, "usage"));
 		fprintf(stderr, "canal admin: %s\n%s", e ? e : "failed", usage ? usage : "");
+		/* invalid_manifest: Slack's list of {message, pointer}. */
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(result, "errors"), i, x) {
+			const char *p = json_string_value(json_object_get(x, "pointer"));
+			const char *m = json_string_value(json_object_get(x, "message"));
+			fprintf(stderr, "  %s: %s\n", p ? p : "", m ? m : "");
+		}
 	}
 	return ok ? 0 : 1;
 }
@@ -135,12 +143,34 @@ out:
 	return rc;
 }
 
+/* `--manifest FILE`: the file is read here, by the CLI, and sent as
+ * `--manifest-json TEXT`, so a relative path means the same thing whether
+ * the command then runs offline or inside a running server (whose
+ * working directory is its own). Heap string or NULL (message printed). */
+static char *read_manifest(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "canal admin: cannot read %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf b = BUF_INIT;
+	char tmp[4096];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		buf_add(&b, tmp, n);
+	fclose(f);
+	buf_addc(&b, '\0');
+	return buf_detach(&b, NULL);
+}
+
 int admin_cli_main(int argc, char **argv)
 {
 	/* Pull out the options every admin command shares. */
 	const char *dir = getenv("CANAL_DATA");
 	int as_json = 0;
-	char **rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	char *manifest = NULL;
+	char **rest = xcalloc((size_t)argc + 2, sizeof *rest);
 	int n = 0;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--data") && i + 1 < argc)
@@ -149,8 +179,21 @@ int admin_cli_main(int argc, char **argv)
 			dir = argv[i] + 7;
 		else if (!strcmp(argv[i], "--json"))
 			as_json = 1;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		else if ((!strcmp(argv[i], "--manifest") && i + 1 < argc) ||
+			 !strncmp(argv[i], "--manifest=", 11)) {
+			const char *path = argv[i][10] == '=' ? argv[i] + 11 : argv[++i];
+			if (manifest)
+				fprintf(stderr, "canal admin: --manifest given twice\n");
+			if (manifest || !(manifest = read_manifest(path))) {
+				free(manifest);
+				free(rest);
+				return 1;
+			}
+			rest[n++] = "--manifest-json";
+			rest[n++] = manifest;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(admin_usage(), stdout);
+			free(manifest);
 			free(rest);
 			return 0;
 		} else
@@ -160,6 +203,7 @@ int admin_cli_main(int argc, char **argv)
 		dir = "./canal-data";
 	if (n < 2) {
 		fputs(admin_usage(), stderr);
+		free(manifest);
 		free(rest);
 		return 2;
 	}
@@ -169,6 +213,7 @@ int admin_cli_main(int argc, char **argv)
 	if (!via_socket(sock, n, rest, as_json, &rc))
 		rc = offline(dir, n, rest, as_json);
 	free(sock);
+	free(manifest);
 	free(rest);
 	return rc;
 }

@@ -9,7 +9,7 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 
-typedef enum { T_STR, T_LONG } kind;
+typedef enum { T_STR, T_LONG, T_DOUBLE } kind;
 
 static const struct setting {
 	const char *key;   /* file key and --flag name */
@@ -30,6 +30,14 @@ static const struct setting {
 	{"idle-timeout-ms", "CANAL_IDLE_TIMEOUT_MS", T_LONG, offsetof(canal_config, idle_timeout_ms), "close idle keep-alive connections after this (60000)"},
 	{"max-msg-chars", "CANAL_MAX_MSG_CHARS", T_LONG, offsetof(canal_config, max_msg_chars), "longest message text in characters (40000)"},
 	{"batch-max", "CANAL_BATCH_MAX", T_LONG, offsetof(canal_config, batch_max), "most writes committed in one transaction (256)"},
+	{"rate-limit-factor", "CANAL_RATE_LIMIT_FACTOR", T_DOUBLE, offsetof(canal_config, rate_limit_factor), "Web API budgets as a multiple of Slack's tiers; 0 = off (50)"},
+	{"max-connections-per-ip", "CANAL_MAX_CONNECTIONS_PER_IP", T_LONG, offsetof(canal_config, max_connections_per_ip), "open HTTP connections per client address; 0 = no limit (256)"},
+	{"max-ws-connections", "CANAL_MAX_WS_CONNECTIONS", T_LONG, offsetof(canal_config, max_ws_connections), "open WebSockets before upgrades get 503; 0 = open-file limit only (50000)"},
+	{"max-channels-per-org", "CANAL_MAX_CHANNELS_PER_ORG", T_LONG, offsetof(canal_config, max_channels_per_org), "channels an organisation may create; 0 = no limit (10000)"},
+	{"signin-max-failures", "CANAL_SIGNIN_MAX_FAILURES", T_LONG, offsetof(canal_config, signin_max_failures), "failed sign-ins per address in 15 min before a lockout; 0 = off (5)"},
+	{"apps-connection-lifetime", "CANAL_APPS_CONNECTION_LIFETIME", T_LONG, offsetof(canal_config, apps_connection_lifetime), "Socket Mode connection lifetime in seconds before a refresh disconnect (3600)"},
+	{"response-url-ttl", "CANAL_RESPONSE_URL_TTL", T_LONG, offsetof(canal_config, response_url_ttl), "seconds a slash command's or action's response_url stays usable (1800)"},
+	{"signin-lockout-seconds", "CANAL_SIGNIN_LOCKOUT_SECONDS", T_LONG, offsetof(canal_config, signin_lockout_seconds), "first lockout; doubles with each one, up to 60 times this (60)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -46,6 +54,14 @@ void config_defaults(canal_config *c)
 	c->idle_timeout_ms = 60000;
 	c->max_msg_chars = 40000;
 	c->batch_max = 256;
+	c->rate_limit_factor = 50;
+	c->max_connections_per_ip = 256;
+	c->max_ws_connections = 50000;
+	c->max_channels_per_org = 10000;
+	c->signin_max_failures = 5;
+	c->apps_connection_lifetime = 3600;
+	c->response_url_ttl = 1800;
+	c->signin_lockout_seconds = 60;
 }
 
 void config_release(canal_config *c)
@@ -75,6 +91,15 @@ static int apply(canal_config *c, const struct setting *s, const char *val, char
 	}
 	char *end;
 	errno = 0;
+	if (s->type == T_DOUBLE) {
+		double d = strtod(val, &end);
+		if (errno || end == val || *end || !(d >= 0) || d > 1e9) {
+			snprintf(err, errlen, "%s: not a non-negative number: %s", s->key, val);
+			return -1;
+		}
+		*(double *)field = d;
+		return 0;
+	}
 	long v = strtol(val, &end, 10);
 	if (errno || end == val || *end || v < 0) {
 		snprintf(err, errlen, "%s: not a non-negative number: %s", s->key, val);
@@ -220,7 +245,7 @@ int config_listen_split(const char *listen, char *host, size_t hostlen, int *por
 
 const char *config_help(void)
 {
-	static char text[4096];
+	static char text[8192];
 	if (!text[0]) {
 		buf b = BUF_INIT;
 		buf_adds(&b, "settings (--flag VALUE, CANAL_ENV, or 'key = value' in --config FILE):\n");

@@ -19,6 +19,14 @@ typedef struct canal_config {
 	long idle_timeout_ms;
 	long max_msg_chars;
 	long batch_max;
+	double rate_limit_factor;     /* x Slack's tier budgets; 0 = no rate limits */
+	long max_connections_per_ip;  /* 0 = no per-address limit */
+	long max_ws_connections;      /* 0 = only the open-file limit */
+	long max_channels_per_org;    /* 0 = no limit */
+	long signin_max_failures;     /* per address in 15 min; 0 = no lockout */
+	long apps_connection_lifetime; /* Socket Mode connection lifetime, seconds */
+	long response_url_ttl;        /* seconds a response_url works (Slack: 30 min) */
+	long signin_lockout_seconds;  /* the first lockout; doubles up to 60x */
 } canal_config;
 
 void config_defaults(canal_config *c);

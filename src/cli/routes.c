@@ -10,7 +10,9 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "cli/respond_route.h"
 #include "cli/signin.h"
+#include "cli/webhook_route.h"
 
 typedef void (*route_fn)(canal_server *s, http_req *req, const char *rest);
 
@@ -138,6 +140,11 @@ static void route_rtm(canal_server *s, http_req *req, const char *rest)
 	rt_handle_upgrade(s->rt, req);
 }
 
+static void route_link(canal_server *s, http_req *req, const char *rest)
+{
+	apps_handle_upgrade(s->env.apps, req);
+}
+
 static void route_api(canal_server *s, http_req *req, const char *rest)
 {
 	if (!*rest || strchr(rest, '/')) {
@@ -223,9 +230,12 @@ static const struct route {
 	{"/metrics", true, route_metrics},
 	{"/api/", false, route_api},
 	{"/rtm", true, route_rtm},
+	{"/link/", false, route_link},
 	{"/auth/signin", true, signin_route},
 	{"/auth/signout", true, signout_route},
 	{"/avatars/", false, route_avatar},
+	{"/services/", false, webhook_route},
+	{"/respond/", false, respond_route},
 	{"/", false, route_static},
 };
 

@@ -7,7 +7,9 @@
 #include "cli/config.h"
 #include "core/state.h"
 #include "net/http.h"
+#include "net/fetch.h"
 #include "net/ws.h"
+#include "rt/apps.h"
 #include "rt/rt.h"
 #include "store/store.h"
 
@@ -21,6 +23,7 @@ typedef struct canal_server {
 	api_metrics *metrics;
 	ws_ctx *ws;
 	rt *rt;
+	fetch_ctx *fetch;       /* outbound HTTP (apps' request URLs) */
 	int pending_stops;      /* HTTP and WebSocket draining at shutdown */
 	char *base_url;
 	char *web_root;

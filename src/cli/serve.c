@@ -14,18 +14,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "admin/admin.h"
 #include "api/api_http.h"
+#include "api/api_pending.h"
+#include "api/api_ratelimit.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/admin_cli.h"
 #include "cli/config.h"
 #include "cli/routes.h"
+#include "cli/signin.h"
 
 static void on_signal(uv_signal_t *h, int signum);
 
@@ -52,6 +56,52 @@ static int find_web_root(canal_config *cfg, char **out)
 	}
 	*out = realpath("web", NULL);
 	return *out ? 0 : -1;
+}
+
+/* ---- open files ---- */
+
+/* Descriptors that are not client sockets: the store, the admin socket,
+ * the loop, the thread pool, plus HTTP's 503 answers in flight. */
+#define FD_RESERVE 320
+
+/* Raises the open-file limit to the hard limit and makes the connection
+ * limits fit in it, so that a flood of connections is refused with 503
+ * instead of running the process out of descriptors. */
+static void fd_limits(canal_config *c)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max && rl.rlim_max != RLIM_INFINITY) {
+		struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX / 2)
+		return;
+	long avail = (long)rl.rlim_cur - FD_RESERVE;
+	if (avail < 64)
+		avail = 64;
+	long http = c->max_connections, ws = c->max_ws_connections;
+	if (ws == 0) {
+		/* "No limit" for WebSockets: up to the open-file limit itself (a
+		 * flood may then leave HTTP short of descriptors; benchmarks). */
+		c->max_ws_connections = avail;
+		return;
+	}
+	if (http + ws <= avail)
+		return;
+	if (avail - http >= avail / 2) {
+		c->max_ws_connections = avail - http;
+	} else {
+		c->max_connections = http < avail / 2 ? http : avail / 2;
+		c->max_ws_connections = avail - c->max_connections;
+		if (c->max_ws_connections > ws)
+			c->max_ws_connections = ws;
+	}
+	log_warn("connection limits exceed the open-file limit; lowered to fit",
+		 "nofile=%ld max_connections=%ld->%ld max_ws_connections=%ld->%ld",
+		 (long)rl.rlim_cur, http, c->max_connections, ws, c->max_ws_connections);
 }
 
 /* ---- first start ---- */
@@ -126,6 +176,10 @@ static void part_stopped(void *ud)
 	admin_server_stop(s);
 	store_close(s->store);
 	s->store = NULL;
+	apps_free(s->env.apps);   /* before rt_free: it leaves the rt's bus */
+	s->env.apps = NULL;
+	fetch_ctx_free(s->fetch); /* in-flight deliveries hear "shutdown" */
+	s->fetch = NULL;
 	rt_free(s->rt);   /* closes its own timer: before the walk below */
 	s->rt = NULL;
 	uv_walk(s->loop, close_walk_cb, NULL);
@@ -201,12 +255,16 @@ int serve_main(int argc, char **argv)
 		goto out;
 	}
 
+	fd_limits(&s->cfg);
 	http_cfg hc = {.host = host,
 		       .port = port,
 		       .max_body_bytes = (size_t)s->cfg.max_body,
 		       .max_header_bytes = (size_t)s->cfg.max_header,
 		       .idle_timeout_ms = (int)s->cfg.idle_timeout_ms,
-		       .max_connections = (int)s->cfg.max_connections};
+		       .max_connections = (int)s->cfg.max_connections,
+		       .max_connections_per_ip = s->cfg.max_connections_per_ip
+							 ? (int)s->cfg.max_connections_per_ip
+							 : -1};
 	s->http = http_server_new(s->loop, &hc, routes_dispatch, s, err, sizeof err);
 	if (!s->http) {
 		fprintf(stderr, "canal serve: cannot listen on %s: %s\n", s->cfg.listen, err);
@@ -219,16 +277,23 @@ int serve_main(int argc, char **argv)
 	if (bl && s->base_url[bl - 1] == '/')
 		s->base_url[bl - 1] = '\0';
 	s->metrics = api_metrics_new();
-	ws_cfg wc = {0};
+	ws_cfg wc = {.max_connections = (uint64_t)s->cfg.max_ws_connections};
 	s->ws = ws_ctx_new(s->loop, &wc);
 	s->rt = rt_new(s->loop, &s->state, s->ws, s->base_url);
+	s->fetch = fetch_ctx_new(s->loop, NULL);
+	apps *ap = apps_new(s->loop, &s->state, s->ws, s->fetch, rt_bus(s->rt), s->base_url);
+	apps_set_connection_lifetime(ap, (int)s->cfg.apps_connection_lifetime);
+	api_pending_set_response_ttl(s->cfg.response_url_ttl);
 	s->env = (api_env){.state = &s->state,
 			   .store = s->store,
 			   .base_url = s->base_url,
 			   .max_msg_chars = (size_t)s->cfg.max_msg_chars,
 			   .metrics = s->metrics,
 			   .bus = rt_bus(s->rt),
-			   .rt = s->rt};
+			   .rt = s->rt,
+			   .apps = ap,
+			   .ratelimit = api_ratelimit_new(s->cfg.rate_limit_factor, 0),
+			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org};
 	if (bootstrap(s) != 0)
 		goto out;
 	if (admin_server_start(s, err, sizeof err) != 0) {
@@ -244,6 +309,9 @@ int serve_main(int argc, char **argv)
 
 	log_info("canal started", "data=%s web_root=%s sync=%s", s->cfg.data_dir,
 		 s->web_root ? s->web_root : "-", s->cfg.sync);
+	log_info("limits", "rate_limit_factor=%g max_connections=%ld per_ip=%ld max_ws_connections=%ld",
+		 s->cfg.rate_limit_factor, s->cfg.max_connections, s->cfg.max_connections_per_ip,
+		 s->cfg.max_ws_connections);
 	fprintf(stderr, "listening on http://%s:%d\n", host, port);
 	fflush(stderr);
 	uv_run(s->loop, UV_RUN_DEFAULT);
@@ -256,6 +324,9 @@ out:
 	}
 	if (s->store)
 		store_close(s->store);
+	apps_free(s->env.apps);
+	if (s->fetch)
+		fetch_ctx_free(s->fetch);
 	if (s->rt)
 		rt_free(s->rt);
 	uv_walk(s->loop, close_walk_cb, NULL);
@@ -265,6 +336,8 @@ out:
 		ws_ctx_free(s->ws);
 	core_state_release(&s->state);
 	api_metrics_free(s->metrics);
+	api_ratelimit_free(s->env.ratelimit);
+	signin_limits_free();
 	free(s->base_url);
 	free(s->web_root);
 	config_release(&s->cfg);

@@ -1,5 +1,6 @@
 #include "cli/signin.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,10 +8,168 @@
 #include <time.h>
 
 #include "admin/admin.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "base/map.h"
 #include "base/xalloc.h"
 
 #define SESSION_DAYS 30
+
+/* ---- per-address lockout ----
+ *
+ * max failures (setting signin-max-failures, 5) from one address within
+ * LOCK_WINDOW lock it out for signin-lockout-seconds (60), then twice as
+ * long after each further lockout, up to LOCK_MAX_FACTOR times that (an
+ * hour): every sign-in from it, right password or not, gets HTTP 429 +
+ * Retry-After and {"ok":false,"error":"ratelimited"} without a password
+ * check. Attempts still being checked count as failures-to-be, so a burst
+ * of parallel guesses cannot slip past the limit. An address is forgotten
+ * (its doubling too) once it has been quiet for LOCK_WINDOW, or for the
+ * longest lockout after one. IPv6 addresses count per /64, the block one
+ * host usually controls. Success resets nothing: knowing one password
+ * must not buy more guesses at others. */
+#define LOCK_WINDOW_US (15 * 60 * 1000000LL)
+#define LOCK_MAX_FACTOR 60
+#define LOCK_MAX_ADDRS 100000
+
+typedef struct guard {
+	int fails;          /* in the window that started at window_us */
+	int pending;        /* attempts being checked now */
+	int level;          /* lockouts so far: the next lasts lock_first_s << level */
+	int64_t window_us;
+	int64_t last_us;    /* last attempt */
+	int64_t until_us;   /* locked until */
+} guard;
+
+static map guards;      /* address key -> guard* */
+
+static void addr_key(const char *ip, char *out, size_t n)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET6, ip, a) == 1) {
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		if (memcmp(a, v4mapped, 12) == 0) {
+			inet_ntop(AF_INET, a + 12, out, (socklen_t)n);
+			return;
+		}
+		memset(a + 8, 0, 8);
+		char net[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, a, net, sizeof net);
+		snprintf(out, n, "%s/64", net);
+		return;
+	}
+	snprintf(out, n, "%s", ip);
+}
+
+static int64_t lock_first_s = 60;
+
+static bool guard_forgettable(const guard *g, int64_t now)
+{
+	return g->pending == 0 && now >= g->until_us &&
+	       now - g->last_us >
+		       (g->level ? lock_first_s * LOCK_MAX_FACTOR * 1000000 : LOCK_WINDOW_US);
+}
+
+static guard *guard_get(const char *key, int64_t now, bool create)
+{
+	guard *g = map_get(&guards, key);
+	if (g && guard_forgettable(g, now)) {
+		map_del(&guards, key);
+		free(g);
+		g = NULL;
+	}
+	if (g || !create)
+		return g;
+	if (guards.count >= LOCK_MAX_ADDRS) {
+		size_t it = 0;
+		const char *k;
+		void *v;
+		while (map_next(&guards, &it, &k, &v))
+			if (guard_forgettable(v, now)) {
+				free(v);
+				map_del(&guards, k);
+			}
+		if (guards.count >= LOCK_MAX_ADDRS)
+			return NULL;   /* full of live lockouts: this one goes unwatched */
+	}
+	g = xcalloc(1, sizeof *g);
+	g->window_us = g->last_us = now;
+	map_put(&guards, key, g);
+	return g;
+}
+
+/* 0 if an attempt from key may go ahead (it is then pending), else the
+ * seconds it must wait. */
+static int guard_admit(canal_server *s, const char *key)
+{
+	long max = s->cfg.signin_max_failures;
+	if (max <= 0)
+		return 0;
+	lock_first_s = s->cfg.signin_lockout_seconds > 0 ? s->cfg.signin_lockout_seconds : 1;
+	int64_t now = clock_now_us();
+	guard *g = guard_get(key, now, true);
+	if (!g)
+		return 0;
+	if (now < g->until_us)
+		return (int)((g->until_us - now + 999999) / 1000000);
+	if (now - g->window_us > LOCK_WINDOW_US) {
+		g->fails = 0;
+		g->window_us = now;
+	}
+	if (g->fails + g->pending >= max)
+		return 1;       /* the attempts in flight decide */
+	g->pending++;
+	g->last_us = now;
+	return 0;
+}
+
+/* The outcome of an admitted attempt. */
+static void guard_done(canal_server *s, const char *key, bool failed)
+{
+	long max = s->cfg.signin_max_failures;
+	if (max <= 0)
+		return;
+	int64_t now = clock_now_us();
+	guard *g = map_get(&guards, key);
+	if (!g)
+		return;
+	if (g->pending > 0)
+		g->pending--;
+	if (!failed)
+		return;
+	g->last_us = now;
+	if (now - g->window_us > LOCK_WINDOW_US) {
+		g->fails = 0;
+		g->window_us = now;
+	}
+	if (++g->fails < max)
+		return;
+	int64_t secs = lock_first_s << (g->level < 6 ? g->level : 6);
+	if (secs > lock_first_s * LOCK_MAX_FACTOR)
+		secs = lock_first_s * LOCK_MAX_FACTOR;
+	g->until_us = now + secs * 1000000;
+	g->level++;
+	g->fails = 0;
+	g->window_us = g->until_us;
+	log_warn("sign-in locked out", "addr=%s failures=%ld seconds=%lld", key, max, (long long)secs);
+}
+
+void signin_limits_free(void)
+{
+	size_t it = 0;
+	void *v;
+	while (map_next(&guards, &it, NULL, &v))
+		free(v);
+	map_release(&guards);
+}
+
+static void answer_locked(http_req *req, int secs)
+{
+	char hdr[64];
+	snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", secs < 1 ? 1 : secs);
+	static const char body[] = "{\"ok\":false,\"error\":\"ratelimited\"}";
+	http_respond(req, 429, "application/json; charset=utf-8", hdr, body, sizeof body - 1);
+}
 
 typedef struct signin {
 	uv_work_t work;
@@ -19,6 +178,7 @@ typedef struct signin {
 	char *hash;      /* copy: the user may change while we verify */
 	char *password;
 	char user_id[ID_MAX];
+	char addr[80];   /* lockout key of the caller's address */
 	int ok;
 	char *token;
 } signin;
@@ -65,7 +225,9 @@ static void verify_done(uv_work_t *w, int status)
 	free(si->password);
 	si->password = NULL;
 	user *u = core_user_get(&si->s->state, si->user_id);
-	if (status != 0 || !si->ok || !u || u->deleted) {
+	bool failed = status != 0 || !si->ok || !u || u->deleted;
+	guard_done(si->s, si->addr, failed);
+	if (failed) {
 		log_warn("sign-in failed", "user=%s ip=%s", si->user_id, si->req->remote_ip);
 		answer(si->req, 200, "invalid_auth", NULL);
 		free(si->hash);
@@ -85,6 +247,8 @@ void signin_route(canal_server *s, http_req *req, const char *rest)
 		http_respond(req, 405, "text/plain; charset=utf-8", "Allow: POST\r\n", "use POST\n", 9);
 		return;
 	}
+	char addr[80];
+	addr_key(req->remote_ip, addr, sizeof addr);
 	json_t *args = NULL;
 	if (api_args_from_http(NULL, http_req_header(req, "content-type"), req->body, req->body_len,
 			       &args) != 0) {
@@ -110,9 +274,16 @@ void signin_route(canal_server *s, http_req *req, const char *rest)
 		while (!u && map_next(&s->state.orgs, &it, NULL, &v))
 			u = core_user_by_email(&s->state, ((org *)v)->id, email);
 	}
+	int wait = guard_admit(s, addr);
+	if (wait) {
+		json_decref(args);
+		answer_locked(req, wait);
+		return;
+	}
 	signin *si = xcalloc(1, sizeof *si);
 	si->s = s;
 	si->req = req;
+	memcpy(si->addr, addr, sizeof si->addr);
 	si->password = xstrdup(pw);
 	/* Unknown accounts still pay for one hash check, so response time
 	 * does not reveal which emails exist. */

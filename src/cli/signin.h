@@ -3,12 +3,15 @@
  * {"ok":true,"token":"xoxc-...","user_id","team_id"} and sets an HttpOnly,
  * SameSite=Lax session cookie; POST /auth/signout revokes the session.
  * The argon2id check runs on the thread pool: it takes ~50 ms and 64 MiB
- * and must not stall the event loop. */
+ * and must not stall the event loop. Repeated failures from one address
+ * lock it out with HTTP 429 + Retry-After (signin.c). */
 #ifndef CANAL_CLI_SIGNIN_H
 #define CANAL_CLI_SIGNIN_H
 #include "cli/routes.h"
 
 void signin_route(canal_server *s, http_req *req, const char *rest);
 void signout_route(canal_server *s, http_req *req, const char *rest);
+/* Frees the per-address lockout table (at exit). */
+void signin_limits_free(void);
 
 #endif

@@ -33,6 +33,8 @@
 	X(INTERNAL_ERROR, "internal_error", 200) \
 	X(FATAL_ERROR, "fatal_error", 200) \
 	X(SERVICE_UNAVAILABLE, "service_unavailable", 200) \
+	X(OPERATION_TIMEOUT, "operation_timeout", 200) \
+	X(DISPATCH_FAILED, "dispatch_failed", 200) \
 	X(RATELIMITED, "ratelimited", 429) \
 	X(CHANNEL_NOT_FOUND, "channel_not_found", 200) \
 	X(NOT_IN_CHANNEL, "not_in_channel", 200) \
@@ -96,13 +98,23 @@
 	X(INVALID_TYPES, "invalid_types", 200) \
 	X(CANNOT_UPDATE_ADMIN_USER, "cannot_update_admin_user", 200) \
 	X(NOT_FOUND, "not_found", 200) \
+	X(INVALID_MANIFEST, "invalid_manifest", 200) \
+	X(INVALID_APP_ID, "invalid_app_id", 200) \
 	X(ALREADY_EXISTS, "already_exists", 200) \
 	X(INVALID_EMAIL, "invalid_email", 200) \
 	X(EMAIL_TAKEN, "email_taken", 200) \
 	X(BAD_REQUEST, "bad_request", 400) \
 	X(TOO_LARGE, "request_too_large", 413) \
 	X(STORAGE_FULL, "storage_full", 200) \
-	X(CHANNEL_LIMIT, "too_many_channels", 200)
+	X(CHANNEL_LIMIT, "too_many_channels", 200) \
+	X(INVALID_COMMAND, "invalid_command", 200) \
+	X(INVALID_TRIGGER_ID, "invalid_trigger_id", 200) \
+	X(EXPIRED_TRIGGER_ID, "expired_trigger_id", 200) \
+	X(EXCHANGED_TRIGGER_ID, "exchanged_trigger_id", 200) \
+	X(VIEW_TOO_LARGE, "view_too_large", 200) \
+	X(DUPLICATE_EXTERNAL_ID, "duplicate_external_id", 200) \
+	X(HASH_CONFLICT, "hash_conflict", 200) \
+	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200)
 
 enum err {
 	ERR_OK = 0,

@@ -73,6 +73,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/map.h"
 #include "base/xalloc.h"
 
 #define HTTP_READ_BUF       65536
@@ -84,6 +85,7 @@
 #define HTTP_DEFAULT_HEAD   (16u << 10)
 #define HTTP_DEFAULT_IDLE   60000
 #define HTTP_DEFAULT_CONNS  10000
+#define HTTP_DEFAULT_PER_IP 256
 
 typedef enum {
 	CONN_READING,   /* parsing; no request pending */
@@ -133,6 +135,7 @@ struct http_conn {
 	unsigned peer_eof : 1;
 	unsigned counted : 1;       /* in stats.connections_open */
 	unsigned refusing : 1;      /* accepted past max_connections, answering 503 */
+	unsigned ip_counted : 1;    /* in the server's per_ip count */
 	buf in;                     /* received, not yet parsed: in.data[in_off..] */
 	size_t in_off;
 
@@ -181,6 +184,7 @@ struct http_server {
 	void (*done)(void *ud);
 	void *done_ud;
 	http_conn *conns;
+	map per_ip;                 /* remote address -> open counted connections (uintptr_t) */
 	http_conn *resume_head, *resume_tail;
 	int64_t date_sec;
 	char date[64];
@@ -245,7 +249,28 @@ static void conn_uncount(http_conn *c)
 		s->stats.connections_open--;
 	if (c->refusing)
 		s->nrefusing--;
-	c->counted = c->refusing = 0;
+	if (c->ip_counted) {
+		uintptr_t n = (uintptr_t)map_get(&s->per_ip, c->remote_ip);
+		if (n <= 1)
+			map_del(&s->per_ip, c->remote_ip);
+		else
+			map_put(&s->per_ip, c->remote_ip, (void *)(n - 1));
+	}
+	c->counted = c->refusing = c->ip_counted = 0;
+}
+
+/* Counts c against its address; 0 if the address is at its limit. */
+static int conn_ip_admit(http_conn *c)
+{
+	http_server *s = c->srv;
+	if (s->cfg.max_connections_per_ip < 0)
+		return 1;
+	uintptr_t n = (uintptr_t)map_get(&s->per_ip, c->remote_ip);
+	if (n >= (uintptr_t)s->cfg.max_connections_per_ip)
+		return 0;
+	map_put(&s->per_ip, c->remote_ip, (void *)(n + 1));
+	c->ip_counted = 1;
+	return 1;
 }
 
 static void conn_handle_closed(http_conn *c)
@@ -999,7 +1024,7 @@ static http_conn *conn_new(http_server *s, uv_tcp_t *t)
 	if (uv_tcp_getpeername(t, (struct sockaddr *)&sa, &len) == 0) {
 		if (sa.ss_family == AF_INET6)
 			uv_ip6_name((struct sockaddr_in6 *)&sa, c->remote_ip, sizeof c->remote_ip);
-		else
+		else if (sa.ss_family == AF_INET)
 			uv_ip4_name((struct sockaddr_in *)&sa, c->remote_ip, sizeof c->remote_ip);
 	}
 	c->next = s->conns;
@@ -1025,6 +1050,11 @@ static void on_connection(uv_stream_t *ls, int status)
 		uv_close((uv_handle_t *)t, free_handle_cb);
 		return;
 	}
+	http__conn_adopt(s, t);
+}
+
+void http__conn_adopt(http_server *s, uv_tcp_t *t)
+{
 	int refuse = s->stats.connections_open >= (uint64_t)s->cfg.max_connections;
 	if (refuse) {
 		s->stats.connections_refused++;
@@ -1041,6 +1071,19 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	}
 	http_conn *c = conn_new(s, t);
+	if (!conn_ip_admit(c)) {
+		/* One address holding too many: refused like the global limit. */
+		s->stats.connections_refused++;
+		log_debug("http per-address limit", "ip=%s", c->remote_ip);
+		if (s->nrefusing >= HTTP_REFUSING_MAX) {
+			conn_close(c);
+			return;
+		}
+		c->refusing = 1;
+		s->nrefusing++;
+		conn_fail(c, 503);
+		return;
+	}
 	c->counted = 1;
 	s->stats.connections_open++;
 	s->stats.connections_total++;
@@ -1070,6 +1113,9 @@ http_server *http_server_new(uv_loop_t *loop, const http_cfg *cfg, http_request_
 		s->cfg.idle_timeout_ms = HTTP_DEFAULT_IDLE;
 	if (s->cfg.max_connections <= 0)
 		s->cfg.max_connections = HTTP_DEFAULT_CONNS;
+	if (s->cfg.max_connections_per_ip == 0)
+		s->cfg.max_connections_per_ip = HTTP_DEFAULT_PER_IP;
+	map_init(&s->per_ip);
 	const char *host = cfg->host ? cfg->host : "127.0.0.1";
 	s->cfg.host = NULL;     /* the caller's string; not kept */
 	/* http-parser has its own, process-wide head limit (80 KiB); only ever
@@ -1143,6 +1189,7 @@ void http_server_stop(http_server *s, void (*done)(void *ud), void *ud)
 
 void http_server_free(http_server *s)
 {
+	map_release(&s->per_ip);
 	free(s);
 }
 

@@ -59,12 +59,13 @@ typedef struct http_cfg {
 	size_t max_header_bytes;    /* default 16 KiB */
 	int idle_timeout_ms;        /* default 60000 */
 	int max_connections;        /* default 10000; past it new ones are refused with 503 */
+	int max_connections_per_ip; /* default 256 per remote address, likewise; < 0 = no limit */
 } http_cfg;
 
 typedef struct http_stats {
 	uint64_t connections_open;
 	uint64_t connections_total;
-	uint64_t connections_refused;
+	uint64_t connections_refused;   /* at either limit */
 	uint64_t requests_total;
 	uint64_t bad_requests;      /* 400/408/413/431 answered by the server itself */
 } http_stats;
@@ -141,6 +142,13 @@ void http__stream_end(http_req *r, int ok);
 int http__req_conn_alive(const http_req *r);
 /* The loop the request's server runs on. */
 uv_loop_t *http__req_loop(const http_req *r);
+/* Serves a connected stream socket exactly as if the listener had just
+ * accepted it (on_connection does this after uv_accept): t is a heap
+ * uv_tcp_t initialised on the server's loop, which the server then owns
+ * and frees. For the fuzz harness (fuzz/fuzz_http.c), which hands in one
+ * end of a socketpair opened with uv_tcp_open so that it decides exactly
+ * how the bytes are cut into reads; the server code path is the same. */
+void http__conn_adopt(http_server *s, uv_tcp_t *t);
 /* IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") for seconds since the
  * epoch, locale-independent; out needs 30 bytes. */
 void http__fmt_date(int64_t sec, char *out, size_t n);

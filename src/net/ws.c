@@ -834,6 +834,13 @@ ws_conn *ws_accept(ws_ctx *x, http_req *req, const ws_callbacks *cb, void *ud)
 		refuse(req, 503, NULL, "shutting down\n");
 		return NULL;
 	}
+	if (x->cfg.max_connections && x->stats.open >= x->cfg.max_connections) {
+		/* Refused while still HTTP: the socket is not taken over, so a
+		 * flood of upgrades costs no more than HTTP connections do. */
+		x->stats.refused++;
+		refuse(req, 503, "Retry-After: 5\r\n", "too many websocket connections\n");
+		return NULL;
+	}
 	if (strcmp(req->method, "GET") != 0) {
 		refuse(req, 400, NULL, "websocket upgrade needs GET\n");
 		return NULL;

@@ -59,6 +59,7 @@ typedef struct ws_cfg {
 	size_t max_output_bytes;   /* queued + in flight, default 4 MiB */
 	int ping_interval_ms;      /* server ping when idle this long, default 10000 */
 	int dead_after_ms;         /* close if nothing received this long, default 60000 */
+	uint64_t max_connections;  /* upgrades past this many open get 503; 0 = no limit */
 } ws_cfg;
 
 typedef struct ws_stats {
@@ -70,6 +71,7 @@ typedef struct ws_stats {
 	uint64_t closed_output_limit;
 	uint64_t closed_protocol;  /* 1002/1003/1007/1009 */
 	uint64_t closed_dead;      /* ping timeout */
+	uint64_t refused;          /* upgrades answered 503 at max_connections */
 } ws_stats;
 
 ws_ctx *ws_ctx_new(uv_loop_t *loop, const ws_cfg *cfg);
@@ -81,7 +83,8 @@ void ws_ctx_stats(const ws_ctx *x, ws_stats *out);
 
 /* Checks the upgrade headers (GET, Upgrade: websocket, Connection:
  * upgrade, Sec-WebSocket-Version: 13, a 16-byte base64 key); answers
- * 400/426 and returns NULL if they are wrong. Otherwise detaches the
+ * 400/426 and returns NULL if they are wrong, 503 if max_connections are
+ * open (or the ctx is shutting down). Otherwise detaches the
  * socket from the HTTP server, writes 101 with Sec-WebSocket-Accept
  * (no extensions, no subprotocol), and returns the connection. */
 ws_conn *ws_accept(ws_ctx *x, http_req *req, const ws_callbacks *cb, void *ud);

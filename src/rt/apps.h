@@ -56,12 +56,57 @@ void apps_deliver(void *apps_ud, const bus_msg *m);
  * urlencoded: the command's fields, or payload=<json> for interactions.
  * cb(ud, 0, response) with the ack's payload (may be NULL or {}), or
  * cb(ud, ERR_*, NULL) on timeout (3 s) / no connection / HTTP failure. */
+/* response is borrowed: valid during the call only (json_incref to keep
+ * it). cb is never called from inside apps_dispatch. Errors:
+ * ERR_OPERATION_TIMEOUT (no ack / answer within 3 s), ERR_DISPATCH_FAILED
+ * (no live socket and no URL, refused, non-2xx, shut down). Over HTTP a
+ * JSON answer is the parsed object, a non-empty text/plain answer
+ * {"text": body}, an empty one NULL. */
 typedef void (*apps_ack_cb)(void *ud, int err, json_t *response);
 void apps_dispatch(apps *a, const app *ap, const char *type, json_t *payload,
 		   const char *http_url, apps_ack_cb cb, void *ud);
 
 /* Delivery state for the app's owner: {"socket_connections":N,
- * "queued":N, "delivered":N, "failed":N, "last_error":..., "backoff_until":...}. */
+ * "queued":N, "in_flight":N, "delivered":N, "failed":N, "dropped":N,
+ * "retried":N, "last_error":"..."|null, "last_error_at":unix s|0,
+ * "backoff_until":unix s|0}. New reference. */
 json_t *apps_status(apps *a, const app *ap);
+
+/* The registry calls this after an app was created, changed (manifest:
+ * bot_events, scopes, URLs) or deleted: the subscription index is rebuilt
+ * before the next delivery; a deleted app's sockets are closed. (A new
+ * app is noticed without it too: the index also rebuilds when the number
+ * of apps changes.) */
+void apps_app_changed(apps *a, const app *ap);
+/* An app's token was revoked or the app deleted: its Socket Mode
+ * connections get {"type":"disconnect","reason":"link_disabled"} and are
+ * closed (1008), its unused tickets are dropped, its queued events and
+ * pending dispatches are dropped / failed. */
+void apps_drop_app(apps *a, const char *app_id);
+
+/* Socket Mode connection lifetime (default 3600 s): a connection gets
+ * {"type":"disconnect","reason":"refresh_requested"} 10 s before its end
+ * (half-way for lifetimes under 20 s) and is closed by us 5 s later if
+ * the client has not closed it. Applies to connections opened after. */
+void apps_set_connection_lifetime(apps *a, int seconds);
+/* Events API over HTTP: delays before each retry (default 1 s, 1 min,
+ * 5 min: three retries). n <= 8; n = 0: no retries. */
+void apps_set_retry_schedule(apps *a, const int *ms, int n);
+
+typedef struct apps_stats {
+	uint64_t socket_connections;   /* open now */
+	uint64_t socket_accepted;
+	uint64_t socket_refused;       /* tickets refused, 11th connection */
+	uint64_t events_queued;        /* envelopes built for apps */
+	uint64_t events_delivered;     /* acked / answered 2xx */
+	uint64_t events_failed;        /* out of retries */
+	uint64_t events_dropped;       /* queue bound, app dropped */
+	uint64_t retries;              /* envelopes sent again */
+	uint64_t http_requests;        /* Events API and dispatch POSTs */
+	uint64_t http_failures;        /* non-2xx or transport error */
+	uint64_t dispatches;
+	uint64_t dispatch_failures;    /* timeouts and failures */
+} apps_stats;
+void apps_stats_get(apps *a, apps_stats *out);
 
 #endif

@@ -1081,10 +1081,9 @@ static void test_wal_bounded(void **state)
 		      (unsigned long long)ss.checkpoints, (unsigned long long)ss.checkpoint_holds,
 		      (unsigned long long)ss.wal_restarts);
 	/* Enough frames went through for several rounds... */
-	assert_true(ss.commits * 2 > (uint64_t)(3 * SQLITE_CKPT_PAGES));
 	assert_true(ss.checkpoints > 0);
-	assert_true(ss.checkpoint_holds > 0);
-	assert_true(ss.wal_restarts > 0);
+	assert_true(ss.checkpoint_holds >= 2);
+	assert_true(ss.wal_restarts >= 2);
 	assert_int_equal(ss.checkpoint_forced, 0);
 	/* ...and the WAL file never grew far past one round's worth. */
 	assert_true(max <= (off_t)4 * SQLITE_CKPT_PAGES * 4096);
@@ -1188,9 +1187,10 @@ static void test_idle_checkpoint(void **state)
 	assert_int_equal(ss.checkpoints, n);
 	/* The next commit starts the WAL over (seen as a WAL shorter than
 	 * after the previous commit). */
+	uint64_t restarts = ss.wal_restarts;
 	insert(f, "C1", 4, 0, "U1", "four");
 	store_get_stats(f->st, &ss);
-	assert_int_equal(ss.wal_restarts, 1);
+	assert_int_equal(ss.wal_restarts, restarts + 1);
 }
 
 /* A reader that keeps a snapshot open pins the WAL: checkpoints cannot
@@ -1219,9 +1219,10 @@ static void test_pinned_reader(void **state)
 		      (unsigned long long)(ss.wal_restarts - before.wal_restarts));
 	assert_int_equal(ss.wal_restarts, before.wal_restarts);
 	assert_true(ss.wal_pages > (uint64_t)SQLITE_CKPT_PAGES);
+	print_message("pinned: wal file %lld bytes\n", (long long)wal_size(f));
 	/* A round per SQLITE_CKPT_PAGES frames at most, each a few passes. */
 	uint64_t rounds = ss.wal_pages / SQLITE_CKPT_PAGES + 1;
-	assert_true(ss.checkpoints - before.checkpoints <= rounds * (SQLITE_CKPT_MAX_PASSES + 1));
+	assert_true(ss.checkpoints - before.checkpoints <= rounds * (SQLITE_CKPT_MAX_PASSES + 2));
 	assert_int_equal(ss.failed_jobs, 0);
 
 	sqlite3_exec(rd, "COMMIT", NULL, NULL, NULL);
@@ -1231,6 +1232,9 @@ static void test_pinned_reader(void **state)
 		store_get_stats(f->st, &ss);
 	}
 	assert_true(ss.wal_restarts > before.wal_restarts);
+	/* The restart also cut the file back (journal_size_limit). */
+	print_message("pinned: wal file %lld bytes after the restart\n", (long long)wal_size(f));
+	assert_true(wal_size(f) <= SQLITE_WAL_SIZE_LIMIT);
 }
 
 int main(void)

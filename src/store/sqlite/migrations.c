@@ -120,6 +120,32 @@ const char *const sqlite__migrations[] = {
 	" kind INTEGER NOT NULL, target TEXT);"
 	"CREATE INDEX mentions_msg ON mentions(channel_id, ts);"
 	"CREATE INDEX mentions_target ON mentions(target, ts) WHERE target IS NOT NULL;",
+
+	/* The app registry: what an app's manifest configures, the slash
+	 * commands apps register (one app per command in an org) and incoming
+	 * webhooks (only the secret's hash is kept; revoked is a flag, so a
+	 * revoked hook stays listed). */
+	"ALTER TABLE apps ADD COLUMN manifest TEXT;"
+	"ALTER TABLE apps ADD COLUMN description TEXT;"
+	"ALTER TABLE apps ADD COLUMN bot_events TEXT;"
+	"ALTER TABLE apps ADD COLUMN event_url TEXT;"
+	"ALTER TABLE apps ADD COLUMN interactivity_url TEXT;"
+	"ALTER TABLE apps ADD COLUMN interactivity INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE apps ADD COLUMN socket_mode INTEGER NOT NULL DEFAULT 0;"
+
+	"CREATE TABLE app_commands("
+	" org_id TEXT NOT NULL, command TEXT NOT NULL,"
+	" app_id TEXT, url TEXT, description TEXT, usage_hint TEXT,"
+	" should_escape INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(org_id, command)) WITHOUT ROWID;"
+
+	"CREATE TABLE webhooks("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT, app_id TEXT, channel_id TEXT,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" created_by TEXT,"
+	" created INTEGER NOT NULL DEFAULT 0,"
+	" revoked INTEGER NOT NULL DEFAULT 0);",
 };
 
 const int sqlite__schema_version = (int)(sizeof sqlite__migrations / sizeof sqlite__migrations[0]);

@@ -2,38 +2,47 @@
  * WAL back into the database file while the writer goes on committing.
  *
  * Why a thread: a checkpoint of a big WAL takes milliseconds (it copies
- * pages and fsyncs the database file); run between two batches on the
- * writer, every job queued meanwhile waits for it. In WAL mode a PASSIVE
- * checkpoint needs only the checkpoint lock, not the writer lock, so it can
- * run on another connection at the same time as commits.
+ * pages and fsyncs the database file; 5-25 ms for the 64 MiB WAL the
+ * writer used to let grow); run between two batches on the writer, every
+ * job queued meanwhile waits for it. In WAL mode a PASSIVE checkpoint
+ * takes the checkpoint lock, not the write lock, so it can run on another
+ * connection while commits go on.
  *
  * The catch: the WAL only starts over from its beginning (and so stays
  * small) when a write transaction begins after a checkpoint copied *every*
- * frame. Under steady load the writer appends frames while the checkpoint
- * runs, so a concurrent pass always finishes a little behind, and without
- * help the WAL would grow for as long as the load lasts. Hence rounds:
+ * frame; and SQLite fsyncs the database file only after such a complete
+ * checkpoint. Under steady load the writer appends frames while a pass
+ * runs, so a concurrent pass always ends a little behind, and left alone
+ * the WAL would grow for as long as the load lasts. Hence rounds:
  *
  *   1. Concurrent passes (PASSIVE on cdb) while the writer commits. Each
- *      copies what was committed when it started; the next copies what was
- *      appended meanwhile, which is much less (copying a page is far
- *      cheaper than committing it), until at most SQLITE_CKPT_HOLD_PAGES
+ *      copies what was committed when it started; the next one what was
+ *      appended meanwhile, which is much less (copying a page costs far
+ *      less than committing it), until at most SQLITE_CKPT_HOLD_PAGES
  *      frames are left.
  *   2. Flush the database file (fdatasync through cdb's file handle), still
- *      concurrently, so the last pass has almost nothing left to sync.
- *   3. Hold: ask the writer to pause before its next batch (ckpt_hold), wait
- *      for its current batch to end (writer_busy), run one last pass that
- *      copies the remaining frames and syncs, release. That pause is the
- *      only time the writer waits for a checkpoint; it is counted in
- *      checkpoint_holds / checkpoint_hold_us_sum. The writer's next
- *      transaction then restarts the WAL.
+ *      concurrently, so the held pass below has almost nothing to sync.
+ *   3. Wait up to SQLITE_CKPT_IDLE_WAIT_US for the writer to be idle with
+ *      nothing queued (ckpt_want; the writer signals `held` after each
+ *      batch). At moderate load that comes within a commit or two. Under
+ *      saturation it never comes: then one more concurrent pass and flush
+ *      catch up with what the writer appended during the wait.
+ *   4. Hold: the writer does not start another batch (ckpt_hold) and its
+ *      current one ends (writer_busy); one last pass copies the few frames
+ *      left and syncs; release. This pause, typically 0.3-1 ms (the pass's
+ *      two fsyncs), is the only time the writer waits for the checkpointer;
+ *      checkpoint_holds / checkpoint_hold_us_sum count it. The writer's
+ *      next transaction then restarts the WAL.
  *
  * A round starts when SQLITE_CKPT_PAGES frames were appended since the last
- * one started (the writer signals ckpt_wake from its commit accounting), and
- * gives up early when a pass makes no headway (a reader's snapshot pins
- * the WAL, or the writer outruns the copy): the next round retries after
- * another SQLITE_CKPT_PAGES frames. Besides rounds, one plain pass runs once
- * nothing was committed for SQLITE_IDLE_CKPT_US, so an idle server ends up
- * with everything in the database file.
+ * one started (the writer signals ckpt_wake from its commit accounting).
+ * It gives up early when a pass makes no headway (a reader's snapshot pins
+ * the WAL, or the writer appends as fast as passes copy): the next round
+ * retries after another SQLITE_CKPT_PAGES frames, so nothing spins, and
+ * the writer's last-resort guard (sqlite__writer_checkpoint_guard) bounds
+ * the WAL if that lasts. Besides rounds, one plain pass runs once nothing
+ * was committed for SQLITE_IDLE_CKPT_US, so an idle server ends up with
+ * everything in the database file.
  *
  * The frame counts (wal_frames, wal_backfilled, wal_appended) only steer
  * when to checkpoint; SQLite alone decides what is safe to copy and when
@@ -189,28 +198,40 @@ static void wait_us(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t us)
 	pthread_cond_timedwait(cond, mu, &dl);
 }
 
-/* Step 3 of a round: the last pass with the writer paused between batches.
- * Best taken when the writer is idle and nothing is queued, so that only
- * jobs arriving during the pass wait for it; under saturation there is no
- * such moment, and after SQLITE_CKPT_IDLE_WAIT_US the writer is held after
- * its current batch. */
-static void held_pass(store *st)
+/* Waits up to SQLITE_CKPT_IDLE_WAIT_US for a moment when the writer is idle
+ * and nothing is queued, and holds it then; false if none came
+ * (saturation) or stopping. */
+static bool wait_idle_writer(store *st, int64_t *held_at)
 {
 	pthread_mutex_lock(&st->mu);
 	int64_t deadline = clock_mono_us() + SQLITE_CKPT_IDLE_WAIT_US;
 	st->ckpt_want = true;
-	while ((st->writer_busy || st->q_head) && !st->stopping) {
+	bool idle;
+	while (!(idle = !st->writer_busy && !st->q_head) && !st->stopping) {
 		int64_t left = deadline - clock_mono_us();
 		if (left <= 0)
 			break;
 		wait_us(&st->held, &st->mu, left);
 	}
 	st->ckpt_want = false;
+	if (idle) { /* hold it right away, before a job comes in */
+		st->ckpt_hold = true;
+		*held_at = clock_mono_us();
+	}
+	pthread_mutex_unlock(&st->mu);
+	return idle;
+}
+
+/* Step 4 of a round: the last pass with the writer paused between batches
+ * (held since held_at already if wait_idle_writer found it idle, else 0). */
+static void held_pass(store *st, int64_t held_at)
+{
+	pthread_mutex_lock(&st->mu);
 	st->ckpt_hold = true;
 	while (st->writer_busy)
 		pthread_cond_wait(&st->held, &st->mu);
 	pthread_mutex_unlock(&st->mu);
-	int64_t t0 = clock_mono_us();
+	int64_t t0 = held_at ? held_at : clock_mono_us();
 	pass(st);
 	int64_t us = clock_mono_us() - t0;
 	pthread_mutex_lock(&st->mu);
@@ -219,6 +240,23 @@ static void held_pass(store *st)
 	st->stats.checkpoint_hold_us_sum += (uint64_t)us;
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->mu);
+}
+
+/* The end of a round, once a concurrent pass left at most
+ * SQLITE_CKPT_HOLD_PAGES behind. The held pass is best taken when the
+ * writer is idle and nothing is queued: then only jobs arriving during it
+ * wait. Under saturation there is no such moment; after the wait, one more
+ * concurrent pass copies what the writer appended meanwhile, and the
+ * writer is held after its current batch. */
+static void finish_round(store *st)
+{
+	int64_t held_at = 0;
+	flush_db(st);
+	if (!wait_idle_writer(st, &held_at)) {
+		pass(st);
+		flush_db(st);
+	}
+	held_pass(st, held_at);
 }
 
 /* A round (mu held on entry and return). */
@@ -236,8 +274,7 @@ static void round_(store *st)
 		 * may already have begun its next transaction, which then
 		 * appends instead of restarting the WAL. */
 		if (behind <= SQLITE_CKPT_HOLD_PAGES) {
-			flush_db(st);
-			held_pass(st);
+			finish_round(st);
 			break;
 		}
 		/* No headway: a reader pins the WAL, or the writer appends as

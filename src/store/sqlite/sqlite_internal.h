@@ -75,6 +75,9 @@ typedef enum sqlite__wstmt {
 	W_REACTIONS_DEL_MSG,
 	W_PIN_ADD,
 	W_PIN_DEL,
+	W_PUT_COMMAND,
+	W_DEL_COMMAND,
+	W_PUT_WEBHOOK,
 	W__COUNT
 } sqlite__wstmt;
 extern const char *const sqlite__wsql[W__COUNT];
@@ -101,6 +104,8 @@ typedef enum sqlite__rstmt {
 	R_LOAD_APPS,
 	R_LOAD_TOKENS,
 	R_LOAD_LAST_TS,
+	R_LOAD_COMMANDS,
+	R_LOAD_WEBHOOKS,
 	R__COUNT
 } sqlite__rstmt;
 extern const char *const sqlite__rsql[R__COUNT];

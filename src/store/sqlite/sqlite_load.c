@@ -113,7 +113,45 @@ static void load_app(core_state *cs, sqlite3_stmt *s)
 	a->created = COL_I64(s, 8);
 	a->updated = COL_I64(s, 9);
 	a->deleted = COL_BOOL(s, 10);
+	a->manifest = COL_STR(s, 11);
+	a->description = COL_STR(s, 12);
+	a->bot_events = COL_STR(s, 13);
+	a->event_url = COL_STR(s, 14);
+	a->interactivity_url = COL_STR(s, 15);
+	a->interactivity = COL_BOOL(s, 16);
+	a->socket_mode = COL_BOOL(s, 17);
 	core_app_add(cs, a);
+}
+
+static void load_command(core_state *cs, sqlite3_stmt *s)
+{
+	if (sqlite3_column_type(s, 1) == SQLITE_NULL)
+		return;
+	app_command *c = xcalloc(1, sizeof *c);
+	COL_ID(s, 0, c->org_id);
+	c->command = COL_STR(s, 1);
+	COL_ID(s, 2, c->app_id);
+	c->url = COL_STR(s, 3);
+	c->description = COL_STR(s, 4);
+	c->usage_hint = COL_STR(s, 5);
+	c->should_escape = COL_BOOL(s, 6);
+	core_command_add(cs, c);
+}
+
+static void load_webhook(core_state *cs, sqlite3_stmt *s)
+{
+	if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+		return;
+	webhook *w = xcalloc(1, sizeof *w);
+	COL_ID(s, 0, w->id);
+	COL_ID(s, 1, w->org_id);
+	COL_ID(s, 2, w->app_id);
+	COL_ID(s, 3, w->channel_id);
+	COL_ID(s, 4, w->hash);
+	COL_ID(s, 5, w->created_by);
+	w->created = COL_I64(s, 6);
+	w->revoked = COL_BOOL(s, 7);
+	core_webhook_add(cs, w);
 }
 
 static void load_token(core_state *cs, sqlite3_stmt *s)
@@ -148,6 +186,8 @@ static const struct {
 	{R_LOAD_APPS, load_app},
 	{R_LOAD_TOKENS, load_token},
 	{R_LOAD_LAST_TS, load_last_ts},
+	{R_LOAD_COMMANDS, load_command},
+	{R_LOAD_WEBHOOKS, load_webhook},
 };
 
 static int run(store *st, core_state *cs, sqlite__rstmt id, row_fn fn)
@@ -182,7 +222,8 @@ int store_load(store *st, core_state *s)
 		err = run(st, s, tables[i].stmt, tables[i].fn);
 	sqlite3_exec(st->rdb, "COMMIT", NULL, NULL, NULL);
 	if (!err)
-		log_info("store loaded", "orgs=%zu users=%zu channels=%zu tokens=%zu", s->orgs.count,
-			 s->users.count, s->channels.count, s->tokens.count);
+		log_info("store loaded", "orgs=%zu users=%zu channels=%zu tokens=%zu apps=%zu",
+			 s->orgs.count, s->users.count, s->channels.count, s->tokens.count,
+			 s->apps.count);
 	return err;
 }

@@ -34,8 +34,10 @@ const char *const sqlite__wsql[W__COUNT] = {
 		" updated_by, deleted_by, date_create, date_update, date_delete, users, channels)"
 		" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[W_PUT_APP] = "REPLACE INTO apps(id, org_id, name, bot_id, bot_user_id, scopes,"
-		      " signing_secret, verification_token, created, updated, deleted)"
-		      " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+		      " signing_secret, verification_token, created, updated, deleted,"
+		      " manifest, description, bot_events, event_url, interactivity_url,"
+		      " interactivity, socket_mode)"
+		      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[W_PUT_TOKEN] = "REPLACE INTO tokens(hash, kind, org_id, user_id, app_id, scopes,"
 			" created, expires, revoked) VALUES(?,?,?,?,?,?,?,?,?)",
 	/* A plain INSERT: a second message at the same (channel, ts) is a
@@ -61,6 +63,17 @@ const char *const sqlite__wsql[W__COUNT] = {
 	[W_REACTIONS_DEL_MSG] = "DELETE FROM reactions WHERE channel_id=? AND ts=?",
 	[W_PIN_ADD] = "INSERT INTO pins(channel_id, ts, created, created_by) VALUES(?,?,?,?)",
 	[W_PIN_DEL] = "DELETE FROM pins WHERE channel_id=? AND ts=?",
+	[W_PUT_COMMAND] = "REPLACE INTO app_commands(org_id, command, app_id, url, description,"
+			  " usage_hint, should_escape) VALUES(?,?,?,?,?,?,?)",
+	[W_DEL_COMMAND] = "DELETE FROM app_commands WHERE org_id=? AND command=?",
+	/* Not REPLACE: hash is a second unique key, and a clash there must
+	 * fail rather than silently drop the other hook. */
+	[W_PUT_WEBHOOK] = "INSERT INTO webhooks(id, org_id, app_id, channel_id, hash, created_by,"
+			  " created, revoked) VALUES(?,?,?,?,?,?,?,?)"
+			  " ON CONFLICT(id) DO UPDATE SET org_id=excluded.org_id,"
+			  " app_id=excluded.app_id, channel_id=excluded.channel_id,"
+			  " hash=excluded.hash, created_by=excluded.created_by,"
+			  " created=excluded.created, revoked=excluded.revoked",
 };
 
 /* ---- jobs ---- */
@@ -267,6 +280,46 @@ void store_put_app(store_job *j, const app *a)
 	v_int(j, a->created);
 	v_int(j, a->updated);
 	v_int(j, a->deleted);
+	v_str(j, a->manifest);
+	v_str(j, a->description);
+	v_str(j, a->bot_events);
+	v_str(j, a->event_url);
+	v_str(j, a->interactivity_url);
+	v_int(j, a->interactivity);
+	v_int(j, a->socket_mode);
+}
+
+void store_put_command(store_job *j, const app_command *c)
+{
+	op_new(j, W_PUT_COMMAND);
+	v_id(j, c->org_id);
+	v_str(j, c->command ? c->command : "");
+	v_id(j, c->app_id);
+	v_str(j, c->url);
+	v_str(j, c->description);
+	v_str(j, c->usage_hint);
+	v_int(j, c->should_escape);
+}
+
+void store_del_command(store_job *j, const char *org_id, const char *command)
+{
+	/* Idempotent: removing a command nobody registered changes nothing. */
+	op_new(j, W_DEL_COMMAND);
+	v_id(j, org_id);
+	v_str(j, command ? command : "");
+}
+
+void store_put_webhook(store_job *j, const webhook *w)
+{
+	op_new(j, W_PUT_WEBHOOK);
+	v_id(j, w->id);
+	v_id(j, w->org_id);
+	v_id(j, w->app_id);
+	v_id(j, w->channel_id);
+	v_str(j, w->hash);
+	v_id(j, w->created_by);
+	v_int(j, w->created);
+	v_int(j, w->revoked);
 }
 
 void store_put_token(store_job *j, const token *t)

@@ -64,7 +64,13 @@ const char *const sqlite__rsql[R__COUNT] = {
 			      " updated_by, deleted_by, date_create, date_update, date_delete,"
 			      " users, channels FROM usergroups",
 	[R_LOAD_APPS] = "SELECT id, org_id, name, bot_id, bot_user_id, scopes, signing_secret,"
-			" verification_token, created, updated, deleted FROM apps",
+			" verification_token, created, updated, deleted, manifest, description,"
+			" bot_events, event_url, interactivity_url, interactivity, socket_mode"
+			" FROM apps",
+	[R_LOAD_COMMANDS] = "SELECT org_id, command, app_id, url, description, usage_hint,"
+			    " should_escape FROM app_commands",
+	[R_LOAD_WEBHOOKS] = "SELECT id, org_id, app_id, channel_id, hash, created_by, created,"
+			    " revoked FROM webhooks",
 	[R_LOAD_TOKENS] = "SELECT hash, kind, org_id, user_id, app_id, scopes, created, expires,"
 			  " revoked FROM tokens",
 	/* Per channel through the primary key, instead of a scan of every

@@ -1,0 +1,414 @@
+/* Socket Mode: apps.connections.open tickets, the /link/ upgrade, hello,
+ * envelopes to one connection each (round robin), acks, retries of
+ * unacked events, refresh before a connection's lifetime ends, and
+ * interactive dispatch over a socket.
+ *
+ * Choices:
+ *  - Up to APPS_MAX_CONNS (10) connections per app. An 11th upgrade is
+ *    refused before the WebSocket handshake with HTTP 429 and a JSON body
+ *    {"ok":false,"error":"too_many_connections"}: the client sees a
+ *    failed connection and retries later, and no socket is taken over.
+ *  - A retried envelope keeps its envelope_id (so a late ack of the first
+ *    send still settles it) and its event_id; retry_attempt counts up and
+ *    retry_reason is "timeout".
+ *  - A connection that was sent the refresh disconnect gets no new
+ *    envelopes; acks are accepted from any connection of the same app.
+ *  - Keepalive is the WebSocket layer's: it answers client pings and
+ *    pings a connection that has been silent for 10 s.
+ *  - Frames that are not JSON objects with an envelope_id we are waiting
+ *    for (unknown types, late or foreign acks, bad JSON) are ignored. */
+#include "rt/apps_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "core/err.h"
+
+static void conn_message_cb(ws_conn *c, const char *msg, size_t len, void *ud);
+static void conn_close_cb(ws_conn *c, int code, void *ud);
+
+static const ws_callbacks conn_callbacks = {
+	.on_message = conn_message_cb,
+	.on_close = conn_close_cb,
+};
+
+/* ---- connections ---- */
+
+static bool conn_usable(const apps_conn *c)
+{
+	return c->ws && !c->closing && !c->closed && !c->refreshing;
+}
+
+int apps__live_conns(const apps_app *e)
+{
+	int n = 0;
+	for (int i = 0; i < e->nconns; i++)
+		if (conn_usable(e->conns[i]))
+			n++;
+	return n;
+}
+
+apps_conn *apps__conn_pick(apps_app *e)
+{
+	for (int k = 0; k < e->nconns; k++) {
+		apps_conn *c = e->conns[(e->rr + (unsigned)k) % (unsigned)e->nconns];
+		if (conn_usable(c)) {
+			e->rr = (e->rr + (unsigned)k + 1) % (unsigned)e->nconns;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+void apps__conn_closed(apps *a, apps_conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	c->ws = NULL;
+	apps_app *e = c->owner;
+	for (int i = 0; i < e->nconns; i++)
+		if (e->conns[i] == c) {
+			e->conns[i] = e->conns[--e->nconns];
+			e->conns[e->nconns] = NULL;
+			break;
+		}
+	if (a->stats.socket_connections)
+		a->stats.socket_connections--;
+	log_debug("app socket closed", "app=%s conn=%llu open=%d", e->id, (unsigned long long)c->id,
+		  e->nconns);
+	apps__busy(a);
+	c->reap_next = a->reap;
+	a->reap = c;
+	apps__unbusy(a);
+}
+
+void apps__conn_destroy(apps *a, apps_conn *c)
+{
+	free(c);
+}
+
+/* Marks c unusable after a failed send (the ws layer is closing it). */
+static void conn_failed(apps_conn *c)
+{
+	c->closing = true;
+}
+
+static void send_disconnect(apps_conn *c, const char *reason)
+{
+	if (!c->ws)
+		return;
+	buf b = BUF_INIT;
+	buf_adds(&b, "{\"type\":\"disconnect\",\"reason\":");
+	apps__json_str(&b, reason);
+	buf_adds(&b, ",\"debug_info\":{\"host\":\"canal\"}}");
+	ws_send_text(c->ws, b.data, b.len);
+	buf_release(&b);
+}
+
+void apps__conns_close(apps *a, apps_app *e, const char *reason, int code)
+{
+	apps__busy(a);
+	for (int i = 0; i < e->nconns; i++) {
+		apps_conn *c = e->conns[i];
+		if (!c->ws || c->closing)
+			continue;
+		send_disconnect(c, reason);
+		c->closing = true;
+		if (c->ws)
+			ws_close(c->ws, code, reason);
+	}
+	apps__unbusy(a);
+}
+
+void apps__conns_tick(apps *a, apps_app *e, int64_t now)
+{
+	apps__busy(a);
+	for (int i = 0; i < e->nconns; i++) {
+		apps_conn *c = e->conns[i];
+		if (!c->ws || c->closing)
+			continue;
+		if (!c->refreshing && now >= c->refresh_at_ms) {
+			log_debug("app socket refresh", "app=%s conn=%llu", e->id, (unsigned long long)c->id);
+			send_disconnect(c, "refresh_requested");
+			c->refreshing = true;
+			c->close_at_ms = now + APPS_CLOSE_GRACE_MS;
+		} else if (c->refreshing && now >= c->close_at_ms) {
+			c->closing = true;
+			if (c->ws)
+				ws_close(c->ws, 1000, "refresh");
+		}
+	}
+	apps__unbusy(a);
+}
+
+/* ---- envelopes ---- */
+
+static void pending_add(apps *a, apps_item *it, int64_t now)
+{
+	it->due_ms = now + APPS_ACK_MS;
+	apps__list_push(&a->pending, it, ON_PENDING);
+	map_put(&a->pend_by_id, it->envelope_id, it);
+}
+
+/* Sends one events_api envelope; 0, or -1 if the socket refused it. */
+static int send_event(apps *a, apps_conn *c, apps_item *it)
+{
+	if (!it->envelope_id[0])
+		apps__uuid(it->envelope_id);
+	buf b = BUF_INIT;
+	buf_reserve(&b, it->len + 200);
+	buf_printf(&b, "{\"envelope_id\":\"%s\",\"payload\":", it->envelope_id);
+	buf_add(&b, it->body, it->len);
+	buf_printf(&b,
+		   ",\"type\":\"events_api\",\"accepts_response_payload\":false,"
+		   "\"retry_attempt\":%d,\"retry_reason\":\"%s\"}",
+		   it->attempt, it->reason);
+	int rc = c->ws ? ws_send_text(c->ws, b.data, b.len) : -1;
+	buf_release(&b);
+	return rc;
+}
+
+void apps__pump_socket(apps *a, apps_app *e)
+{
+	/* A socket is here: HTTP retries waiting for their time go first. */
+	while (e->delayed.tail) {
+		apps_item *it = e->delayed.tail;
+		apps__list_remove(&e->delayed, it);
+		apps__list_push_front(&e->queue, it, ON_QUEUE);
+	}
+	int64_t now = apps__now(a);
+	apps__busy(a);
+	while (e->queue.head && e->npending < APPS_SOCKET_WINDOW) {
+		apps_conn *c = apps__conn_pick(e);
+		if (!c)
+			break;
+		apps_item *it = e->queue.head;
+		apps__list_remove(&e->queue, it);
+		if (send_event(a, c, it) != 0) {
+			conn_failed(c);
+			apps__list_push_front(&e->queue, it, ON_QUEUE);
+			continue;
+		}
+		if (it->attempt)
+			log_debug("app event resent", "app=%s event_id=%s attempt=%d", e->id, it->event_id,
+				  it->attempt);
+		e->npending++;
+		pending_add(a, it, now);
+	}
+	apps__unbusy(a);
+	if (e->npending)
+		apps__kick(a, false);
+}
+
+int apps__dispatch_socket(apps *a, apps_app *e, apps_item *it)
+{
+	apps__busy(a);
+	int rc = -1;
+	apps__uuid(it->envelope_id);
+	buf b = BUF_INIT;
+	buf_printf(&b, "{\"envelope_id\":\"%s\",\"payload\":", it->envelope_id);
+	buf_add(&b, it->body, it->len);
+	buf_printf(&b, ",\"type\":\"%s\",\"accepts_response_payload\":%s}", it->type,
+		   it->accepts_response ? "true" : "false");
+	for (apps_conn *c; (c = apps__conn_pick(e));) {
+		if (ws_send_text(c->ws, b.data, b.len) == 0) {
+			rc = 0;
+			break;
+		}
+		conn_failed(c);
+	}
+	buf_release(&b);
+	if (rc == 0) {
+		pending_add(a, it, apps__now(a));
+		apps__kick(a, false);
+	}
+	apps__unbusy(a);
+	return rc;
+}
+
+/* ---- inbound ---- */
+
+void apps__socket_message(apps *a, apps_conn *c, const char *msg, size_t len)
+{
+	apps_app *e = c->owner;
+	if (len > APPS_MAX_ACK_BYTES) {
+		log_debug("app socket message too large, ignored", "app=%s bytes=%zu", e->id, len);
+		return;
+	}
+	json_error_t jerr;
+	json_t *root = json_loadb(msg, len, 0, &jerr);
+	const char *id = json_string_value(json_object_get(root, "envelope_id"));
+	apps_item *it = id ? map_get(&a->pend_by_id, id) : NULL;
+	if (!it || it->owner != e) {
+		log_debug("app socket message ignored", "app=%s bytes=%zu known=%d", e->id, len,
+			  it != NULL);
+		json_decref(root);
+		return;
+	}
+	map_del(&a->pend_by_id, id);
+	apps__list_remove(&a->pending, it);
+	if (it->kind == ITEM_DISPATCH) {
+		json_t *payload = json_object_get(root, "payload");
+		if (json_is_null(payload))
+			payload = NULL;
+		it->cb(it->ud, 0, payload);
+	} else {
+		e->npending--;
+		e->delivered++;
+		a->stats.events_delivered++;
+	}
+	apps__item_free(it);
+	json_decref(root);
+	apps__pump(a, e);
+}
+
+static void conn_message_cb(ws_conn *w, const char *msg, size_t len, void *ud)
+{
+	apps_conn *c = ws_conn_ud(w);
+	if (!c || c->closed)
+		return;
+	apps *a = c->a;
+	apps__busy(a);
+	apps__socket_message(a, c, msg, len);
+	apps__unbusy(a);
+}
+
+static void conn_close_cb(ws_conn *w, int code, void *ud)
+{
+	apps_conn *c = ws_conn_ud(w);
+	if (!c)
+		return;
+	apps__conn_closed(c->a, c);
+}
+
+/* ---- tickets and the upgrade ---- */
+
+char *apps_socket_url(apps *a, const app *ap)
+{
+	if (!a || !ap || ap->deleted)
+		return NULL;
+	apps_ticket *t = xcalloc(1, sizeof *t);
+	snprintf(t->app_id, sizeof t->app_id, "%s", ap->id);
+	t->expires_us = clock_now_us() + APPS_TICKET_TTL_US;
+	char *hex = ids_secret_hex(APPS_TICKET_BYTES);
+	map_put(&a->tickets, hex, t);
+	char *url = xasprintf("%s/link/?ticket=%s&app_id=%s", a->ws_base, hex, ap->id);
+	free(hex);
+	apps__kick(a, false);
+	return url;
+}
+
+void apps__tickets_purge(apps *a, int64_t now_us)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+	while (map_next(&a->tickets, &it, &k, &v)) {
+		apps_ticket *t = v;
+		if (t->expires_us <= now_us) {
+			map_del(&a->tickets, k);
+			free(t);
+		}
+	}
+}
+
+/* Value of name=... in a raw query string; 0 or -1 if absent/too long.
+ * Tickets are hex and app ids alphanumeric: no percent-decoding. */
+static int query_param(const char *q, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+	while (q && *q) {
+		size_t seg = strcspn(q, "&");
+		if (seg > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
+			size_t vl = seg - nl - 1;
+			if (vl >= cap)
+				return -1;
+			memcpy(out, q + nl + 1, vl);
+			out[vl] = '\0';
+			return 0;
+		}
+		q += seg;
+		if (*q == '&')
+			q++;
+	}
+	return -1;
+}
+
+static void refuse(apps *a, http_req *req, int status, const char *why)
+{
+	a->stats.socket_refused++;
+	char *body = xasprintf("{\"ok\":false,\"error\":\"%s\"}", why);
+	http_respond(req, status, "application/json; charset=utf-8", NULL, body, strlen(body));
+	free(body);
+}
+
+static void send_hello(apps *a, apps_conn *c)
+{
+	apps_app *e = c->owner;
+	buf b = BUF_INIT;
+	buf_printf(&b,
+		   "{\"type\":\"hello\",\"num_connections\":%d,\"debug_info\":{\"host\":\"canal\","
+		   "\"build_number\":1,\"approximate_connection_time\":%d},\"connection_info\":"
+		   "{\"app_id\":",
+		   e->nconns, a->lifetime_s);
+	apps__json_str(&b, e->id);
+	buf_adds(&b, "}}");
+	ws_send_text(c->ws, b.data, b.len);
+	buf_release(&b);
+}
+
+void apps_handle_upgrade(apps *a, http_req *req)
+{
+	char ticket[80], app_id[ID_MAX];
+	apps_ticket *t = NULL;
+	if (query_param(req->query, "ticket", ticket, sizeof ticket) == 0)
+		t = map_del(&a->tickets, ticket);
+	bool ok = t && t->expires_us > clock_now_us();
+	if (ok && query_param(req->query, "app_id", app_id, sizeof app_id) == 0 &&
+	    strcmp(app_id, t->app_id) != 0)
+		ok = false;
+	const app *ap = ok ? core_app_get(a->state, t->app_id) : NULL;
+	free(t);
+	if (!ap || ap->deleted) {
+		refuse(a, req, 401, "invalid_ticket");
+		return;
+	}
+	apps_app *e = apps__entry(a, ap->id, ap->org_id);
+	if (e->nconns >= APPS_MAX_CONNS) {
+		log_info("app socket refused: too many connections", "app=%s open=%d", ap->id, e->nconns);
+		refuse(a, req, 429, "too_many_connections");
+		return;
+	}
+	apps_conn *c = xcalloc(1, sizeof *c);
+	c->a = a;
+	c->owner = e;
+	c->id = ++a->next_conn_id;
+	apps__busy(a);
+	ws_conn *w = ws_accept(a->ws, req, &conn_callbacks, c);
+	if (!w) {
+		free(c);  /* the ws layer answered; no callback will come */
+		apps__unbusy(a);
+		return;
+	}
+	int64_t now = apps__now(a);
+	int life = a->lifetime_s;
+	int warn = life / 2 < APPS_REFRESH_WARN_S ? life / 2 : APPS_REFRESH_WARN_S;
+	c->ws = w;
+	c->opened_ms = now;
+	c->refresh_at_ms = now + (int64_t)(life - warn) * 1000;
+	e->conns[e->nconns++] = c;
+	e->ever_connected = true;
+	a->stats.socket_connections++;
+	a->stats.socket_accepted++;
+	log_info("app socket open", "app=%s conn=%llu open=%d", ap->id, (unsigned long long)c->id,
+		 e->nconns);
+	send_hello(a, c);
+	apps__pump(a, e);
+	apps__kick(a, false);
+	apps__unbusy(a);
+}
