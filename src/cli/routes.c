@@ -105,6 +105,25 @@ static void route_metrics(canal_server *s, http_req *req, const char *rest)
 		   "canal_store_queue_depth %llu\n",
 		   (unsigned long long)ss.commits, (unsigned long long)ss.jobs,
 		   (unsigned long long)ss.failed_jobs, (unsigned long long)ss.queue_depth);
+	buf_printf(&b,
+		   "# HELP canal_store_checkpoints_total WAL checkpoints run by the checkpointer thread.\n"
+		   "# TYPE canal_store_checkpoints_total counter\n"
+		   "canal_store_checkpoints_total %llu\n"
+		   "# HELP canal_store_checkpoint_seconds_total Time spent checkpointing (off the commit path).\n"
+		   "# TYPE canal_store_checkpoint_seconds_total counter\n"
+		   "canal_store_checkpoint_seconds_total %.6f\n"
+		   "# HELP canal_store_checkpoint_holds_total Short writer pauses to let a checkpoint finish.\n"
+		   "# TYPE canal_store_checkpoint_holds_total counter\n"
+		   "canal_store_checkpoint_holds_total %llu\n"
+		   "# HELP canal_store_checkpoint_hold_seconds_total Writer time spent in those pauses.\n"
+		   "# TYPE canal_store_checkpoint_hold_seconds_total counter\n"
+		   "canal_store_checkpoint_hold_seconds_total %.6f\n"
+		   "# HELP canal_store_wal_pages WAL pages not yet checkpointed.\n"
+		   "# TYPE canal_store_wal_pages gauge\n"
+		   "canal_store_wal_pages %llu\n",
+		   (unsigned long long)ss.checkpoints, (double)ss.checkpoint_us_sum / 1e6,
+		   (unsigned long long)ss.checkpoint_holds, (double)ss.checkpoint_hold_us_sum / 1e6,
+		   (unsigned long long)ss.wal_pages);
 	/* Histograms: cumulative buckets as Prometheus wants them. */
 	static const char *const batch_le[] = {"1", "3", "7", "15", "31", "63", "127", "+Inf"};
 	buf_adds(&b, "# HELP canal_store_commit_batch_size Jobs per committed transaction.\n"
