@@ -72,6 +72,10 @@ static void reply(admin_conn *c)
 static void committed(void *ud, int err)
 {
 	admin_conn *c = ud;
+	/* A deactivated user, a revoked token or a deleted app loses its live
+	 * sockets now, not only at its next call. */
+	if (!err && c->rc == 0 && c->s->rt)
+		rt_revalidate(c->s->rt);
 	if (err && c->rc == 0) {
 		c->rc = err;
 		json_decref(c->result);

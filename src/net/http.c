@@ -352,8 +352,16 @@ static uint64_t conn_deadline(const http_conn *c, int *send_408)
 			*send_408 = 1;
 			return c->msg_start + idle;
 		}
-		if (c->phase == PHASE_BODY)
+		if (c->phase == PHASE_BODY) {
+			/* Fixed from the request's first byte too, extended by
+			 * what has arrived at 64 KiB/s: a big upload on a slow
+			 * link gets its time, a client dripping a body one byte
+			 * at a time does not (slowloris). */
 			*send_408 = 1;
+			uint64_t earned = (uint64_t)c->body.len / 64;
+			uint64_t d = c->msg_start + idle + earned;
+			return d < c->last_active + idle ? d : c->last_active + idle;
+		}
 		return c->last_active + idle;
 	default:
 		return UINT64_MAX;

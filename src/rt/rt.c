@@ -272,6 +272,26 @@ void rt_drop_token_sessions(rt *r, const token *t)
 	rt__unbusy(r);
 }
 
+void rt_revalidate(rt *r)
+{
+	int64_t now = clock_now_us() / 1000000;
+	size_t it = 0;
+	void *v;
+	rt__busy(r);
+	while (map_next(&r->users, &it, NULL, &v)) {
+		rt_user *ue = v;
+		for (rt_session *s = ue->sessions; s; s = s->user_next) {
+			if (!s->ws)
+				continue;
+			token *t = core_token_get(r->state, s->token_hash);
+			user *u = core_user_get(r->state, ue->id);
+			if (!t || t->revoked || (t->expires && t->expires < now) || !u || u->deleted)
+				ws_close(s->ws, 1008, "auth revoked");
+		}
+	}
+	rt__unbusy(r);
+}
+
 /* ---- the rt ---- */
 
 void rt__tickets_purge(rt *r, int64_t now)

@@ -67,6 +67,11 @@ void rt_drop_token_sessions(rt *r, const token *t);
 /* The bus deliverer for this node (rt_new wires it to its bus). */
 void rt_deliver(void *rt_ud, const bus_msg *m);
 
+/* Closes (1008 "auth revoked") every session whose token was revoked or
+ * expired, or whose user was deactivated, since it connected. Cheap enough
+ * to run after any admin change (O(sessions)). */
+void rt_revalidate(rt *r);
+
 /* Presence as Slack defines it: "active" while one of the user's sockets
  * is connected and the user is not manually away, else "away". Bots are
  * "active" while they hold a socket. */

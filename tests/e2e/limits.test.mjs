@@ -414,6 +414,24 @@ test('slowloris: a client dripping header bytes is cut within the idle timeout; 
 		s.on('error', reject);
 	});
 	assert.ok(idle < 4000, `an idle socket was kept ${idle} ms`);
+	// Dripping the BODY (headers complete, one body byte every 100 ms) is
+	// cut too: the body's deadline is fixed at the request's first byte.
+	const body = await new Promise((resolve, reject) => {
+		const s = net.connect(srv.port, '127.0.0.1', () => {
+			const t0 = Date.now();
+			let data = '';
+			s.write('POST /api/api.test HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\na=');
+			const timer = setInterval(() => { if (!s.destroyed) s.write('b'); }, 100);
+			s.setEncoding('latin1');
+			s.on('data', (d) => { data += d; });
+			s.on('error', () => {});
+			s.on('close', () => { clearInterval(timer); resolve({ ms: Date.now() - t0, data }); });
+			setTimeout(() => { clearInterval(timer); s.destroy(); }, 10000);
+		});
+		s.on('error', reject);
+	});
+	assert.ok(body.ms < 4000, `a client dripping its body was kept ${body.ms} ms (idle timeout 500 ms)`);
+	assert.match(body.data, /^HTTP\/1\.1 408 /, `a partial body gets 408: ${body.data.slice(0, 100)}`);
 	await assertHealthy(srv, 'after slow clients');
 }));
 
