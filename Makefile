@@ -6,6 +6,7 @@
 #   make bench      start a server and print throughput/latency figures
 #   make crash-test SIGKILL the server under load, many rounds; check every acknowledged write
 #   make soak       mixed workload for SOAK_SECONDS; RSS, fds, latency over time
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each; make fuzz-ci: 8 s each
 PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl
 CC      ?= cc
 MODE    ?= release
@@ -26,7 +27,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan unit unit-bins e2e test bench crash-test soak clean
+.PHONY: all asan unit unit-bins e2e test bench crash-test soak fuzz fuzz-ci clean
 all: $(BUILD)/canal
 
 asan:
@@ -84,7 +85,13 @@ build/canal-wsload: bench/wsload.c
 	@mkdir -p build
 	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -o $@ $< -lm
 
+# libFuzzer harnesses (fuzz/README.md): build with clang, run each one.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} fuzz/run
+fuzz-ci:
+	FUZZ_SECONDS=8 fuzz/run
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/src/main.d

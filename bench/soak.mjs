@@ -4,9 +4,9 @@
 // every event, pinging, sending typing, a tenth of them reconnecting every
 // 30 s), SOAK_PEOPLE people chatting with user tokens (posts, thread
 // replies, reactions added and removed, edits, deletes, history and replies
-// reads, conversations.list, users.list, marks) and SOAK_BOTS bots posting
-// with bot tokens over a new connection per request. The whole Web API load
-// aims at SOAK_RATE requests/s.
+// reads, conversations.list, users.list, marks) and SOAK_BOTS bots posting,
+// half with their bot tokens and half through incoming webhooks, over a new
+// connection per request. The whole load aims at SOAK_RATE requests/s.
 //
 // Every 5 s it prints: elapsed, server RSS (VmRSS), open fds, requests/s,
 // p50/p99 latency of the interval, WebSocket events/s, errors. At the end:
@@ -121,6 +121,40 @@ function api(agent, token, method, params) {
 				count(iv.errors, 'transport'); count(all.errors, `${method}:transport:${e.code || e.message}`);
 			}
 			resolve({ ok: false, error: 'transport' });
+		});
+		req.end(body);
+	});
+}
+
+// An incoming webhook: JSON POST to /services/..., plain-text answer "ok".
+function hook(pathname, payload) {
+	const body = JSON.stringify(payload);
+	const t0 = process.hrtime.bigint();
+	return new Promise((resolve) => {
+		const req = http.request({
+			host: url.hostname, port: url.port, path: pathname, method: 'POST', timeout: 15000,
+			headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+		}, (res) => {
+			let d = '';
+			res.setEncoding('utf8');
+			res.on('data', (x) => { d += x; });
+			res.on('end', () => {
+				const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+				const ok = res.statusCode === 200 && d === 'ok';
+				if (measuring) {
+					iv.lat.push(ms); all.lat.push(ms); iv.reqs++; all.reqs++;
+					if (!ok) { count(iv.errors, `webhook_${res.statusCode}`); count(all.errors, `webhook:${res.statusCode} ${d.slice(0, 40)}`); }
+				}
+				resolve(ok);
+			});
+		});
+		req.on('timeout', () => req.destroy(new Error('timeout')));
+		req.on('error', (e) => {
+			if (measuring) {
+				iv.reqs++; all.reqs++; all.transport++;
+				count(iv.errors, 'transport'); count(all.errors, `webhook:transport:${e.code || e.message}`);
+			}
+			resolve(false);
 		});
 		req.end(body);
 	});
@@ -250,6 +284,10 @@ async function personAction(p) {
 }
 
 async function botAction(b) {
+	if (b.hooks.length && rnd() < 0.5) {
+		await hook(pick(b.hooks), { text: `webhook ${b.name} alert ${++seq}: disk at ${Math.floor(rnd() * 100)} %` });
+		return;
+	}
 	const ch = pick(b.channels);
 	const res = await api(undefined, b.token, 'chat.postMessage', { channel: ch, text: `bot ${b.name} report ${++seq}: all systems nominal` });
 	if (res.ok) remember(recent, ch, res.ts);
@@ -281,7 +319,7 @@ let people = [];
 
 async function main() {
 	console.log(`soak: ${SECONDS} s, ${NWS} WebSocket clients, ${NPEOPLE} people, ${NBOTS} bots, aiming at ${RATE} Web API req/s, server pid ${PID}`);
-	console.log('soak: not exercised yet (not in Canal yet): incoming webhooks, search, file uploads');
+	console.log('soak: not exercised yet (not in Canal yet): search, file uploads');
 
 	// Setup: an org, people, bots, channels with some of each as members.
 	const org = await cli('org', 'create', `soak${Date.now() % 100000}`);
@@ -293,7 +331,7 @@ async function main() {
 	const bots = [];
 	for (let i = 0; i < NBOTS; i++) {
 		const a = await cli('app', 'create', '--org', org.id, '--name', `soakbot${i}`, '--scopes', 'chat:write,channels:read,channels:join,channels:history');
-		bots.push({ id: a.bot_user_id, name: `soakbot${i}`, token: a.bot_token, channels: [] });
+		bots.push({ id: a.bot_user_id, app: a.id, name: `soakbot${i}`, token: a.bot_token, channels: [], hooks: [] });
 	}
 	const owner = people[0];
 	const channels = [];
@@ -311,6 +349,13 @@ async function main() {
 		}
 	}
 	for (const p of people) if (!p.channels.length) p.channels.push(channels[0]);
+	// Incoming webhooks: each bot gets one into each of three channels.
+	for (const b of bots) {
+		for (const c of b.channels.slice(0, 3)) {
+			const h = await cli('webhook', 'create', '--app', b.app, '--channel', c);
+			b.hooks.push(new URL(h.url).pathname);
+		}
+	}
 
 	// Real-time clients, spread over the people.
 	const wsClients = [];
@@ -319,7 +364,7 @@ async function main() {
 		await c.open();
 		wsClients.push(c);
 	}
-	console.log(`soak: setup done (org ${org.id}, ${channels.length} channels, ${wsClients.length} sockets open)`);
+	console.log(`soak: setup done (org ${org.id}, ${channels.length} channels, ${bots.reduce((n, b) => n + b.hooks.length, 0)} webhooks, ${wsClients.length} sockets open)`);
 
 	// Run.
 	measuring = true;

@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "api/api_manifest.h"
+#include "rt/apps.h"
+#include "rt/rt.h"
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -204,6 +206,8 @@ int api_apps_manifest_create(api_ctx *c)
 	if (rc)
 		goto out;
 	api_manifest_apply(s, job, a, m, NULL);
+	if (c->env->apps)
+		apps_app_changed(c->env->apps, a);
 	char *client_id = xasprintf("%s.%s", a->org_id, a->id);
 	json_object_set_new(c->out, "app_id", json_string(a->id));
 	json_object_set_new(c->out, "team_id", json_string(c->org->id));
@@ -239,6 +243,8 @@ int api_apps_manifest_update(api_ctx *c)
 		return rc;
 	bool scopes_changed = false;
 	api_manifest_apply(c->env->state, api_job(c), a, m, &scopes_changed);
+	if (c->env->apps)
+		apps_app_changed(c->env->apps, a); /* new subscriptions apply at once */
 	json_object_set_new(c->out, "app_id", json_string(a->id));
 	json_object_set_new(c->out, "permissions_updated", json_boolean(scopes_changed));
 	json_decref(m);
@@ -280,5 +286,10 @@ int api_apps_manifest_delete(api_ctx *c)
 	if (rc)
 		return rc;
 	api_app_uninstall(c->env->state, api_job(c), a);
+	/* Its Socket Mode links and its bot's sessions end now. */
+	if (c->env->apps)
+		apps_drop_app(c->env->apps, a->id);
+	if (c->env->rt)
+		rt_revalidate(c->env->rt);
 	return 0;
 }

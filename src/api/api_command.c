@@ -38,20 +38,6 @@
 #include "base/buf.h"
 #include "base/xalloc.h"
 
-/* Runs another method's handler on c with args; its answer fields are
- * dropped (chat.command answers {"ok":true}). */
-static int run_as(api_ctx *c, api_handler fn, json_t *args)
-{
-	json_t *saved = c->args;
-	c->args = args;
-	int rc = fn(c);
-	c->args = saved;
-	json_decref(args);
-	json_decref(c->out);
-	c->out = json_pack("{s:b}", "ok", 1);
-	return rc;
-}
-
 /* A word of the text naming a user: "@name", "<@U123>", "<@U123|name>",
  * "U123". NULL if none. */
 static user *word_user(api_ctx *c, const char *w, size_t n)
@@ -135,7 +121,7 @@ static int builtin_invite(api_ctx *c, channel *ch, const char *text)
 	if (!rc && !users.len)
 		rc = ERR_NO_USER;
 	if (!rc)
-		rc = run_as(c, api_conversations_invite,
+		rc = api_run_with_args(c, api_conversations_invite,
 			    json_pack("{s:s,s:s}", "channel", target, "users", users.data));
 	buf_release(&users);
 	return rc;
@@ -143,31 +129,31 @@ static int builtin_invite(api_ctx *c, channel *ch, const char *text)
 
 static int builtin_topic(api_ctx *c, channel *ch, const char *text)
 {
-	return run_as(c, api_conversations_set_topic, json_pack("{s:s,s:s}", "channel", ch->id, "topic", text));
+	return api_run_with_args(c, api_conversations_set_topic, json_pack("{s:s,s:s}", "channel", ch->id, "topic", text));
 }
 
 static int builtin_purpose(api_ctx *c, channel *ch, const char *text)
 {
-	return run_as(c, api_conversations_set_purpose,
+	return api_run_with_args(c, api_conversations_set_purpose,
 		      json_pack("{s:s,s:s}", "channel", ch->id, "purpose", text));
 }
 
 static int builtin_me(api_ctx *c, channel *ch, const char *text)
 {
-	return run_as(c, api_chat_me_message, json_pack("{s:s,s:s}", "channel", ch->id, "text", text));
+	return api_run_with_args(c, api_chat_me_message, json_pack("{s:s,s:s}", "channel", ch->id, "text", text));
 }
 
 static int builtin_shrug(api_ctx *c, channel *ch, const char *text)
 {
 	char *t = xasprintf("%s%s\xC2\xAF\\_(\xE3\x83\x84)_/\xC2\xAF", text, *text ? " " : "");
-	int rc = run_as(c, api_chat_post_message, json_pack("{s:s,s:s}", "channel", ch->id, "text", t));
+	int rc = api_run_with_args(c, api_chat_post_message, json_pack("{s:s,s:s}", "channel", ch->id, "text", t));
 	free(t);
 	return rc;
 }
 
 static int builtin_leave(api_ctx *c, channel *ch, const char *text)
 {
-	return run_as(c, api_conversations_leave, json_pack("{s:s}", "channel", ch->id));
+	return api_run_with_args(c, api_conversations_leave, json_pack("{s:s}", "channel", ch->id));
 }
 
 static const struct builtin {

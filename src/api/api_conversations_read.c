@@ -61,7 +61,10 @@ static int ts_cursor(api_ctx *c, int64_t *out)
 		return 0;
 	char *val = NULL;
 	int rc = rules_cursor_decode(cur, TS_CURSOR_KIND, &val);
-	if (rc == 0 && (rules_ts_parse(val, out) != 0 || *out <= 0))
+	/* We never hand out the largest ts (no message has it); a forged one
+	 * would overflow the "strictly newer" bound of conversations.replies
+	 * (fuzz/corpus/fuzz_json_api/crash-cursor-max). */
+	if (rc == 0 && (rules_ts_parse(val, out) != 0 || *out <= 0 || *out == INT64_MAX))
 		rc = ERR_INVALID_CURSOR;
 	free(val);
 	return rc;

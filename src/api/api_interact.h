@@ -82,6 +82,12 @@ int api_app_post(api_ctx *c, channel *ch, const app *a, const api_content *mc, i
 int api_respond_show(api_ctx *c, const app *a, channel *ch, const char *user_id, json_t *resp,
 		     json_t **shown);
 
+/* Runs another method's handler fn on c with args (stolen) in place of
+ * c's own arguments (a built-in command runs conversations.invite, a
+ * response_url chat.update): same checks, writes and events; its answer
+ * fields are dropped, c->out is {"ok":true} again. */
+int api_run_with_args(api_ctx *c, api_handler fn, json_t *args);
+
 /* POST /respond/<id>: a response_url (src/cli/respond_route.c). */
 void api_respond_http(api_env *env, http_req *req, const char *id);
 

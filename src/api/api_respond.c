@@ -245,9 +245,7 @@ int api_respond_show(api_ctx *c, const app *a, channel *ch, const char *user_id,
 
 /* ---- POST /respond/<id> ---- */
 
-/* Runs handler fn of another method on c with args (the request's own
- * arguments are put back after); its answer fields are dropped. */
-static int run_with_args(api_ctx *c, api_handler fn, json_t *args)
+int api_run_with_args(api_ctx *c, api_handler fn, json_t *args)
 {
 	json_t *saved = c->args;
 	c->args = args;
@@ -272,41 +270,35 @@ static bool flag(json_t *body, const char *name)
 static int respond_run(api_ctx *c)
 {
 	json_t *body = json_object_get(c->args, "body");
-	struct {
-		const char *user_id;
-		int64_t message_ts;
-		bool message_ephemeral;
-	} pr = {
-		json_string_value(json_object_get(c->args, "user")),
-		json_integer_value(json_object_get(c->args, "message_ts")),
-		json_is_true(json_object_get(c->args, "ephemeral")),
-	};
+	const char *user_id = json_string_value(json_object_get(c->args, "user"));
+	int64_t orig = json_integer_value(json_object_get(c->args, "message_ts"));
+	bool orig_ephemeral = json_is_true(json_object_get(c->args, "ephemeral"));
 	const char *chan = json_string_value(json_object_get(c->args, "channel"));
 	channel *ch = chan && *chan ? core_channel_get(c->env->state, chan) : NULL;
 	if (!ch || !c->app)
 		return ERR_CHANNEL_NOT_FOUND;
 	char ts[24];
-	rules_ts_format(pr.message_ts, ts);
+	rules_ts_format(orig, ts);
 
-	if (pr.message_ts && flag(body, "delete_original")) {
-		if (pr.message_ephemeral) {
-			if (!api_pending_ephemeral_get(pr.user_id, pr.message_ts, c->now_us))
+	if (orig && flag(body, "delete_original")) {
+		if (orig_ephemeral) {
+			if (!api_pending_ephemeral_get(user_id, orig, c->now_us))
 				return ERR_MESSAGE_NOT_FOUND;
-			api_ephemeral_delete(c, ch->id, pr.user_id, pr.message_ts);
+			api_ephemeral_delete(c, ch->id, user_id, orig);
 			return 0;
 		}
-		return run_with_args(c, api_chat_delete, json_pack("{s:s,s:s}", "channel", ch->id, "ts", ts));
+		return api_run_with_args(c, api_chat_delete, json_pack("{s:s,s:s}", "channel", ch->id, "ts", ts));
 	}
-	if (pr.message_ts && flag(body, "replace_original")) {
+	if (orig && flag(body, "replace_original")) {
 		api_content mc;
 		int rc = api_content_parse(c, body, &mc);
 		if (rc)
 			return rc;
-		if (pr.message_ephemeral) {
-			if (!api_pending_ephemeral_get(pr.user_id, pr.message_ts, c->now_us))
+		if (orig_ephemeral) {
+			if (!api_pending_ephemeral_get(user_id, orig, c->now_us))
 				rc = ERR_MESSAGE_NOT_FOUND;
 			else
-				api_ephemeral_send(c, ch, pr.user_id, c->app, &mc, pr.message_ts);
+				api_ephemeral_send(c, ch, user_id, c->app, &mc, orig);
 			api_content_release(&mc);
 			return rc;
 		}
@@ -316,22 +308,18 @@ static int respond_run(api_ctx *c)
 		json_object_set_new(args, "attachments",
 				    mc.attachments ? json_loads(mc.attachments, 0, NULL) : json_array());
 		api_content_release(&mc);
-		return run_with_args(c, api_chat_update, args);
+		return api_run_with_args(c, api_chat_update, args);
 	}
-	json_t *shown_body = json_copy(body);
-	const char *rt = json_string_value(json_object_get(body, "response_type"));
-	if (!rt || strcmp(rt, "in_channel") != 0)
-		json_object_set_new(shown_body, "response_type", json_string("ephemeral"));
 	api_content mc;
-	int rc = api_content_parse(c, shown_body, &mc);
-	if (!rc) {
-		if (rt && strcmp(rt, "in_channel") == 0)
-			rc = api_app_post(c, ch, c->app, &mc, NULL);
-		else
-			api_ephemeral_send(c, ch, pr.user_id, c->app, &mc, 0);
-		api_content_release(&mc);
-	}
-	json_decref(shown_body);
+	int rc = api_content_parse(c, body, &mc);
+	if (rc)
+		return rc;
+	const char *rt = json_string_value(json_object_get(body, "response_type"));
+	if (rt && strcmp(rt, "in_channel") == 0)
+		rc = api_app_post(c, ch, c->app, &mc, NULL);
+	else
+		api_ephemeral_send(c, ch, user_id, c->app, &mc, 0);
+	api_content_release(&mc);
 	return rc;
 }
 

@@ -76,6 +76,8 @@ static void committed(void *ud, int err)
 	 * sockets now, not only at its next call. */
 	if (!err && c->rc == 0 && c->s->rt)
 		rt_revalidate(c->s->rt);
+	if (!err && c->rc == 0)
+		apps_revalidate(c->s->env.apps);  /* also: manifest changes reach the index */
 	if (err && c->rc == 0) {
 		c->rc = err;
 		json_decref(c->result);

@@ -250,7 +250,7 @@ const char *config_help(void)
 		buf b = BUF_INIT;
 		buf_adds(&b, "settings (--flag VALUE, CANAL_ENV, or 'key = value' in --config FILE):\n");
 		for (size_t i = 0; i < NSETTINGS; i++)
-			buf_printf(&b, "  --%-16s %-22s %s\n", settings[i].key, settings[i].env,
+			buf_printf(&b, "  --%-24s %-30s %s\n", settings[i].key, settings[i].env,
 				   settings[i].help);
 		snprintf(text, sizeof text, "%s", b.data);
 		buf_release(&b);

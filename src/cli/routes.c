@@ -88,6 +88,40 @@ static void route_metrics(canal_server *s, http_req *req, const char *rest)
 		   (unsigned long long)ws.closed_protocol, (unsigned long long)ws.closed_dead,
 		   (unsigned long long)rs.sessions, (unsigned long long)rs.events_published,
 		   (unsigned long long)rs.deliveries);
+	if (s->env.apps) {
+		apps_stats as;
+		apps_stats_get(s->env.apps, &as);
+		buf_printf(&b,
+			   "# HELP canal_apps_socket_connections Open Socket Mode connections.\n"
+			   "# TYPE canal_apps_socket_connections gauge\n"
+			   "canal_apps_socket_connections %llu\n"
+			   "# HELP canal_apps_events_total App event envelopes by outcome.\n"
+			   "# TYPE canal_apps_events_total counter\n"
+			   "canal_apps_events_total{outcome=\"queued\"} %llu\n"
+			   "canal_apps_events_total{outcome=\"delivered\"} %llu\n"
+			   "canal_apps_events_total{outcome=\"failed\"} %llu\n"
+			   "canal_apps_events_total{outcome=\"dropped\"} %llu\n"
+			   "# HELP canal_apps_retries_total Envelopes sent again.\n"
+			   "# TYPE canal_apps_retries_total counter\n"
+			   "canal_apps_retries_total %llu\n"
+			   "# HELP canal_apps_http_requests_total POSTs to apps (events, commands, interactions).\n"
+			   "# TYPE canal_apps_http_requests_total counter\n"
+			   "canal_apps_http_requests_total %llu\n"
+			   "# HELP canal_apps_http_failures_total POSTs to apps that failed.\n"
+			   "# TYPE canal_apps_http_failures_total counter\n"
+			   "canal_apps_http_failures_total %llu\n"
+			   "# HELP canal_apps_dispatches_total Slash commands and interactions sent to apps.\n"
+			   "# TYPE canal_apps_dispatches_total counter\n"
+			   "canal_apps_dispatches_total %llu\n"
+			   "# HELP canal_apps_dispatch_failures_total Dispatches that timed out or failed.\n"
+			   "# TYPE canal_apps_dispatch_failures_total counter\n"
+			   "canal_apps_dispatch_failures_total %llu\n",
+			   (unsigned long long)as.socket_connections, (unsigned long long)as.events_queued,
+			   (unsigned long long)as.events_delivered, (unsigned long long)as.events_failed,
+			   (unsigned long long)as.events_dropped, (unsigned long long)as.retries,
+			   (unsigned long long)as.http_requests, (unsigned long long)as.http_failures,
+			   (unsigned long long)as.dispatches, (unsigned long long)as.dispatch_failures);
+	}
 	store_stats ss;
 	store_get_stats(s->store, &ss);
 	buf_printf(&b,

@@ -91,14 +91,20 @@ static int etag_list_match(const char *list, const char *etag)
 }
 
 /* IMF-fixdate only ("Sun, 06 Nov 1994 08:49:37 GMT"), the one form HTTP
- * senders must generate; -1 if it is something else. */
+ * senders must generate; -1 if it is something else. Field widths bound
+ * what sscanf converts and the ranges are checked before any arithmetic:
+ * a client's "-2147483648" year must not overflow tm_year (crasher kept in
+ * fuzz/corpus/fuzz_http/crash-ims-year). */
 static int64_t parse_http_date(const char *s)
 {
 	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	char wd[4], mo[4];
 	int d, y, hh, mm, ss, used = 0;
-	if (sscanf(s, "%3[A-Za-z], %d %3s %d %d:%d:%d GMT%n", wd, &d, mo, &y, &hh, &mm, &ss, &used) != 7 ||
+	if (sscanf(s, "%3[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", wd, &d, mo, &y, &hh, &mm, &ss,
+		   &used) != 7 ||
 	    !used)
+		return -1;
+	if (d < 1 || d > 31 || y < 1000 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
 		return -1;
 	const char *m = strstr(mons, mo);
 	if (!m || strlen(mo) != 3 || (m - mons) % 3)

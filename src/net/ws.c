@@ -126,6 +126,7 @@ struct ws_conn {
 	char *leftover;             /* bytes received after the upgrade request */
 	size_t leftover_len;
 	uint64_t last_rx;           /* uv_now() of the last byte received */
+	uint64_t last_ping;         /* uv_now() of the last ping we sent */
 	uint64_t closing_since;
 	int close_code;             /* for on_close */
 	uint8_t state;
@@ -135,7 +136,6 @@ struct ws_conn {
 	unsigned close_sent : 1;
 	unsigned close_rcvd : 1;
 	unsigned peer_eof : 1;
-	unsigned ping_sent : 1;     /* since the last byte received */
 	unsigned shut : 1;
 	unsigned failed : 1;        /* we closed for a protocol error */
 	ws_parser p;
@@ -678,7 +678,6 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		return;
 	}
 	c->last_rx = uv_now(c->x->loop);
-	c->ping_sent = 0;
 	conn_input(c, b->base, (size_t)n);
 }
 
@@ -719,8 +718,11 @@ static void tick_cb(uv_timer_t *t)
 			/* Sent in case it is only slow; on_close hears 1006. */
 			conn_close_start(c, WS_CLOSE_GOING_AWAY, "ping timeout");
 			c->close_code = WS_CLOSE_ABNORMAL;
-		} else if (idle >= ping && !c->ping_sent) {
-			c->ping_sent = 1;
+		} else if (now - c->last_ping >= ping) {
+			/* Every ping_interval, busy or not: Slack's socket-mode
+			 * 1.x clients reconnect when no server ping arrives
+			 * within 30 s, however chatty they are themselves. */
+			c->last_ping = now;
 			conn_queue(c, x->ping);
 		}
 	}
@@ -887,7 +889,7 @@ ws_conn *ws_accept(ws_ctx *x, http_req *req, const ws_callbacks *cb, void *ud)
 	c->ud = ud;
 	c->state = WS_OPEN;
 	c->close_code = WS_CLOSE_ABNORMAL;
-	c->last_rx = uv_now(x->loop);
+	c->last_rx = c->last_ping = uv_now(x->loop);
 	c->leftover = left;
 	c->leftover_len = nleft;
 	memcpy(c->ip, ip, sizeof c->ip);

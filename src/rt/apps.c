@@ -72,8 +72,22 @@ int64_t apps__now(apps *a)
 void apps__json_str(buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	s = s ? s : "";
+	/* Ids and tokens never need escaping: one copy. */
+	size_t plain = 0;
+	while (s[plain] && s[plain] != '"' && s[plain] != '\\' && (unsigned char)s[plain] >= 0x20)
+		plain++;
+	if (!s[plain]) {
+		buf_reserve(b, plain + 2);
+		b->data[b->len++] = '"';
+		memcpy(b->data + b->len, s, plain);
+		b->len += plain;
+		b->data[b->len++] = '"';
+		b->data[b->len] = '\0';
+		return;
+	}
 	buf_addc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if (*p == '"' || *p == '\\') {
 			buf_addc(b, '\\');
 			buf_addc(b, (char)*p);
@@ -87,11 +101,34 @@ void apps__json_str(buf *b, const char *s)
 	buf_addc(b, '"');
 }
 
-void apps__uuid(char out[37])
+uint64_t apps__rand(apps *a)
+{
+	uint64_t z = (a->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void apps__event_id(apps *a, char *out)
+{
+	static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	uint64_t r = apps__rand(a);
+	out[0] = 'E';
+	out[1] = 'v';
+	for (int i = 0; i < 10; i++) {
+		out[2 + i] = digits[r % 36];
+		r /= 36;
+	}
+	out[12] = '\0';
+}
+
+void apps__uuid(apps *a, char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[16];
-	randombytes_buf(r, sizeof r);
+	uint64_t x = apps__rand(a), y = apps__rand(a);
+	memcpy(r, &x, 8);
+	memcpy(r + 8, &y, 8);
 	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
 	int o = 0;
@@ -398,6 +435,7 @@ apps *apps_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, fetch_ctx *fetch,
 	map_init(&a->pend_by_id);
 	map_init(&a->orgs);
 	a->idx_dirty = true;
+	randombytes_buf(&a->rng, sizeof a->rng);
 	a->lifetime_s = APPS_LIFETIME_S;
 	static const int sched[] = {1000, 60000, 300000};
 	apps_set_retry_schedule(a, sched, 3);
@@ -572,6 +610,40 @@ void apps_drop_app(apps *a, const char *app_id)
 	e->ever_connected = false;
 	apps__unbusy(a);
 	log_info("app connections dropped", "app=%s", app_id);
+}
+
+void apps_revalidate(apps *a)
+{
+	if (!a)
+		return;
+	a->idx_dirty = true;
+	bool any = false;
+	size_t i = 0;
+	void *v;
+	while (!any && map_next(&a->entries, &i, NULL, &v))
+		any = ((apps_app *)v)->nconns > 0;
+	if (!any)
+		return;
+	/* Apps holding a usable app-level token. */
+	map live;
+	map_init(&live);
+	int64_t now_s = clock_now_s();
+	i = 0;
+	while (map_next(&a->state->tokens, &i, NULL, &v)) {
+		token *t = v;
+		if (t->kind == TOKEN_APP && !t->revoked && (!t->expires || t->expires >= now_s))
+			map_put(&live, t->app_id, t);
+	}
+	i = 0;
+	while (map_next(&a->entries, &i, NULL, &v)) {
+		apps_app *e = v;
+		if (!e->nconns)
+			continue;
+		const app *ap = core_app_get(a->state, e->id);
+		if (!ap || ap->deleted || !map_get(&live, e->id))
+			apps_drop_app(a, e->id);
+	}
+	map_release(&live);
 }
 
 void apps_set_connection_lifetime(apps *a, int seconds)

@@ -84,6 +84,12 @@ void apps_app_changed(apps *a, const app *ap);
  * pending dispatches are dropped / failed. */
 void apps_drop_app(apps *a, const char *app_id);
 
+/* After an administrative change (the admin socket runs it after every
+ * committed command): the index is rebuilt, and apps that were deleted or
+ * have no live app-level token left lose their sockets (apps_drop_app).
+ * O(apps + tokens) when some app has a socket, else O(1). */
+void apps_revalidate(apps *a);
+
 /* Socket Mode connection lifetime (default 3600 s): a connection gets
  * {"type":"disconnect","reason":"refresh_requested"} 10 s before its end
  * (half-way for lifetimes under 20 s) and is closed by us 5 s later if

@@ -3,7 +3,8 @@
  *
  * Matching (apps_deliver, once per bus message, hot state only):
  *  - the org's apps with event subscriptions come from an index rebuilt
- *    when apps change; an org without subscribed apps costs one map
+ *    when apps change (apps_app_changed, a new app, or at least once a
+ *    second while events flow); an org without subscribed apps costs one map
  *    lookup, and the message is parsed (once) only when some app may want
  *    it: a member of the conversation for channel-scoped events, or an
  *    org-wide subscription for org-wide ones;
@@ -128,7 +129,9 @@ uint32_t apps__parse_scopes(const char *csv)
 
 void apps__index_refresh(apps *a)
 {
-	if (!a->idx_dirty && a->idx_napps == a->state->apps.count)
+	int64_t now = apps__now(a);
+	if (!a->idx_dirty && a->idx_napps == a->state->apps.count &&
+	    now - a->idx_built_ms < APPS_INDEX_MAX_AGE_MS)
 		return;
 	size_t i = 0;
 	void *v;
@@ -158,6 +161,7 @@ void apps__index_refresh(apps *a)
 	}
 	a->idx_dirty = false;
 	a->idx_napps = a->state->apps.count;
+	a->idx_built_ms = now;
 }
 
 /* ---- matching ---- */
@@ -296,19 +300,32 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 	buf_add(&b, inner, inner_len);
 	buf_adds(&b, ",\"type\":\"event_callback\",\"event_id\":");
 	apps__json_str(&b, event_id);
-	buf_printf(&b, ",\"event_time\":%lld,\"authorizations\":[{\"enterprise_id\":null,\"team_id\":",
-		   (long long)event_time);
+	char num[24];
+	int nl = 0;
+	unsigned long long t = event_time > 0 ? (unsigned long long)event_time : 0;
+	do {
+		num[sizeof num - 1 - nl++] = (char)('0' + t % 10);
+		t /= 10;
+	} while (t);
+	buf_adds(&b, ",\"event_time\":");
+	buf_add(&b, num + sizeof num - nl, (size_t)nl);
+	buf_adds(&b, ",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":");
 	apps__json_str(&b, ap->org_id);
 	buf_adds(&b, ",\"user_id\":");
 	apps__json_str(&b, ap->bot_user_id);
 	buf_adds(&b, ",\"is_bot\":true,\"is_enterprise_install\":false}],"
 		     "\"is_ext_shared_channel\":false,\"event_context\":");
-	/* Opaque to apps (Slack's is for apps.event.authorizations.list). */
-	char *ctx = xasprintf("4-%s-%s-%s-%s", type ? type : "event", ap->org_id, ap->id,
-			      channel_id && *channel_id ? channel_id : "-");
-	apps__json_str(&b, ctx);
-	free(ctx);
-	buf_addc(&b, '}');
+	/* Opaque to apps (Slack's is for apps.event.authorizations.list):
+	 * 4-<type>-<team>-<app>-<channel or ->. */
+	buf_adds(&b, "\"4-");
+	buf_adds(&b, type && !strpbrk(type, "\"\\") ? type : "event");
+	buf_addc(&b, '-');
+	buf_adds(&b, ap->org_id);
+	buf_addc(&b, '-');
+	buf_adds(&b, ap->id);
+	buf_addc(&b, '-');
+	buf_adds(&b, channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-");
+	buf_adds(&b, "\"}");
 	return buf_detach(&b, len);
 }
 
@@ -354,7 +371,7 @@ static void deliver_one(apps *a, const apps_sub *s, const char *inner, size_t in
 	if (!e)
 		e = apps__entry(a, s->ap->id, s->ap->org_id);
 	char event_id[ID_MAX];
-	ids_new(event_id, "Ev");
+	apps__event_id(a, event_id);
 	size_t len;
 	char *body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id, &len);
 	apps__enqueue(a, e, body, len, event_id);

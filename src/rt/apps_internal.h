@@ -33,6 +33,7 @@
 #define APPS_REFRESH_WARN_S 10        /* disconnect sent this long before the end */
 #define APPS_CLOSE_GRACE_MS 5000      /* then closed by us after this, if still open */
 #define APPS_MAX_ACK_BYTES (64 * 1024)
+#define APPS_INDEX_MAX_AGE_MS 1000    /* catches app changes nobody announced */
 
 /* Event subscriptions (manifest bot_events) as bits. */
 enum {
@@ -198,6 +199,7 @@ struct apps {
 	map orgs;                  /* org id -> apps_org* */
 	bool idx_dirty;
 	size_t idx_napps;          /* state->apps.count when built */
+	int64_t idx_built_ms;      /* rebuilt at least every APPS_INDEX_MAX_AGE_MS */
 	/* settings */
 	int lifetime_s;
 	int retry_ms[APPS_RETRY_MAX];
@@ -208,6 +210,7 @@ struct apps {
 	int64_t fake_now_ms;       /* tests: loop time override, 0 = real */
 	bool fetch_gone;           /* fetch reported "shutdown" */
 	uint64_t next_conn_id;
+	uint64_t rng;              /* splitmix64 state for envelope and event ids */
 	int busy;
 	apps_conn *reap;
 	apps_stats stats;
@@ -236,8 +239,14 @@ void apps__doom(apps *a, apps_item *it, int err);
 /* JSON string literal of s (quotes included) appended to b. */
 struct buf;
 void apps__json_str(struct buf *b, const char *s);
+/* Ids: a fast generator seeded once from libsodium (one getrandom per id
+ * was most of a delivery's cost). Unique, not secret: an ack is only
+ * accepted from the app the envelope went to. */
+uint64_t apps__rand(apps *a);
 /* A fresh lowercase UUID (v4) into out[37]. */
-void apps__uuid(char out[37]);
+void apps__uuid(apps *a, char out[37]);
+/* "Ev" + 10 characters of [0-9A-Z] into out[ID_MAX]. */
+void apps__event_id(apps *a, char *out);
 static inline void apps__busy(apps *a) { a->busy++; }
 void apps__unbusy(apps *a);
 

@@ -8,12 +8,14 @@
 //   ok:true            acknowledged: must be there (the last acknowledged
 //                      edit's text, every acknowledged reaction and channel)
 //   no answer          in flight: may be there or not, but only whole (the
-//                      exact text sent, the channel with its creator as member)
+//                      exact text sent, in its thread, with its mentions rows;
+//                      the channel with its creator as member)
 //   ok:false           refused: must not be there (and is itself a failure:
 //                      the load sends nothing the server should refuse)
 // Anything else found is a violation: a message whose text we never sent, a
 // row without its channel or parent, an edited text without its edited_ts,
-// ts out of order or repeated, PRAGMA integrity_check not "ok".
+// mentions rows that do not match the text, ts out of order or repeated,
+// reply counts that do not match the replies, PRAGMA integrity_check not "ok".
 //
 // The database is checked twice per round: on a copy of the data directory
 // (canal.db + canal.db-wal) taken after the kill and before the restart, with

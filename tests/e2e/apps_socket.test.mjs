@@ -269,6 +269,29 @@ test('subscriptions and scopes: no channels:history, not a member, not subscribe
 	for (const c of [cc, cn, co, cm]) await c.close();
 });
 
+test('a revoked app token or a deleted app: its sockets get link_disabled and close', async () => {
+	const revoked = await socketApp('revoked', { join: false });
+	const deleted = await socketApp('deleted', { join: false });
+	const kept = await socketApp('kept', { join: false });
+	const cr = await socketOpen(env.srv, revoked);
+	const cd = await socketOpen(env.srv, deleted);
+	const ck = await socketOpen(env.srv, kept);
+	await env.srv.cli('token', 'revoke', revoked.app_token);
+	const d1 = await cr.next((e) => e.type === 'disconnect', 5000, 0, 'disconnect');
+	assert.equal(d1.reason, 'link_disabled');
+	assert.equal((await cr.waitClosed(5000)).code, 1008);
+	await expectError(appClient(env.srv, revoked.app_token).apps.connections.open(), ['token_revoked', 'invalid_auth']);
+	await env.srv.cli('app', 'delete', '--app', deleted.id);
+	const d2 = await cd.next((e) => e.type === 'disconnect', 5000, 0, 'disconnect');
+	assert.equal(d2.reason, 'link_disabled');
+	assert.equal((await cd.waitClosed(5000)).code, 1008);
+	// The other app's socket is untouched.
+	await sleep(300);
+	assert.equal(ck.closeInfo, null);
+	assert.equal(ck.all((e) => e.type === 'disconnect').length, 0);
+	await ck.close();
+});
+
 test('refresh: disconnect refresh_requested, SocketModeClient reconnects, events while away arrive', async () => {
 	const srv = await CanalServer.create({ extraArgs: ['--apps-connection-lifetime', '6'] });
 	stoppers.push(() => srv.stop());

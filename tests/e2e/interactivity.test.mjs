@@ -11,7 +11,7 @@ import { test, useServer, waitFor } from './lib/server.mjs';
 import { uniq, expectError } from './lib/fixture.mjs';
 import { connect, closeAll } from './lib/rtm.mjs';
 import {
-	createInteractiveApp, boltSocket, postResponse, deferred, within,
+	createInteractiveApp, boltSocket, boltHttpServer, postResponse, deferred, within,
 } from './lib/interact.mjs';
 
 let chan; // public: alice, bob, the app's bot
@@ -441,4 +441,36 @@ test('views.publish: App Home per user, view_published live, hash_conflict', asy
 	await expectError(app.client.views.publish({ user_id: 'U0000000000', view: home }), 'user_not_found');
 	// The home view's own buttons produce block_actions from a view container.
 	await expectError(call(bob, 'blocks.action', { view_id: r.view.id, action_id: 'x' }), 'not_found', 'someone else\'s home');
+});
+
+test('Bolt HTTP receiver: block_actions and view_submission as signed payload= forms; errors from the response body', async () => {
+	const { alice } = env.fx;
+	const h = await boltHttpServer();
+	stoppers.push(() => h.close());
+	const app = await createInteractiveApp(env.srv, env.fx.org.id, { name: uniq('ixhttp'), socket: false, requestUrl: h.url });
+	await app.client.conversations.join({ channel: chan.id });
+	const b = h.attach(env.srv, app);
+	const opened = deferred();
+	b.action('approve', async ({ ack, body, client }) => {
+		await ack();
+		opened.resolve((await client.views.open({ trigger_id: body.trigger_id, view: MODAL() })).view);
+	});
+	b.view('expense_form', async ({ ack, view }) => {
+		if (view.state.values.amount.value.value === 'bad') await ack({ response_action: 'errors', errors: { amount: 'Nope (HTTP)' } });
+		else await ack();
+	});
+	const msg = await app.client.chat.postMessage({ channel: chan.id, text: 'http', blocks: BUTTONS });
+	await call(alice, 'blocks.action', { channel: chan.id, message_ts: msg.ts, action_id: 'approve' });
+	const v = await within(opened, 5000, 'views.open from an HTTP app');
+	const req = h.seen.find((s) => s.status === 200);
+	assert.equal(req.headers['content-type'], 'application/x-www-form-urlencoded');
+	assert.match(req.body, /^payload=/);
+	const bad = await call(alice, 'views.submit', { view_id: v.id, values: { amount: { value: { value: 'bad' } } } });
+	assert.deepEqual(bad.errors, { amount: 'Nope (HTTP)' });
+	const good = await call(alice, 'views.submit', { view_id: v.id, values: { amount: { value: { value: '5' } } } });
+	assert.equal(good.response_action, 'close');
+	// No listener for this action: Bolt answers 404 after ~3 s, the person
+	// hears the app could not be reached.
+	const m2 = await app.client.chat.postMessage({ channel: chan.id, text: 'x', blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'unheard', text: { type: 'plain_text', text: 'x' } }] }] });
+	await expectError(call(alice, 'blocks.action', { channel: chan.id, message_ts: m2.ts, action_id: 'unheard' }), ['dispatch_failed', 'operation_timeout']);
 });

@@ -548,6 +548,31 @@ static void test_races(void **state)
 
 /* ---- pins ---- */
 
+/* The largest ts a client can write reaches the read paths without
+ * overflowing them (UBSan): as oldest it simply matches nothing, as a
+ * forged pagination cursor it is invalid_cursor.
+ * fuzz/corpus/fuzz_json_api/crash-oldest-max and crash-cursor-max. */
+static void test_read_extreme_ts(void **state)
+{
+	fx *f = *state;
+	char parent[24], reply[24];
+	post(f, "alice", "CPUB", "parent", NULL, parent);
+	post(f, "bob", "CPUB", "reply", parent, reply);
+	json_t *a = call(f, "conversations.history", "alice", "{s:s,s:s}", "channel", "CPUB", "oldest",
+			 "9223372036854.775807");
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	assert_int_equal(json_array_size(json_object_get(a, "messages")), 0);
+	json_decref(a);
+	expect(f, "ok", "conversations.replies", "alice", "{s:s,s:s,s:s}", "channel", "CPUB", "ts", reply,
+	       "oldest", "9223372036854.775807");
+	char *cursor = rules_cursor_encode("next_ts", "9223372036854.775807");
+	expect(f, "invalid_cursor", "conversations.replies", "alice", "{s:s,s:s,s:b,s:s}", "channel",
+	       "CPUB", "ts", reply, "inclusive", 1, "cursor", cursor);
+	expect(f, "invalid_cursor", "conversations.history", "alice", "{s:s,s:b,s:s}", "channel", "CPUB",
+	       "inclusive", 1, "cursor", cursor);
+	free(cursor);
+}
+
 static void test_pins(void **state)
 {
 	fx *f = *state;
@@ -595,6 +620,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reactions_list_visibility, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_races, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_extreme_ts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

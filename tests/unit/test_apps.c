@@ -785,6 +785,39 @@ static void test_socket_drop_app(void **state)
 	fake_closed(c);
 }
 
+static void test_socket_revalidate(void **state)
+{
+	fx *f = *state;
+	token *t = core_token_new("hash-app-token", TOKEN_APP);
+	snprintf(t->org_id, sizeof t->org_id, "T1");
+	snprintf(t->app_id, sizeof t->app_id, "%s", f->bot->id);
+	core_token_add(&f->st, t);
+	ws_conn *c = connect_app(f, f->bot);
+	apps_revalidate(f->a);
+	assert_false(c->closing);
+	t->revoked = true;
+	apps_revalidate(f->a);
+	assert_true(c->closing);
+	assert_int_equal(c->close_code, 1008);
+	fake_closed(c);
+	/* A manifest change nobody announced is picked up within a second. */
+	pub_chan(f, f->pub, MSG("CPUB", "UA", "subscribed"));
+	assert_int_equal(queued(f, f->bot), 1);
+	free(f->bot->bot_events);
+	f->bot->bot_events = xstrdup("reaction_added");
+	pub_chan(f, f->pub, MSG("CPUB", "UA", "still, for now"));
+	assert_int_equal(queued(f, f->bot), 2);
+	f->a->fake_now_ms += APPS_INDEX_MAX_AGE_MS;
+	pub_chan(f, f->pub, MSG("CPUB", "UA", "not any more"));
+	assert_int_equal(queued(f, f->bot), 2);
+	/* apps_app_changed: at once. */
+	free(f->bot->bot_events);
+	f->bot->bot_events = xstrdup("message.channels");
+	apps_app_changed(f->a, f->bot);
+	pub_chan(f, f->pub, MSG("CPUB", "UA", "back"));
+	assert_int_equal(queued(f, f->bot), 3);
+}
+
 /* ---- dispatch ---- */
 
 typedef struct got {
@@ -1033,6 +1066,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket_queue_while_disconnected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_limit_and_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_drop_app, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_revalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_events, setup, teardown),

@@ -992,6 +992,47 @@ static void test_file(void **st)
 	tsrv_finish(t);
 }
 
+/* Dates a client makes up must not reach timegm's arithmetic: the year
+ * -2147483648 used to overflow tm_year (UBSan; fuzz/corpus/fuzz_http/
+ * crash-ims-year). Anything that is not a plausible IMF-fixdate is
+ * ignored: a full 200, never a 304. */
+static void test_file_bad_dates(void **st)
+{
+	tsrv *t = tsrv_default();
+	char *path = write_temp(".txt", "0123456789abcdef", 16);
+	t->file = path;
+	int fd = client_connect(t);
+	static const char *const dates[] = {
+		"Sun, 06 Nov -2147483648 08:49:37 GMT",
+		"Sun, 06 Nov 2147483647 08:49:37 GMT",
+		"Sun, 2147483647 Nov 9999 08:49:37 GMT",
+		"Sun, 06 Nov 9999 -2147483648:2147483647:99 GMT",
+		"Sun, 06 Nov 99999 08:49:37 GMT",
+		"Sun, 00 Nov 9999 08:49:37 GMT",
+	};
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+		char *req = xasprintf("GET /file HTTP/1.1\r\nIf-Modified-Since: %s\r\n\r\n", dates[i]);
+		client_sends(fd, req);
+		free(req);
+		buf got = BUF_INIT;
+		recv_response(t, fd, &got, 0, NULL);
+		assert_non_null(strstr(got.data, "HTTP/1.1 200 OK\r\n"));
+		buf_release(&got);
+		req = xasprintf("GET /file HTTP/1.1\r\nRange: bytes=0-0\r\nIf-Range: %s\r\n\r\n",
+				dates[i]);
+		client_sends(fd, req);
+		free(req);
+		buf_init(&got);
+		recv_response(t, fd, &got, 0, NULL);
+		assert_non_null(strstr(got.data, "HTTP/1.1 200 OK\r\n"));
+		buf_release(&got);
+	}
+	close(fd);
+	unlink(path);
+	free(path);
+	tsrv_finish(t);
+}
+
 static void test_file_large(void **st)
 {
 	/* Past the 1 MiB in-memory limit the body is streamed from the thread
@@ -1097,6 +1138,7 @@ int main(void)
 		cmocka_unit_test_setup(test_output_backpressure, setup),
 		cmocka_unit_test_setup(test_upgrade, setup),
 		cmocka_unit_test_setup(test_file, setup),
+		cmocka_unit_test_setup(test_file_bad_dates, setup),
 		cmocka_unit_test_setup(test_file_large, setup),
 		cmocka_unit_test_setup(test_bad_address, setup),
 	};

@@ -517,6 +517,21 @@ static void test_history(void **state)
 	assert_false(more);
 	message_list_free(ms, n);
 
+	/* Extreme exclusive bounds saturate instead of overflowing (UBSan;
+	 * fuzz/corpus/fuzz_json_api/crash-oldest-max). */
+	r = (store_range){.oldest = INT64_MAX, .limit = 10};
+	assert_int_equal(store_msg_history(f->st, "C1", &r, &ms, &n, &more), 0);
+	assert_int_equal(n, 0);
+	message_list_free(ms, n);
+	r = (store_range){.latest = INT64_MIN, .limit = 10};
+	assert_int_equal(store_msg_history(f->st, "C1", &r, &ms, &n, &more), 0);
+	assert_int_equal(n, 0);
+	message_list_free(ms, n);
+	r = (store_range){.oldest = INT64_MAX, .limit = 10};
+	assert_int_equal(store_msg_replies(f->st, "C1", 100, &r, &ms, &n, &more), 0);
+	assert_int_equal(n, 0);
+	message_list_free(ms, n);
+
 	int64_t v;
 	assert_int_equal(store_msg_count_after(f->st, "C1", 500, &v), 0);
 	assert_int_equal(v, 5);

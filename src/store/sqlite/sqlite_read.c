@@ -383,15 +383,18 @@ int store_msg_get(store *st, const char *channel_id, int64_t ts, message *out)
 
 /* ---- history and threads ---- */
 
-/* The range as inclusive [lo, hi] bounds. */
+/* The range as inclusive [lo, hi] bounds. An exclusive bound moves by
+ * 1 µs, saturating: clients may send the largest ts there is
+ * (oldest=9223372036854.775807 overflowed; fuzz/corpus/fuzz_json_api/
+ * crash-oldest-max), and no message has that ts. */
 static void range_bounds(const store_range *r, int64_t *lo, int64_t *hi)
 {
 	*lo = INT64_MIN;
 	*hi = INT64_MAX;
 	if (r && r->oldest)
-		*lo = r->inclusive ? r->oldest : r->oldest + 1;
+		*lo = r->inclusive || r->oldest == INT64_MAX ? r->oldest : r->oldest + 1;
 	if (r && r->latest)
-		*hi = r->inclusive ? r->latest : r->latest - 1;
+		*hi = r->inclusive || r->latest == INT64_MIN ? r->latest : r->latest - 1;
 }
 
 /* limit+1 as an SQL LIMIT, without overflow for absurd limits. */
