@@ -182,6 +182,8 @@ static void call_finish(call *k)
 static void committed_cb(void *ud, int err)
 {
 	call *k = ud;
+	/* If the job failed, the store has already put back in hot state
+	 * what it wrote (store_state_attach): no refused change outlives it. */
 	if (err && !k->err) {
 		log_error("commit failed", "method=%s error=%s", k->c.method->name, err_name(err));
 		/* A conflict mapped by the handler (already_reacted) is the

@@ -124,6 +124,7 @@ static int offline(const char *dir, int argc, char **argv, int as_json)
 		fprintf(stderr, "canal admin: cannot load %s\n", dir);
 		goto out;
 	}
+	store_state_attach(st, &state); /* a refused command leaves state as on disk */
 	admin_env e = {&state, st, NULL};
 	store_job *job = store_job_new(st);
 	json_t *result = NULL;

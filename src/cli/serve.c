@@ -254,6 +254,9 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "canal serve: cannot load data from %s\n", s->cfg.data_dir);
 		goto out;
 	}
+	/* A failed job's changes to hot state are undone from the database
+	 * before its callback answers (every writer: API, admin, sign-in). */
+	store_state_attach(s->store, &s->state);
 
 	fd_limits(&s->cfg);
 	http_cfg hc = {.host = host,

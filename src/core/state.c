@@ -20,7 +20,9 @@
  *  - Members of a channel are heap chan_member structs owned by the
  *    channel's members map; core_member_remove frees them at once because
  *    nothing else keeps a pointer to a membership across calls.
- *  - Timestamps: last_ts only grows; core_ts_next is the one writer. */
+ *  - Timestamps: last_ts only grows; core_ts_next is the one writer.
+ *  - Retired entities (a create the store refused, see store_restore) are
+ *    in no map; s->retired owns them until core_state_release. */
 #include "core/state.h"
 
 #include <ctype.h>
@@ -225,10 +227,42 @@ void core_state_init(core_state *s)
 	map_init(&s->webhooks);
 }
 
+static void entity_free(core_kind kind, void *e)
+{
+	switch (kind) {
+	case CORE_ORG:
+		org_free(e);
+		break;
+	case CORE_USER:
+		user_free(e);
+		break;
+	case CORE_CHANNEL:
+		channel_free(e);
+		break;
+	case CORE_USERGROUP:
+		usergroup_free(e);
+		break;
+	case CORE_APP:
+		app_free(e);
+		break;
+	case CORE_TOKEN:
+		token_free(e);
+		break;
+	case CORE_WEBHOOK:
+		free(e);
+		break;
+	}
+}
+
 void core_state_release(core_state *s)
 {
 	void *v;
 	size_t i;
+	for (i = 0; i < s->nretired; i++)
+		entity_free(s->retired[i].kind, s->retired[i].e);
+	free(s->retired);
+	s->retired = NULL;
+	s->nretired = s->capretired = 0;
 	for (i = 0; map_next(&s->orgs, &i, NULL, &v);)
 		org_free(v);
 	for (i = 0; map_next(&s->users, &i, NULL, &v);)
@@ -381,6 +415,91 @@ void core_channel_rename(core_state *s, channel *c, const char *new_name)
 	if (chan_has_name_index(c))
 		map_put(&s->chans_by_name, org_key(&k, c->org_id, c->name, 0), c);
 	buf_release(&k);
+}
+
+/* ---- unlinking and retiring ---- */
+
+void core_org_unlink(core_state *s, org *o)
+{
+	del_if(&s->orgs, o->id, o);
+}
+
+void core_user_unlink(core_state *s, user *u)
+{
+	buf k = BUF_INIT;
+	del_if(&s->users, u->id, u);
+	if (u->name && *u->name)
+		del_if(&s->users_by_name, org_key(&k, u->org_id, u->name, 0), u);
+	if (u->email && *u->email)
+		del_if(&s->users_by_email, org_key(&k, u->org_id, u->email, 1), u);
+	buf_release(&k);
+}
+
+void core_channel_unlink(core_state *s, channel *c)
+{
+	buf k = BUF_INIT;
+	del_if(&s->channels, c->id, c);
+	if (chan_has_name_index(c))
+		del_if(&s->chans_by_name, org_key(&k, c->org_id, c->name, 0), c);
+	if (c->kind == CHAN_IM && c->creator[0]) {
+		const char *other = c->im_user[0] ? c->im_user : c->creator;
+		del_if(&s->ims, im_key(&k, c->org_id, c->creator, other), c);
+	}
+	buf_release(&k);
+}
+
+void core_usergroup_unlink(core_state *s, usergroup *g)
+{
+	del_if(&s->usergroups, g->id, g);
+}
+
+void core_app_unlink(core_state *s, app *a)
+{
+	del_if(&s->apps, a->id, a);
+	if (a->bot_id[0])
+		del_if(&s->bots, a->bot_id, a);
+}
+
+void core_token_unlink(core_state *s, token *t)
+{
+	del_if(&s->tokens, t->hash, t);
+}
+
+void core_webhook_unlink(core_state *s, webhook *w)
+{
+	del_if(&s->webhooks, w->hash, w);
+}
+
+void core_state_retire(core_state *s, core_kind kind, void *e)
+{
+	switch (kind) {
+	case CORE_ORG:
+		core_org_unlink(s, e);
+		break;
+	case CORE_USER:
+		core_user_unlink(s, e);
+		break;
+	case CORE_CHANNEL:
+		core_channel_unlink(s, e);
+		break;
+	case CORE_USERGROUP:
+		core_usergroup_unlink(s, e);
+		break;
+	case CORE_APP:
+		core_app_unlink(s, e);
+		break;
+	case CORE_TOKEN:
+		core_token_unlink(s, e);
+		break;
+	case CORE_WEBHOOK:
+		core_webhook_unlink(s, e);
+		break;
+	}
+	if (s->nretired == s->capretired) {
+		s->capretired = s->capretired ? s->capretired * 2 : 8;
+		s->retired = xrealloc(s->retired, s->capretired * sizeof *s->retired);
+	}
+	s->retired[s->nretired++] = (struct core_retired){kind, e};
 }
 
 /* ---- lookups ---- */

@@ -5,7 +5,9 @@
  *
  * Invariants:
  *  1. An entity is indexed under its id for its whole life (never freed
- *     before core_state_release).
+ *     before core_state_release), unless retired: a create the store
+ *     refused is taken out of every index but stays allocated until
+ *     core_state_release, since borrowed pointers to it may remain.
  *  2. users_by_name / users_by_email / chans_by_name are keyed
  *     "<org_id>/<value>" so names are unique per organisation only.
  *  3. ims are keyed "<org_id>/<lower user id>/<higher user id>".
@@ -16,6 +18,17 @@
 
 #include "base/map.h"
 #include "core/types.h"
+
+/* Entity kinds, for core_state_retire. */
+typedef enum core_kind {
+	CORE_ORG,
+	CORE_USER,
+	CORE_CHANNEL,
+	CORE_USERGROUP,
+	CORE_APP,
+	CORE_TOKEN,
+	CORE_WEBHOOK,
+} core_kind;
 
 typedef struct core_state {
 	map orgs;            /* id -> org* */
@@ -32,6 +45,8 @@ typedef struct core_state {
 	map commands;        /* org/command -> app_command* */
 	map webhooks;        /* secret hash -> webhook* */
 	int64_t last_ts;     /* last message ts handed out (µs) */
+	struct core_retired { core_kind kind; void *e; } *retired; /* unindexed, freed at release */
+	size_t nretired, capretired;
 } core_state;
 
 void core_state_init(core_state *s);
@@ -54,6 +69,20 @@ void core_command_remove(core_state *s, const char *org_id, const char *command)
 app_command *core_command_get(core_state *s, const char *org_id, const char *command);
 void core_webhook_add(core_state *s, webhook *w);
 webhook *core_webhook_get(core_state *s, const char *hash);
+
+/* Unlinking takes an entity out of every index that still points at it,
+ * without freeing it: unlink, change its fields, add it again to re-index
+ * it (store_restore does so). core_state_retire unlinks e (of the given
+ * kind, not retired yet) for good and keeps it allocated until
+ * core_state_release. */
+void core_org_unlink(core_state *s, org *o);
+void core_user_unlink(core_state *s, user *u);
+void core_channel_unlink(core_state *s, channel *c);
+void core_usergroup_unlink(core_state *s, usergroup *g);
+void core_app_unlink(core_state *s, app *a);
+void core_token_unlink(core_state *s, token *t);
+void core_webhook_unlink(core_state *s, webhook *w);
+void core_state_retire(core_state *s, core_kind kind, void *e);
 
 /* Re-index after a rename / email change (old values given). */
 void core_user_reindex(core_state *s, user *u, const char *old_name, const char *old_email);

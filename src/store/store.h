@@ -12,7 +12,9 @@
  *   event-loop thread with the job's outcome. A job's ops are all-or-nothing:
  *   if one op fails (say a unique constraint), the job's ops are rolled back
  *   to a savepoint and done_cb gets that op's error; other jobs in the same
- *   batch still commit.
+ *   batch still commit. The caller has usually changed hot state already:
+ *   with the state attached (store_state_attach), the store puts back what a
+ *   failed job's entity ops touched, from the database, before its done_cb.
  *
  * Reads
  *   store_msg_* reads run synchronously on the calling (loop) thread over a
@@ -133,6 +135,49 @@ void store_reaction_remove(store_job *j, const char *channel_id, int64_t ts, con
 void store_pin_add(store_job *j, const char *channel_id, int64_t ts, const char *user_id,
 		   int64_t created);
 void store_pin_remove(store_job *j, const char *channel_id, int64_t ts);
+
+/* ---- hot state after a failed job ---- */
+
+/* One hot-state entity a job writes (store_put_* / store_del_*). */
+typedef enum store_key_kind {
+	STORE_KEY_ORG,
+	STORE_KEY_USER,
+	STORE_KEY_CHANNEL,
+	STORE_KEY_MEMBER,
+	STORE_KEY_USERGROUP,
+	STORE_KEY_APP,
+	STORE_KEY_TOKEN,
+	STORE_KEY_COMMAND,
+	STORE_KEY_WEBHOOK,
+} store_key_kind;
+typedef struct store_key {
+	store_key_kind kind;
+	char *id;   /* the entity's id; token: its hash; member: channel id; command: org id */
+	char *sub;  /* member: user id; command: the command; webhook: its hash; else NULL */
+} store_key;
+
+/* The entities j's ops write, each once, in op order: a heap array in
+ * *out (store_keys_free), the count returned. Messages, reactions and
+ * pins are not hot state and have no keys. */
+size_t store_job_keys(const store_job *j, store_key **out);
+void store_keys_free(store_key *keys, size_t n);
+/* Makes each entity keys name in s what the database last committed, on
+ * the read connection (loop thread): a row that exists is copied into the
+ * entity in place (the same pointer, re-indexed if a name changed; created
+ * if missing, e.g. after a refused removal); an entity whose row does not
+ * exist (a refused create) leaves every index and is retired
+ * (core_state_retire). A membership whose row is gone is removed; one of
+ * an unknown or retired channel is skipped. 0, or ERR_INTERNAL_ERROR if a
+ * read failed (the other keys are still restored). */
+int store_restore(store *st, core_state *s, const store_key *keys, size_t n);
+/* Keeps s in step with the database when jobs fail: each job submitted
+ * from now on has its entity keys recorded, and when it fails they are
+ * restored (store_restore) before its done_cb runs, except those a later
+ * job still in flight also writes: that job's ops snapshot the same
+ * entities and may yet commit them, so they are restored when the last
+ * such job is done, before its done_cb. s must outlive every callback
+ * (store_close runs the last ones). NULL detaches. Loop thread. */
+void store_state_attach(store *st, core_state *s);
 
 /* ---- reads (loop thread, committed data) ---- */
 

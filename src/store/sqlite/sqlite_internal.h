@@ -1,6 +1,6 @@
 /* Private to the SQLite backend (src/store/sqlite/). Nothing outside this
- * directory includes it, except tests/unit/test_store.c, which peeks at a
- * few constants and the write connection to provoke errors.
+ * directory includes it, except tests/unit/test_store.c and test_restore.c,
+ * which peek at a few constants and the write connection to provoke errors.
  *
  * Files:
  *   migrations.c     schema, as an ordered list of SQL scripts
@@ -9,7 +9,9 @@
  *   sqlite_ckpt.c    checkpointer thread: WAL checkpoints off the commit path
  *   sqlite_ops.c     job building: store_put_* / store_msg_* / reactions / pins
  *   sqlite_read.c    store_msg_* reads and their decoration (threads, reactions, pins)
- *   sqlite_load.c    store_load (hot state at start) */
+ *   sqlite_load.c    store_load (hot state at start), the row readers
+ *   sqlite_restore.c store_restore: hot state back to the database after a
+ *                    failed job; which jobs in flight write which entity */
 #ifndef CANAL_STORE_SQLITE_INTERNAL_H
 #define CANAL_STORE_SQLITE_INTERNAL_H
 #include <pthread.h>
@@ -81,6 +83,36 @@ typedef enum sqlite__wstmt {
 	W__COUNT
 } sqlite__wstmt;
 extern const char *const sqlite__wsql[W__COUNT];
+/* The hot-state entity a write statement touches (store_job_keys): its key
+ * values are parameters a and b (b < 0: none); on = 0 for messages. */
+typedef struct sqlite__wkey {
+	bool on;
+	store_key_kind kind;
+	int a, b;
+} sqlite__wkey;
+extern const sqlite__wkey sqlite__wkeys[W__COUNT];
+
+/* Entity columns, in the order the row readers (sqlite__row_*) expect. */
+#define SQLITE_ORG_COLS "id, name, domain, created, general_id"
+#define SQLITE_USER_COLS                                                                         \
+	"id, org_id, name, real_name, display_name, email, title, phone, tz, status_text,"       \
+	" status_emoji, avatar_hash, pwhash, is_admin, is_owner, is_primary_owner, is_bot,"     \
+	" deleted, bot_id, app_id, created, updated"
+#define SQLITE_CHANNEL_COLS                                                                      \
+	"id, org_id, name, kind, creator, created, archived, is_general, topic, purpose,"        \
+	" topic_creator, purpose_creator, topic_last_set, purpose_last_set, previous_names,"     \
+	" im_user, updated"
+#define SQLITE_MEMBER_COLS "channel_id, user_id, joined, last_read, open"
+#define SQLITE_USERGROUP_COLS                                                                    \
+	"id, org_id, name, handle, description, created_by, updated_by, deleted_by,"             \
+	" date_create, date_update, date_delete, users, channels"
+#define SQLITE_APP_COLS                                                                          \
+	"id, org_id, name, bot_id, bot_user_id, scopes, signing_secret, verification_token,"     \
+	" created, updated, deleted, manifest, description, bot_events, event_url,"              \
+	" interactivity_url, interactivity, socket_mode"
+#define SQLITE_TOKEN_COLS "hash, kind, org_id, user_id, app_id, scopes, created, expires, revoked"
+#define SQLITE_COMMAND_COLS "org_id, command, app_id, url, description, usage_hint, should_escape"
+#define SQLITE_WEBHOOK_COLS "id, org_id, app_id, channel_id, hash, created_by, created, revoked"
 
 /* ---- read statements (sqlite_read.c, sqlite_load.c) ---- */
 typedef enum sqlite__rstmt {
@@ -106,6 +138,15 @@ typedef enum sqlite__rstmt {
 	R_LOAD_LAST_TS,
 	R_LOAD_COMMANDS,
 	R_LOAD_WEBHOOKS,
+	R_ROW_ORG,        /* one row by key, for store_restore */
+	R_ROW_USER,
+	R_ROW_CHANNEL,
+	R_ROW_MEMBER,
+	R_ROW_USERGROUP,
+	R_ROW_APP,
+	R_ROW_TOKEN,
+	R_ROW_COMMAND,
+	R_ROW_WEBHOOK,
 	R__COUNT
 } sqlite__rstmt;
 extern const char *const sqlite__rsql[R__COUNT];
@@ -137,6 +178,8 @@ struct store_job {
 	void *ud;
 	int err;            /* outcome, set by the writer */
 	store_job *next;    /* queue / batch / done list link */
+	store_key *keys;    /* entities written, when a state is attached (sqlite_restore.c) */
+	size_t nkeys;
 };
 
 struct store {
@@ -187,6 +230,9 @@ struct store {
 	bool writer_busy;         /* the writer is running a batch */
 
 	size_t inflight;          /* loop thread: submitted, callback not yet run */
+
+	core_state *state;        /* loop thread: kept in step with failed jobs, or NULL */
+	map keyed;                /* loop thread: entity key -> sqlite__keyed (sqlite_restore.c) */
 };
 
 /* sqlite_open.c */
@@ -211,6 +257,28 @@ int sqlite__checkpoint(sqlite3 *db, int mode, int *logn, int *done);
 void sqlite__writer_checkpoint_guard(store *st, int limit);
 int sqlite__ckpt_open(store *st, char *err, size_t errlen);
 void *sqlite__ckpt_main(void *arg);
+
+/* sqlite_load.c: row readers shared by store_load and store_restore. Each
+ * sets every column of a row of its *_COLS but the key(s) the caller made
+ * the entity with, replacing (and freeing) what the entity held. */
+void sqlite__row_org(sqlite3_stmt *s, org *o);
+void sqlite__row_user(sqlite3_stmt *s, user *u);
+void sqlite__row_channel(sqlite3_stmt *s, channel *c);
+void sqlite__row_member(sqlite3_stmt *s, chan_member *m);
+void sqlite__row_usergroup(sqlite3_stmt *s, usergroup *g);
+void sqlite__row_app(sqlite3_stmt *s, app *a);
+void sqlite__row_token(sqlite3_stmt *s, token *t);
+void sqlite__row_command(sqlite3_stmt *s, app_command *c);
+void sqlite__row_webhook(sqlite3_stmt *s, webhook *w);
+
+/* sqlite_restore.c (loop thread). keys_submit records the entities a job
+ * writes before it goes to the writer (only with a state attached);
+ * keys_done runs before its done_cb: a failed job's entities, and those
+ * of earlier failures that waited for it, are restored once no job in
+ * flight writes them any more. keys_release frees the records (close). */
+void sqlite__keys_submit(store *st, store_job *j);
+void sqlite__keys_done(store *st, store_job *j);
+void sqlite__keys_release(store *st);
 
 /* sqlite_read.c: the cached read statement id, reset and unbound (NULL
  * and logged if it fails to prepare). */

@@ -1,6 +1,10 @@
 /* store_load: rebuilds the hot state from the database at start, one
  * table at a time in one read transaction. Channels come before members,
- * since a membership is hung on its channel. */
+ * since a membership is hung on its channel. The row readers that turn a
+ * row into an entity's fields are shared with store_restore
+ * (sqlite_restore.c), which re-reads single rows after a failed job. */
+#include <stdlib.h>
+
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "core/err.h"
@@ -12,32 +16,37 @@
 #define COL_STR(s, i) sqlite__col_str((s), (i))
 #define COL_TEXT(s, i) ((const char *)sqlite3_column_text((s), (i)))
 
-typedef void (*row_fn)(core_state *cs, sqlite3_stmt *s);
-
-static void load_org(core_state *cs, sqlite3_stmt *s)
+/* Replaces *dst with a copy of text column i (NULL stays NULL). */
+static void set_str(char **dst, sqlite3_stmt *s, int i)
 {
-	org *o = core_org_new(COL_TEXT(s, 0));
-	o->name = COL_STR(s, 1);
-	o->domain = COL_STR(s, 2);
-	o->created = COL_I64(s, 3);
-	COL_ID(s, 4, o->general_id);
-	core_org_add(cs, o);
+	free(*dst);
+	*dst = COL_STR(s, i);
 }
 
-static void load_user(core_state *cs, sqlite3_stmt *s)
+/* ---- row readers (shared with store_restore) ---- */
+
+void sqlite__row_org(sqlite3_stmt *s, org *o)
 {
-	user *u = core_user_new(COL_TEXT(s, 0), COL_TEXT(s, 1));
-	u->name = COL_STR(s, 2);
-	u->real_name = COL_STR(s, 3);
-	u->display_name = COL_STR(s, 4);
-	u->email = COL_STR(s, 5);
-	u->title = COL_STR(s, 6);
-	u->phone = COL_STR(s, 7);
-	u->tz = COL_STR(s, 8);
-	u->status_text = COL_STR(s, 9);
-	u->status_emoji = COL_STR(s, 10);
-	u->avatar_hash = COL_STR(s, 11);
-	u->pwhash = COL_STR(s, 12);
+	set_str(&o->name, s, 1);
+	set_str(&o->domain, s, 2);
+	o->created = COL_I64(s, 3);
+	COL_ID(s, 4, o->general_id);
+}
+
+void sqlite__row_user(sqlite3_stmt *s, user *u)
+{
+	COL_ID(s, 1, u->org_id);
+	set_str(&u->name, s, 2);
+	set_str(&u->real_name, s, 3);
+	set_str(&u->display_name, s, 4);
+	set_str(&u->email, s, 5);
+	set_str(&u->title, s, 6);
+	set_str(&u->phone, s, 7);
+	set_str(&u->tz, s, 8);
+	set_str(&u->status_text, s, 9);
+	set_str(&u->status_emoji, s, 10);
+	set_str(&u->avatar_hash, s, 11);
+	set_str(&u->pwhash, s, 12);
 	u->is_admin = COL_BOOL(s, 13);
 	u->is_owner = COL_BOOL(s, 14);
 	u->is_primary_owner = COL_BOOL(s, 15);
@@ -47,26 +56,129 @@ static void load_user(core_state *cs, sqlite3_stmt *s)
 	COL_ID(s, 19, u->app_id);
 	u->created = COL_I64(s, 20);
 	u->updated = COL_I64(s, 21);
+}
+
+void sqlite__row_channel(sqlite3_stmt *s, channel *c)
+{
+	COL_ID(s, 1, c->org_id);
+	set_str(&c->name, s, 2);
+	c->kind = (chan_kind)COL_I64(s, 3);
+	COL_ID(s, 4, c->creator);
+	c->created = COL_I64(s, 5);
+	c->archived = COL_BOOL(s, 6);
+	c->is_general = COL_BOOL(s, 7);
+	set_str(&c->topic, s, 8);
+	set_str(&c->purpose, s, 9);
+	COL_ID(s, 10, c->topic_creator);
+	COL_ID(s, 11, c->purpose_creator);
+	c->topic_last_set = COL_I64(s, 12);
+	c->purpose_last_set = COL_I64(s, 13);
+	set_str(&c->previous_names, s, 14);
+	COL_ID(s, 15, c->im_user);
+	c->updated = COL_I64(s, 16);
+}
+
+void sqlite__row_member(sqlite3_stmt *s, chan_member *m)
+{
+	m->joined = COL_I64(s, 2);
+	m->last_read = COL_I64(s, 3);
+	m->open = COL_BOOL(s, 4);
+}
+
+void sqlite__row_usergroup(sqlite3_stmt *s, usergroup *g)
+{
+	COL_ID(s, 1, g->org_id);
+	set_str(&g->name, s, 2);
+	set_str(&g->handle, s, 3);
+	set_str(&g->description, s, 4);
+	COL_ID(s, 5, g->created_by);
+	COL_ID(s, 6, g->updated_by);
+	COL_ID(s, 7, g->deleted_by);
+	g->date_create = COL_I64(s, 8);
+	g->date_update = COL_I64(s, 9);
+	g->date_delete = COL_I64(s, 10);
+	set_str(&g->users, s, 11);
+	set_str(&g->channels, s, 12);
+}
+
+void sqlite__row_app(sqlite3_stmt *s, app *a)
+{
+	COL_ID(s, 1, a->org_id);
+	set_str(&a->name, s, 2);
+	COL_ID(s, 3, a->bot_id);
+	COL_ID(s, 4, a->bot_user_id);
+	set_str(&a->scopes, s, 5);
+	set_str(&a->signing_secret, s, 6);
+	set_str(&a->verification_token, s, 7);
+	a->created = COL_I64(s, 8);
+	a->updated = COL_I64(s, 9);
+	a->deleted = COL_BOOL(s, 10);
+	set_str(&a->manifest, s, 11);
+	set_str(&a->description, s, 12);
+	set_str(&a->bot_events, s, 13);
+	set_str(&a->event_url, s, 14);
+	set_str(&a->interactivity_url, s, 15);
+	a->interactivity = COL_BOOL(s, 16);
+	a->socket_mode = COL_BOOL(s, 17);
+}
+
+void sqlite__row_token(sqlite3_stmt *s, token *t)
+{
+	t->kind = (token_kind)COL_I64(s, 1);
+	COL_ID(s, 2, t->org_id);
+	COL_ID(s, 3, t->user_id);
+	COL_ID(s, 4, t->app_id);
+	set_str(&t->scopes, s, 5);
+	t->created = COL_I64(s, 6);
+	t->expires = COL_I64(s, 7);
+	t->revoked = COL_BOOL(s, 8);
+}
+
+void sqlite__row_command(sqlite3_stmt *s, app_command *c)
+{
+	COL_ID(s, 0, c->org_id);
+	set_str(&c->command, s, 1);
+	COL_ID(s, 2, c->app_id);
+	set_str(&c->url, s, 3);
+	set_str(&c->description, s, 4);
+	set_str(&c->usage_hint, s, 5);
+	c->should_escape = COL_BOOL(s, 6);
+}
+
+void sqlite__row_webhook(sqlite3_stmt *s, webhook *w)
+{
+	COL_ID(s, 0, w->id);
+	COL_ID(s, 1, w->org_id);
+	COL_ID(s, 2, w->app_id);
+	COL_ID(s, 3, w->channel_id);
+	COL_ID(s, 4, w->hash);
+	COL_ID(s, 5, w->created_by);
+	w->created = COL_I64(s, 6);
+	w->revoked = COL_BOOL(s, 7);
+}
+
+/* ---- loading: one new entity per row ---- */
+
+typedef void (*row_fn)(core_state *cs, sqlite3_stmt *s);
+
+static void load_org(core_state *cs, sqlite3_stmt *s)
+{
+	org *o = core_org_new(COL_TEXT(s, 0));
+	sqlite__row_org(s, o);
+	core_org_add(cs, o);
+}
+
+static void load_user(core_state *cs, sqlite3_stmt *s)
+{
+	user *u = core_user_new(COL_TEXT(s, 0), COL_TEXT(s, 1));
+	sqlite__row_user(s, u);
 	core_user_add(cs, u);
 }
 
 static void load_channel(core_state *cs, sqlite3_stmt *s)
 {
 	channel *c = core_channel_new(COL_TEXT(s, 0), COL_TEXT(s, 1), (chan_kind)COL_I64(s, 3));
-	c->name = COL_STR(s, 2);
-	COL_ID(s, 4, c->creator);
-	c->created = COL_I64(s, 5);
-	c->archived = COL_BOOL(s, 6);
-	c->is_general = COL_BOOL(s, 7);
-	c->topic = COL_STR(s, 8);
-	c->purpose = COL_STR(s, 9);
-	COL_ID(s, 10, c->topic_creator);
-	COL_ID(s, 11, c->purpose_creator);
-	c->topic_last_set = COL_I64(s, 12);
-	c->purpose_last_set = COL_I64(s, 13);
-	c->previous_names = COL_STR(s, 14);
-	COL_ID(s, 15, c->im_user);
-	c->updated = COL_I64(s, 16);
+	sqlite__row_channel(s, c);
 	core_channel_add(cs, c);
 }
 
@@ -79,47 +191,20 @@ static void load_member(core_state *cs, sqlite3_stmt *s)
 			 cid ? cid : "", uid ? uid : "");
 		return;
 	}
-	chan_member *m = core_member_add(c, uid, COL_I64(s, 2));
-	m->last_read = COL_I64(s, 3);
-	m->open = COL_BOOL(s, 4);
+	sqlite__row_member(s, core_member_add(c, uid, 0));
 }
 
 static void load_usergroup(core_state *cs, sqlite3_stmt *s)
 {
 	usergroup *g = core_usergroup_new(COL_TEXT(s, 0), COL_TEXT(s, 1));
-	g->name = COL_STR(s, 2);
-	g->handle = COL_STR(s, 3);
-	g->description = COL_STR(s, 4);
-	COL_ID(s, 5, g->created_by);
-	COL_ID(s, 6, g->updated_by);
-	COL_ID(s, 7, g->deleted_by);
-	g->date_create = COL_I64(s, 8);
-	g->date_update = COL_I64(s, 9);
-	g->date_delete = COL_I64(s, 10);
-	g->users = COL_STR(s, 11);
-	g->channels = COL_STR(s, 12);
+	sqlite__row_usergroup(s, g);
 	core_usergroup_add(cs, g);
 }
 
 static void load_app(core_state *cs, sqlite3_stmt *s)
 {
 	app *a = core_app_new(COL_TEXT(s, 0), COL_TEXT(s, 1));
-	a->name = COL_STR(s, 2);
-	COL_ID(s, 3, a->bot_id);
-	COL_ID(s, 4, a->bot_user_id);
-	a->scopes = COL_STR(s, 5);
-	a->signing_secret = COL_STR(s, 6);
-	a->verification_token = COL_STR(s, 7);
-	a->created = COL_I64(s, 8);
-	a->updated = COL_I64(s, 9);
-	a->deleted = COL_BOOL(s, 10);
-	a->manifest = COL_STR(s, 11);
-	a->description = COL_STR(s, 12);
-	a->bot_events = COL_STR(s, 13);
-	a->event_url = COL_STR(s, 14);
-	a->interactivity_url = COL_STR(s, 15);
-	a->interactivity = COL_BOOL(s, 16);
-	a->socket_mode = COL_BOOL(s, 17);
+	sqlite__row_app(s, a);
 	core_app_add(cs, a);
 }
 
@@ -128,13 +213,7 @@ static void load_command(core_state *cs, sqlite3_stmt *s)
 	if (sqlite3_column_type(s, 1) == SQLITE_NULL)
 		return;
 	app_command *c = xcalloc(1, sizeof *c);
-	COL_ID(s, 0, c->org_id);
-	c->command = COL_STR(s, 1);
-	COL_ID(s, 2, c->app_id);
-	c->url = COL_STR(s, 3);
-	c->description = COL_STR(s, 4);
-	c->usage_hint = COL_STR(s, 5);
-	c->should_escape = COL_BOOL(s, 6);
+	sqlite__row_command(s, c);
 	core_command_add(cs, c);
 }
 
@@ -143,27 +222,14 @@ static void load_webhook(core_state *cs, sqlite3_stmt *s)
 	if (sqlite3_column_type(s, 4) == SQLITE_NULL)
 		return;
 	webhook *w = xcalloc(1, sizeof *w);
-	COL_ID(s, 0, w->id);
-	COL_ID(s, 1, w->org_id);
-	COL_ID(s, 2, w->app_id);
-	COL_ID(s, 3, w->channel_id);
-	COL_ID(s, 4, w->hash);
-	COL_ID(s, 5, w->created_by);
-	w->created = COL_I64(s, 6);
-	w->revoked = COL_BOOL(s, 7);
+	sqlite__row_webhook(s, w);
 	core_webhook_add(cs, w);
 }
 
 static void load_token(core_state *cs, sqlite3_stmt *s)
 {
 	token *t = core_token_new(COL_TEXT(s, 0), (token_kind)COL_I64(s, 1));
-	COL_ID(s, 2, t->org_id);
-	COL_ID(s, 3, t->user_id);
-	COL_ID(s, 4, t->app_id);
-	t->scopes = COL_STR(s, 5);
-	t->created = COL_I64(s, 6);
-	t->expires = COL_I64(s, 7);
-	t->revoked = COL_BOOL(s, 8);
+	sqlite__row_token(s, t);
 	core_token_add(cs, t);
 }
 

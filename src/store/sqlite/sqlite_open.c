@@ -208,6 +208,7 @@ static void close_cdb(store *st)
 
 static void store_free(store *st)
 {
+	sqlite__keys_release(st);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->wake);
 	pthread_cond_destroy(&st->room);

@@ -76,6 +76,22 @@ const char *const sqlite__wsql[W__COUNT] = {
 			  " created=excluded.created, revoked=excluded.revoked",
 };
 
+/* The entity each write touches, by the positions of its key among the
+ * parameters above (store_job_keys; restored if the job fails). */
+const sqlite__wkey sqlite__wkeys[W__COUNT] = {
+	[W_PUT_ORG] = {true, STORE_KEY_ORG, 0, -1},
+	[W_PUT_USER] = {true, STORE_KEY_USER, 0, -1},
+	[W_PUT_CHANNEL] = {true, STORE_KEY_CHANNEL, 0, -1},
+	[W_PUT_MEMBER] = {true, STORE_KEY_MEMBER, 0, 1},
+	[W_DEL_MEMBER] = {true, STORE_KEY_MEMBER, 0, 1},
+	[W_PUT_USERGROUP] = {true, STORE_KEY_USERGROUP, 0, -1},
+	[W_PUT_APP] = {true, STORE_KEY_APP, 0, -1},
+	[W_PUT_TOKEN] = {true, STORE_KEY_TOKEN, 0, -1},
+	[W_PUT_COMMAND] = {true, STORE_KEY_COMMAND, 0, 1},
+	[W_DEL_COMMAND] = {true, STORE_KEY_COMMAND, 0, 1},
+	[W_PUT_WEBHOOK] = {true, STORE_KEY_WEBHOOK, 0, 4},
+};
+
 /* ---- jobs ---- */
 
 store_job *store_job_new(store *st)
@@ -100,6 +116,7 @@ void store_job_free(store_job *j)
 		return;
 	job_free_vals(j);
 	free(j->ops);
+	store_keys_free(j->keys, j->nkeys);
 	free(j);
 }
 

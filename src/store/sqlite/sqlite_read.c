@@ -50,29 +50,26 @@ const char *const sqlite__rsql[R__COUNT] = {
 	[R_COUNT_AFTER] = "SELECT COUNT(*) FROM messages WHERE channel_id=?1 AND top=1 AND ts>?2",
 	[R_LATEST_TS] = "SELECT ts FROM messages WHERE channel_id=?1 AND top=1"
 			" ORDER BY ts DESC LIMIT 1",
-	[R_LOAD_ORGS] = "SELECT id, name, domain, created, general_id FROM orgs",
-	[R_LOAD_USERS] = "SELECT id, org_id, name, real_name, display_name, email, title, phone,"
-			 " tz, status_text, status_emoji, avatar_hash, pwhash, is_admin, is_owner,"
-			 " is_primary_owner, is_bot, deleted, bot_id, app_id, created, updated"
-			 " FROM users",
-	[R_LOAD_CHANNELS] = "SELECT id, org_id, name, kind, creator, created, archived,"
-			    " is_general, topic, purpose, topic_creator, purpose_creator,"
-			    " topic_last_set, purpose_last_set, previous_names, im_user, updated"
-			    " FROM channels",
-	[R_LOAD_MEMBERS] = "SELECT channel_id, user_id, joined, last_read, open FROM members",
-	[R_LOAD_USERGROUPS] = "SELECT id, org_id, name, handle, description, created_by,"
-			      " updated_by, deleted_by, date_create, date_update, date_delete,"
-			      " users, channels FROM usergroups",
-	[R_LOAD_APPS] = "SELECT id, org_id, name, bot_id, bot_user_id, scopes, signing_secret,"
-			" verification_token, created, updated, deleted, manifest, description,"
-			" bot_events, event_url, interactivity_url, interactivity, socket_mode"
-			" FROM apps",
-	[R_LOAD_COMMANDS] = "SELECT org_id, command, app_id, url, description, usage_hint,"
-			    " should_escape FROM app_commands",
-	[R_LOAD_WEBHOOKS] = "SELECT id, org_id, app_id, channel_id, hash, created_by, created,"
-			    " revoked FROM webhooks",
-	[R_LOAD_TOKENS] = "SELECT hash, kind, org_id, user_id, app_id, scopes, created, expires,"
-			  " revoked FROM tokens",
+	[R_LOAD_ORGS] = "SELECT " SQLITE_ORG_COLS " FROM orgs",
+	[R_LOAD_USERS] = "SELECT " SQLITE_USER_COLS " FROM users",
+	[R_LOAD_CHANNELS] = "SELECT " SQLITE_CHANNEL_COLS " FROM channels",
+	[R_LOAD_MEMBERS] = "SELECT " SQLITE_MEMBER_COLS " FROM members",
+	[R_LOAD_USERGROUPS] = "SELECT " SQLITE_USERGROUP_COLS " FROM usergroups",
+	[R_LOAD_APPS] = "SELECT " SQLITE_APP_COLS " FROM apps",
+	[R_LOAD_COMMANDS] = "SELECT " SQLITE_COMMAND_COLS " FROM app_commands",
+	[R_LOAD_WEBHOOKS] = "SELECT " SQLITE_WEBHOOK_COLS " FROM webhooks",
+	[R_LOAD_TOKENS] = "SELECT " SQLITE_TOKEN_COLS " FROM tokens",
+	[R_ROW_ORG] = "SELECT " SQLITE_ORG_COLS " FROM orgs WHERE id=?1",
+	[R_ROW_USER] = "SELECT " SQLITE_USER_COLS " FROM users WHERE id=?1",
+	[R_ROW_CHANNEL] = "SELECT " SQLITE_CHANNEL_COLS " FROM channels WHERE id=?1",
+	[R_ROW_MEMBER] = "SELECT " SQLITE_MEMBER_COLS " FROM members"
+			 " WHERE channel_id=?1 AND user_id=?2",
+	[R_ROW_USERGROUP] = "SELECT " SQLITE_USERGROUP_COLS " FROM usergroups WHERE id=?1",
+	[R_ROW_APP] = "SELECT " SQLITE_APP_COLS " FROM apps WHERE id=?1",
+	[R_ROW_TOKEN] = "SELECT " SQLITE_TOKEN_COLS " FROM tokens WHERE hash=?1",
+	[R_ROW_COMMAND] = "SELECT " SQLITE_COMMAND_COLS " FROM app_commands"
+			  " WHERE org_id=?1 AND command=?2",
+	[R_ROW_WEBHOOK] = "SELECT " SQLITE_WEBHOOK_COLS " FROM webhooks WHERE id=?1",
 	/* Per channel through the primary key, instead of a scan of every
 	 * message. */
 	[R_LOAD_LAST_TS] = "SELECT MAX((SELECT MAX(ts) FROM messages WHERE channel_id=c.id))"

@@ -23,7 +23,9 @@
  *     taken from its head, the done list is FIFO and drained whole.
  *  4. done_cb runs exactly once per submitted job, on the loop thread:
  *     from the async callback, from store_close for jobs finished after
- *     the loop's last turn, or inside store_submit when offline.
+ *     the loop's last turn, or inside store_submit when offline. Right
+ *     before it, sqlite__keys_done restores in an attached hot state what
+ *     the job wrote if it failed (sqlite_restore.c).
  *  5. Within a batch each job runs inside its own SAVEPOINT: a failing job
  *     is rolled back alone and the others commit. If the transaction
  *     itself is lost (COMMIT fails, or SQLite rolled everything back after
@@ -331,9 +333,11 @@ void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
 	job->cb = cb;
 	job->ud = ud;
 	job->next = NULL;
+	sqlite__keys_submit(st, job);
 	if (!st->writer_running) {
 		sqlite__run_batch(st, job);
 		sqlite__writer_checkpoint_guard(st, SQLITE_CKPT_PAGES);
+		sqlite__keys_done(st, job);
 		if (cb)
 			cb(ud, job->err);
 		store_job_free(job);
@@ -363,6 +367,7 @@ void sqlite__deliver(store *st)
 	while (j) {
 		store_job *next = j->next;
 		st->inflight--;
+		sqlite__keys_done(st, j); /* a failed job's entities back in hot state */
 		if (j->cb)
 			j->cb(j->ud, j->err);
 		store_job_free(j);
