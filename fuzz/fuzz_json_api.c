@@ -34,7 +34,7 @@
  * '1' = bob, '2' = bot ...). Before parsing, placeholders are
  * replaced so that inputs can name what exists: $O org, $G #general, $U
  * alice, $V bob, $B the bot user, $C the last channel id an answer named,
- * $T the last ts, $S the last user group id.
+ * $T the last ts, $S the last user group id, $A the last app id.
  *
  * Every answer must be a JSON object with a boolean "ok", and an error
  * answer must carry a known error name other than internal_error (which
@@ -74,7 +74,7 @@ typedef struct input_env {
 	api_env env;
 	char *tokens[4];        /* alice, bob, bot, narrow bot */
 	char org[ID_MAX], general[ID_MAX], alice[ID_MAX], bob[ID_MAX], botu[ID_MAX];
-	char last_channel[ID_MAX], last_ts[32], last_group[ID_MAX];
+	char last_channel[ID_MAX], last_ts[32], last_group[ID_MAX], last_app[ID_MAX];
 } input_env;
 
 /* The store's directory holds only files. No system("rm -rf"): forking a
@@ -278,6 +278,31 @@ static void dump_state(core_state *cs, buf *b)
 		s_(b, "org", a->org_id), s_(b, "name", a->name), s_(b, "bot_id", a->bot_id);
 		s_(b, "bot_user", a->bot_user_id), s_(b, "scopes", a->scopes);
 		i_(b, "created", a->created), i_(b, "updated", a->updated), i_(b, "deleted", a->deleted);
+		s_(b, "signing_secret", a->signing_secret), s_(b, "vtoken", a->verification_token);
+		s_(b, "manifest", a->manifest), s_(b, "description", a->description);
+		s_(b, "bot_events", a->bot_events), s_(b, "event_url", a->event_url);
+		s_(b, "interactivity_url", a->interactivity_url);
+		i_(b, "interactivity", a->interactivity), i_(b, "socket_mode", a->socket_mode);
+		buf_addc(b, '\n');
+	}
+	free(keys);
+	keys = core_sorted_keys(&cs->commands, &n);
+	for (size_t i = 0; i < n; i++) {
+		app_command *c = map_get(&cs->commands, keys[i]);
+		buf_printf(b, "command %s", keys[i]);
+		s_(b, "org", c->org_id), s_(b, "command", c->command), s_(b, "app", c->app_id);
+		s_(b, "url", c->url), s_(b, "description", c->description);
+		s_(b, "usage_hint", c->usage_hint), i_(b, "escape", c->should_escape);
+		buf_addc(b, '\n');
+	}
+	free(keys);
+	keys = core_sorted_keys(&cs->webhooks, &n);
+	for (size_t i = 0; i < n; i++) {
+		webhook *w = map_get(&cs->webhooks, keys[i]);
+		buf_printf(b, "webhook %s", w->id);
+		s_(b, "org", w->org_id), s_(b, "app", w->app_id), s_(b, "channel", w->channel_id);
+		s_(b, "hash", w->hash), s_(b, "created_by", w->created_by), i_(b, "created", w->created);
+		i_(b, "revoked", w->revoked);
 		buf_addc(b, '\n');
 	}
 	free(keys);
@@ -335,6 +360,7 @@ static char *expand(input_env *ie, const char *p, size_t n)
 			case 'C': v = ie->last_channel; break;
 			case 'T': v = ie->last_ts; break;
 			case 'S': v = ie->last_group; break;
+			case 'A': v = ie->last_app; break;
 			}
 		}
 		if (v) {
@@ -438,6 +464,7 @@ static void call_one(input_env *ie, const uint8_t *rec, size_t n)
 		ch = json_object_get(ch, "id");
 	remember(ie->last_channel, sizeof ie->last_channel, ch);
 	remember(ie->last_ts, sizeof ie->last_ts, json_object_get(a, "ts"));
+	remember(ie->last_app, sizeof ie->last_app, json_object_get(a, "app_id"));
 	json_t *g = json_object_get(a, "usergroup");
 	if (json_is_object(g))
 		remember(ie->last_group, sizeof ie->last_group, json_object_get(g, "id"));
