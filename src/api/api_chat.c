@@ -167,14 +167,14 @@ out:
 }
 
 /* Message metadata: {"event_type": string, "event_payload": object}.
- * Slack's own names for these failures (invalid_metadata_format /
- * _schema) are not in the error table; invalid_arguments says as much. */
+ * Not JSON: invalid_metadata_format; the wrong shape:
+ * invalid_metadata_schema (Slack's names). */
 static int parse_metadata(api_ctx *c, msg_content *mc)
 {
 	int err = 0, rc = 0;
 	if (arg_empty(c, "metadata"))
 		return 0;
-	json_t *v = api_json_arg(c, "metadata", ERR_INVALID_ARGUMENTS, &err);
+	json_t *v = api_json_arg(c, "metadata", ERR_INVALID_METADATA_FORMAT, &err);
 	if (err)
 		return err;
 	if (!v)
@@ -182,7 +182,7 @@ static int parse_metadata(api_ctx *c, msg_content *mc)
 	const char *type = json_string_value(json_object_get(v, "event_type"));
 	json_t *payload = json_object_get(v, "event_payload");
 	if (!json_is_object(v) || !type || !*type || (payload && !json_is_object(payload))) {
-		rc = ERR_INVALID_ARGUMENTS;
+		rc = ERR_INVALID_METADATA_SCHEMA;
 		goto out;
 	}
 	mc->metadata = json_dumps(v, JSON_COMPACT);

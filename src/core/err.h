@@ -70,6 +70,8 @@
 	X(TOO_MANY_ATTACHMENTS, "too_many_attachments", 200) \
 	X(INVALID_BLOCKS, "invalid_blocks", 200) \
 	X(INVALID_ATTACHMENTS, "invalid_attachments", 200) \
+	X(INVALID_METADATA_FORMAT, "invalid_metadata_format", 200) \
+	X(INVALID_METADATA_SCHEMA, "invalid_metadata_schema", 200) \
 	X(MESSAGE_NOT_FOUND, "message_not_found", 200) \
 	X(CANT_UPDATE_MESSAGE, "cant_update_message", 200) \
 	X(CANT_DELETE_MESSAGE, "cant_delete_message", 200) \

@@ -459,3 +459,17 @@ test('archived channel refuses writes with is_archived', async () => {
 	await alice.client.conversations.unarchive({ channel: ch });
 	await alice.client.chat.postMessage({ channel: ch, text: 'back' });
 });
+
+test('message metadata: stored and returned; bad JSON and bad shape get Slack\'s errors', async () => {
+	const { alice } = env.fx;
+	const ch = (await alice.client.conversations.create({ name: uniq('meta') })).channel.id;
+	const metadata = { event_type: 'case_opened', event_payload: { case: 'CX0000701893' } };
+	const r = await alice.client.chat.postMessage({ channel: ch, text: 'with metadata', metadata });
+	const h = await alice.client.conversations.history({ channel: ch, include_all_metadata: true, limit: 1 });
+	assert.equal(h.messages[0].ts, r.ts);
+	assert.deepEqual(h.messages[0].metadata, metadata);
+	await expectError(alice.client.apiCall('chat.postMessage', { channel: ch, text: 'x', metadata: '{not json' }),
+		'invalid_metadata_format', 'metadata that is not JSON');
+	await expectError(alice.client.chat.postMessage({ channel: ch, text: 'x', metadata: { event_type: 7 } }),
+		'invalid_metadata_schema', 'metadata without a string event_type');
+});
