@@ -149,7 +149,10 @@ struct ws_ctx {
 	uv_check_t check;
 	uv_prepare_t prepare;
 	uv_timer_t timer;
+	uv_timer_t coalesce;        /* a deferred fan-out flush (flush_cb) */
+	uint64_t last_fanout_ns;    /* uv_hrtime() of the last large flush */
 	unsigned flushing : 1;      /* check and prepare started */
+	unsigned deferred : 1;      /* the coalesce timer will flush */
 	unsigned ticking : 1;
 	unsigned stopping : 1;
 	unsigned finished : 1;      /* handles being closed */
@@ -269,7 +272,7 @@ static void q_drop_unsent(ws_conn *c)
 
 static void ctx_flush_start(ws_ctx *x)
 {
-	if (x->flushing || x->finished)
+	if (x->flushing || x->finished || x->deferred)
 		return;
 	x->flushing = 1;
 	uv_check_start(&x->check, flush_cb_check);
@@ -468,14 +471,53 @@ static void flush_all(ws_ctx *x)
 	}
 }
 
+/* Coalescing fan-out. Under a stream of events to many sockets, each
+ * committed event would otherwise leave in its own loop turn: one write
+ * per socket per event, which is what caps fan-out (STACK.md: the writes,
+ * not the framing, cost). When a flush reaches many sockets shortly after
+ * another one did, it waits WS_COALESCE_MS so the next events share its
+ * writes. A lone event (or a quiet server) is never delayed. */
+#define WS_COALESCE_SOCKETS 256
+#define WS_COALESCE_MS 1
+#define WS_COALESCE_AFTER_NS (3 * 1000000ull)
+
+static void flush_now(ws_ctx *x)
+{
+	int fanout = x->ndirty >= WS_COALESCE_SOCKETS;
+	flush_all(x);
+	if (fanout)
+		x->last_fanout_ns = uv_hrtime();
+}
+
+static void coalesce_cb(uv_timer_t *t)
+{
+	ws_ctx *x = t->data;
+	x->deferred = 0;
+	flush_now(x);
+}
+
+static void flush_cb(ws_ctx *x)
+{
+	if (!x->stopping && x->ndirty >= WS_COALESCE_SOCKETS && x->last_fanout_ns &&
+	    uv_hrtime() - x->last_fanout_ns < WS_COALESCE_AFTER_NS) {
+		x->deferred = 1;
+		x->flushing = 0;
+		uv_check_stop(&x->check);
+		uv_prepare_stop(&x->prepare);
+		uv_timer_start(&x->coalesce, coalesce_cb, WS_COALESCE_MS, 0);
+		return;
+	}
+	flush_now(x);
+}
+
 static void flush_cb_check(uv_check_t *h)
 {
-	flush_all(h->data);
+	flush_cb(h->data);
 }
 
 static void flush_cb_prepare(uv_prepare_t *h)
 {
-	flush_all(h->data);
+	flush_cb(h->data);
 }
 
 /* ---- closing ---- */
@@ -748,7 +790,10 @@ static void ctx_maybe_done(ws_ctx *x)
 	if (x->stopping && !x->finished) {
 		x->finished = 1;
 		x->flushing = 0;
-		x->handles_open = 3;
+		x->handles_open = 4;
+		uv_timer_stop(&x->coalesce);
+		x->deferred = 0;
+		uv_close((uv_handle_t *)&x->coalesce, ctx_handle_closed);
 		uv_close((uv_handle_t *)&x->check, ctx_handle_closed);
 		uv_close((uv_handle_t *)&x->prepare, ctx_handle_closed);
 		uv_close((uv_handle_t *)&x->timer, ctx_handle_closed);
@@ -782,7 +827,8 @@ ws_ctx *ws_ctx_new(uv_loop_t *loop, const ws_cfg *cfg)
 	uv_check_init(loop, &x->check);
 	uv_prepare_init(loop, &x->prepare);
 	uv_timer_init(loop, &x->timer);
-	x->check.data = x->prepare.data = x->timer.data = x;
+	uv_timer_init(loop, &x->coalesce);
+	x->check.data = x->prepare.data = x->timer.data = x->coalesce.data = x;
 	x->ping = ws__frame_new(WS_OP_PING, NULL, 0);
 	return x;
 }
