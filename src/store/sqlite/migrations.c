@@ -146,6 +146,21 @@ const char *const sqlite__migrations[] = {
 	" created_by TEXT,"
 	" created INTEGER NOT NULL DEFAULT 0,"
 	" revoked INTEGER NOT NULL DEFAULT 0);",
+
+	/* 3: SLOT-SEARCH (replaced by the search work before it ships) */
+	"SELECT 1;",
+
+	/* 4: SLOT-FILES */
+	"SELECT 1;",
+
+	/* 5: SLOT-COMPLIANCE (retention, legal holds, audit log) */
+	"SELECT 1;",
+
+	/* 6: SLOT-APPS (reminders, interaction state) */
+	"SELECT 1;",
+
+	/* 7: SLOT-WEB (web client: invites, preferences) */
+	"SELECT 1;",
 };
 
 const int sqlite__schema_version = (int)(sizeof sqlite__migrations / sizeof sqlite__migrations[0]);

@@ -92,6 +92,35 @@ typedef struct sqlite__wkey {
 } sqlite__wkey;
 extern const sqlite__wkey sqlite__wkeys[W__COUNT];
 
+/* ---- statements owned by backend modules ----
+ * Modules beyond the core tables (search, files, retention, audit, ...) keep
+ * their SQL as static strings in their own file instead of growing the
+ * enums above. Statements are prepared on first use and cached per
+ * connection, keyed by the string's ADDRESS: always pass the same static
+ * string, never one built at run time. Ops built this way are not hot
+ * state: store_job_keys skips them. */
+typedef struct sqlite__stmt_cache {
+	const char **sql;
+	sqlite3_stmt **stmt;
+	size_t n, cap;
+} sqlite__stmt_cache;
+/* The prepared statement for sql on db, from cache (prepared and added if
+ * new); NULL (logged) if it does not prepare. */
+sqlite3_stmt *sqlite__cache_get(sqlite__stmt_cache *c, sqlite3 *db, const char *sql);
+void sqlite__cache_free(sqlite__stmt_cache *c);
+/* Job building for such statements (sqlite_ops.c): start an op running sql,
+ * then append its parameters in order with the sqlite__v_* calls. */
+void sqlite__op_sql(store_job *j, const char *sql);
+/* The op just started fails the job with err when it changes no row. */
+void sqlite__op_on_missing(store_job *j, int err);
+void sqlite__v_int(store_job *j, int64_t i);
+void sqlite__v_str(store_job *j, const char *s);   /* NULL stays NULL */
+void sqlite__v_id(store_job *j, const char *s);    /* "" stored as NULL */
+void sqlite__v_null(store_job *j);
+/* A module's read statement on the read connection (loop thread), cached;
+ * finish with sqlite__rstmt_done. NULL (logged) on a prepare error. */
+sqlite3_stmt *sqlite__rext(store *st, const char *sql);
+
 /* Entity columns, in the order the row readers (sqlite__row_*) expect. */
 #define SQLITE_ORG_COLS "id, name, domain, created, general_id"
 #define SQLITE_USER_COLS                                                                         \
@@ -162,6 +191,7 @@ typedef struct sqlite__val {
 /* One statement execution: parameters are vals[first .. first+nvals). */
 typedef struct sqlite__op {
 	sqlite__wstmt stmt;
+	const char *sql;  /* a module's own statement (sqlite__op_sql), else NULL */
 	int on_conflict;  /* error for a uniqueness conflict; 0 = ERR_INTERNAL_ERROR */
 	int on_missing;   /* error when the statement changes no row; 0 = fine */
 	size_t first, nvals;
@@ -191,12 +221,14 @@ struct store {
 
 	sqlite3 *wdb;             /* writer thread only (calling thread offline) */
 	sqlite3_stmt *wstmt[W__COUNT];
+	sqlite__stmt_cache wext;  /* writer thread: modules' write statements */
 	int hook_frames;          /* writer thread: WAL frames after its last commit (WAL hook) */
 
 	sqlite3 *cdb;             /* checkpointer thread only; NULL offline */
 
 	sqlite3 *rdb;             /* loop thread only */
 	sqlite3_stmt *rstmt[R__COUNT];
+	sqlite__stmt_cache rext;  /* loop thread: modules' read statements */
 
 	pthread_t writer;
 	bool writer_running;      /* loop thread only: the writer thread exists */

@@ -192,6 +192,8 @@ static void close_dbs(store *st)
 		sqlite3_finalize(st->wstmt[i]);
 	for (int i = 0; i < R__COUNT; i++)
 		sqlite3_finalize(st->rstmt[i]);
+	sqlite__cache_free(&st->wext);
+	sqlite__cache_free(&st->rext);
 	if (st->rdb && sqlite3_close(st->rdb) != SQLITE_OK)
 		log_error("store: closing read connection", "err=\"%s\"", sqlite3_errmsg(st->rdb));
 	if (st->wdb && sqlite3_close(st->wdb) != SQLITE_OK)

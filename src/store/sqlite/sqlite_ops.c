@@ -135,6 +135,7 @@ static sqlite__op *op_new(store_job *j, sqlite__wstmt stmt)
 	}
 	sqlite__op *op = &j->ops[j->nops++];
 	op->stmt = stmt;
+	op->sql = NULL;
 	op->on_conflict = j->next_conflict;
 	op->on_missing = 0;
 	op->first = j->nvals;
@@ -185,6 +186,38 @@ static void v_ts0(store_job *j, int64_t ts)
 		v_int(j, ts);
 	else
 		val_new(j);
+}
+
+/* ---- modules' own statements (see sqlite_internal.h) ---- */
+
+void sqlite__op_sql(store_job *j, const char *sql)
+{
+	op_new(j, W__COUNT)->sql = sql;
+}
+
+void sqlite__op_on_missing(store_job *j, int err)
+{
+	j->ops[j->nops - 1].on_missing = err;
+}
+
+void sqlite__v_int(store_job *j, int64_t i)
+{
+	v_int(j, i);
+}
+
+void sqlite__v_str(store_job *j, const char *s)
+{
+	v_str(j, s);
+}
+
+void sqlite__v_id(store_job *j, const char *s)
+{
+	v_id(j, s);
+}
+
+void sqlite__v_null(store_job *j)
+{
+	val_new(j);
 }
 
 /* ---- entities ---- */

@@ -89,6 +89,41 @@ sqlite3_stmt *sqlite__rget(store *st, sqlite__rstmt id)
 	return st->rstmt[id];
 }
 
+sqlite3_stmt *sqlite__cache_get(sqlite__stmt_cache *c, sqlite3 *db, const char *sql)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->sql[i] == sql)
+			return c->stmt[i];
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		log_error("store: prepare failed", "sql=\"%.60s\" err=\"%s\"", sql, sqlite3_errmsg(db));
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->sql = xrealloc(c->sql, c->cap * sizeof *c->sql);
+		c->stmt = xrealloc(c->stmt, c->cap * sizeof *c->stmt);
+	}
+	c->sql[c->n] = sql;
+	c->stmt[c->n++] = s;
+	return s;
+}
+
+void sqlite__cache_free(sqlite__stmt_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		sqlite3_finalize(c->stmt[i]);
+	free(c->sql);
+	free(c->stmt);
+	memset(c, 0, sizeof *c);
+}
+
+sqlite3_stmt *sqlite__rext(store *st, const char *sql)
+{
+	return sqlite__cache_get(&st->rext, st->rdb, sql);
+}
+
 void sqlite__rstmt_done(sqlite3_stmt *s)
 {
 	if (s) {

@@ -67,6 +67,8 @@ size_t store_job_keys(const store_job *j, store_key **out)
 	buf b = BUF_INIT;
 	for (size_t i = 0; i < j->nops; i++) {
 		const sqlite__op *op = &j->ops[i];
+		if (op->sql)
+			continue;
 		const sqlite__wkey *wk = &sqlite__wkeys[op->stmt];
 		if (!wk->on)
 			continue;

@@ -80,7 +80,9 @@ static void log_sql_err(store *st, const char *what, int rc)
 
 static int run_op(store *st, store_job *j, const sqlite__op *op)
 {
-	sqlite3_stmt *s = st->wstmt[op->stmt];
+	sqlite3_stmt *s = op->sql ? sqlite__cache_get(&st->wext, st->wdb, op->sql) : st->wstmt[op->stmt];
+	if (!s)
+		return ERR_INTERNAL_ERROR;
 	if (sqlite3_bind_parameter_count(s) != (int)op->nvals) {
 		/* A job builder and its SQL disagree: a bug, caught on first use. */
 		log_error("store: parameter count mismatch", "stmt=%d want=%d have=%zu", (int)op->stmt,
