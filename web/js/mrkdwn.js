@@ -483,11 +483,33 @@ function inlineText(nodes, ctx) {
   return s;
 }
 
+/**
+ * One mention/link/date/emoji node as HTML, for Block Kit's rich_text:
+ * {t:'user',id} {t:'channel',id} {t:'usergroup',id} {t:'broadcast',range}
+ * {t:'date',ts,format,link,fallback} {t:'link',url,label} {t:'emoji',name}.
+ */
+export function tokenHtml(node, ctx) {
+  try {
+    return inlineHtml([node], ctx || {}, false);
+  } catch {
+    return '';
+  }
+}
+
+function preText(s, ctx) {
+  return s.replace(/<([^<>\n]{1,2000})>/g, (m, body) => {
+    const n = parseToken(body);
+    if (n.t === 'link') return n.label ? decodeEntities(n.label) : safeUrl(n.url) ? decodeEntities(n.url) : `<${decodeEntities(n.url)}>`;
+    if (n.t === 'date' || n.t === 'text') return inlineText([n], ctx);
+    return tokenText(n, ctx);
+  }).replace(/&(amp|lt|gt);/g, (e) => decodeEntities(e));
+}
+
 function blocksText(blocks, ctx) {
   const out = [];
   for (const b of blocks) {
     if (b.t === 'para') out.push(...b.lines.map((l) => inlineText(l, ctx)));
-    else if (b.t === 'pre') out.push(decodeEntities(b.s));
+    else if (b.t === 'pre') out.push(preText(b.s, ctx));
     else if (b.t === 'quote') out.push(...blocksText(b.c, ctx).split('\n').map((l) => '> ' + l));
     else if (b.t === 'list') {
       for (const it of b.items) out.push('  '.repeat(it.indent) + (it.marker === '-' || it.marker === '*' ? '•' : it.marker) + ' ' + inlineText(it.c, ctx));
