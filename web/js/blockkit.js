@@ -10,7 +10,7 @@
 // data-block-id and, where the element has one, data-value; options carry
 // their Slack option object as JSON in data-option. The app code turns clicks
 // into blocks.action and the form into views.submit with readViewState().
-import { renderMrkdwn, renderPlain, esc, safeUrl, tokenHtml } from './mrkdwn.js';
+import { renderMrkdwn, renderPlain, esc, safeUrl, tokenHtml, isEmojiText } from './mrkdwn.js';
 import { emojiChar } from './emoji.js';
 
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -25,7 +25,7 @@ function plainEmoji(s, ctx) {
   return s.replace(SHORTCODE, (m, name) => {
     let v = null;
     try { v = ctx && typeof ctx.emoji === 'function' ? ctx.emoji(name) : null; } catch { v = null; }
-    if (typeof v === 'string' && v && !/^(https?:|\/|alias:)/i.test(v)) return v;
+    if (typeof v === 'string' && v && isEmojiText(v)) return v;
     return emojiChar(name) || m;
   });
 }

@@ -183,23 +183,26 @@ const QUOTE_RE = /^(?:&gt;|>)/;
 const QUOTE_ALL_RE = /^(?:&gt;&gt;&gt;|>>>)[ \t]?/;
 const LIST_RE = /^([ \t]*)([•◦▪‣·*-]|\d{1,4}[.)]|[a-zA-Z][.)])[ \t]+(?=\S)/;
 
-function parseLines(lines) {
+// Quotes do not nest in Slack: inside one, a further ">" is just dropped.
+function parseLines(lines, inQuote) {
+  if (inQuote) lines = lines.map((l) => l.replace(/^(?:(?:&gt;|>)[ \t]?)+/, ''));
   const out = [];
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
-    if (QUOTE_ALL_RE.test(line)) {
+    if (inQuote) {
+      // fall through to lists and paragraphs
+    } else if (QUOTE_ALL_RE.test(line)) {
       const rest = [line.replace(QUOTE_ALL_RE, ''), ...lines.slice(i + 1)];
-      out.push({ t: 'quote', c: parseLines(rest) });
+      out.push({ t: 'quote', c: parseLines(rest, true) });
       break;
-    }
-    if (QUOTE_RE.test(line)) {
+    } else if (QUOTE_RE.test(line)) {
       const q = [];
       while (i < lines.length && QUOTE_RE.test(lines[i]) && !QUOTE_ALL_RE.test(lines[i])) {
         q.push(lines[i].replace(QUOTE_RE, '').replace(/^[ \t]/, ''));
         i++;
       }
-      out.push({ t: 'quote', c: parseLines(q) });
+      out.push({ t: 'quote', c: parseLines(q, true) });
       continue;
     }
     if (LIST_RE.test(line)) {
@@ -214,7 +217,7 @@ function parseLines(lines) {
       continue;
     }
     const para = [];
-    while (i < lines.length && !QUOTE_RE.test(lines[i]) && !LIST_RE.test(lines[i])) {
+    while (i < lines.length && (inQuote || !QUOTE_RE.test(lines[i])) && !LIST_RE.test(lines[i])) {
       para.push(parseInline(lines[i]));
       i++;
     }
@@ -307,6 +310,9 @@ export function formatSlackDate(ts, format, ctx) {
 
 /* ---------- rendering ---------- */
 
+// What ctx.emoji() may return besides a URL or "alias:name": the emoji itself.
+export const isEmojiText = (v) => v.length <= 16 && !/[:/\\<>&]/.test(v);
+
 function emojiFor(name, ctx) {
   let v = call(ctx, 'emoji', name);
   if (v && v.startsWith('alias:')) v = call(ctx, 'emoji', v.slice(6)) || emojiChar(v.slice(6));
@@ -314,7 +320,7 @@ function emojiFor(name, ctx) {
     if (/^https?:\/\//i.test(v) || (v[0] === '/' && v[1] !== '/')) {
       const src = v[0] === '/' ? v : safeUrl(v);
       if (src) return { img: src };
-    } else if (!/^https?:|^\/|^alias:/i.test(v)) {
+    } else if (isEmojiText(v)) {
       return { char: v };
     }
   }
