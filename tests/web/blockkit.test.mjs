@@ -121,7 +121,7 @@ test('rich_text: sections with styles, lists, quote, preformatted, mentions, emo
     { type: 'rich_text_preformatted', elements: [{ type: 'text', text: 'a <b>\n  c', style: { bold: true } }] },
   ] }], ctx);
   parseHtml(html);
-  for (const s of ['<b>Hi </b>', '<i><s>it</s></i>', '<code>x()</code>',
+  for (const s of ['<b>Hi </b>', '<i><s>it</s></i>', '<code class="mk-code">x()</code>',
     '<span class="mention" data-user-id="U1">@alice</span>',
     '<a class="channel-link" data-channel-id="C1" href="#/c/C1">#general</a>',
     '<span class="mention mention-group" data-usergroup-id="S9">@S9</span>',

@@ -21,7 +21,7 @@ const r = (t, c = ctx) => {
 const A = (url, inner) => `<a href="${url}" rel="noopener noreferrer" target="_blank">${inner}</a>`;
 
 test('bold, italic, strike, inline code', () => {
-  assert.equal(r('*bold* _it_ ~st~ `code`'), '<b>bold</b> <i>it</i> <s>st</s> <code>code</code>');
+  assert.equal(r('*bold* _it_ ~st~ `code`'), '<b>bold</b> <i>it</i> <s>st</s> <code class="mk-code">code</code>');
   assert.equal(r('say *hi*, then _go_!'), 'say <b>hi</b>, then <i>go</i>!');
   assert.equal(r('(*x*)'), '(<b>x</b>)');
 });
@@ -43,8 +43,8 @@ test('nesting: all three, overlap, code protects its content', () => {
   assert.equal(r('*_~all~_*'), '<b><i><s>all</s></i></b>');
   assert.equal(r('*bold _both_ bold*'), '<b>bold <i>both</i> bold</b>');
   assert.equal(r('*a _b* c_'), '<b>a _b</b> c_');
-  assert.equal(r('*a `b* c`'), '*a <code>b* c</code>');
-  assert.equal(r('`*x* <@U1>`'), '<code>*x* &lt;@U1&gt;</code>');
+  assert.equal(r('*a `b* c`'), '*a <code class="mk-code">b* c</code>');
+  assert.equal(r('`*x* <@U1>`'), '<code class="mk-code">*x* &lt;@U1&gt;</code>');
   assert.equal(r('*hi <@U1>*'), '<b>hi <span class="mention" data-user-id="U1">@alice</span></b>');
 });
 

@@ -173,7 +173,8 @@ function pad2(n) { return String(n).padStart(2, '0'); }
 function localDateTime(sec) {
   const d = new Date(sec * 1000);
   if (Number.isNaN(d.getTime())) return '';
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  const secs = d.getSeconds() ? `:${pad2(d.getSeconds())}` : '';
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}${secs}`;
 }
 
 function textInputHtml(el, blockId, kind, ctx, id) {
@@ -231,7 +232,7 @@ function elementHtml(el, blockId, ctx, id) {
     }
     case 'datetimepicker': {
       const v = Number.isInteger(el.initial_date_time) ? localDateTime(el.initial_date_time) : '';
-      return `<input type="datetime-local" class="bk-date"${attr('id', id)}${ids(el, blockId, kind)} value="${esc(v)}"${confirmAttr(el)}>`;
+      return `<input type="datetime-local" class="bk-date"${attr('id', id)}${ids(el, blockId, kind)} value="${esc(v)}"${v.length > 16 ? ' step="1"' : ''}${confirmAttr(el)}>`;
     }
     case 'checkboxes':
     case 'radio_buttons':
@@ -261,7 +262,7 @@ function richEmoji(e, ctx) {
 
 function styled(html, st) {
   if (!isObj(st)) return html;
-  if (st.code) html = `<code>${html}</code>`;
+  if (st.code) html = `<code class="mk-code">${html}</code>`;
   if (st.strike) html = `<s>${html}</s>`;
   if (st.italic) html = `<i>${html}</i>`;
   if (st.bold) html = `<b>${html}</b>`;

@@ -362,7 +362,7 @@ function inlineHtml(nodes, ctx, inLink) {
       case 'b': h += `<b>${inlineHtml(n.c, ctx, inLink)}</b>`; break;
       case 'i': h += `<i>${inlineHtml(n.c, ctx, inLink)}</i>`; break;
       case 's': h += `<s>${inlineHtml(n.c, ctx, inLink)}</s>`; break;
-      case 'code': h += `<code>${esc(decodeEntities(n.s))}</code>`; break;
+      case 'code': h += `<code class="mk-code">${esc(decodeEntities(n.s))}</code>`; break;
       case 'emoji': {
         const e = emojiFor(n.name, ctx);
         if (!e) h += esc(`:${n.name}:`);
