@@ -358,3 +358,34 @@ test('hostile ids and values stay inside their attributes; __proto__ is a plain 
   assert.equal(Object.getPrototypeOf(st), Object.prototype);
   assert.equal({}.constructor, Object);
 });
+
+test('actionPayload: Slack block_actions entries for buttons, overflow items, selects, pickers, inputs', async () => {
+  const { actionPayload } = await import('../../web/js/blockkit.js');
+  const root = dom([
+    { type: 'actions', block_id: 'acts', elements: [
+      { type: 'button', action_id: 'go', text: pt('Go :tada:'), value: 'v', style: 'primary' },
+      { type: 'button', action_id: 'plain', text: pt('Plain') },
+      { type: 'overflow', action_id: 'more', options: [opt('Edit', 'edit')] },
+      { type: 'static_select', action_id: 'sel', options: [opt('A', 'a')], initial_option: opt('A', 'a') },
+      { type: 'users_select', action_id: 'who', initial_user: 'U1' },
+      { type: 'checkboxes', action_id: 'cb', options: [opt('A', 'a')], initial_options: [opt('A', 'a')] },
+      { type: 'datepicker', action_id: 'day', initial_date: '2026-01-02' },
+    ] },
+    { type: 'input', block_id: 'in', dispatch_action: true, label: pt('L'), element: { type: 'plain_text_input', action_id: 'txt', initial_value: 'hi' } },
+  ]);
+  const byId = (aid) => interactive(root).find((e) => e.getAttribute('data-action-id') === aid && e.getAttribute('data-kind') !== 'overflow_toggle');
+  const strip = ({ action_ts, ...rest }) => { assert.match(action_ts, /^\d+\.\d{6}$/); return rest; };
+  assert.deepEqual(strip(actionPayload(byId('go'))), { type: 'button', action_id: 'go', block_id: 'acts', text: pt('Go :tada:'), value: 'v', style: 'primary' });
+  assert.deepEqual(strip(actionPayload(byId('plain'))), { type: 'button', action_id: 'plain', block_id: 'acts', text: pt('Plain') });
+  assert.deepEqual(strip(actionPayload(byId('more'))), { type: 'overflow', action_id: 'more', block_id: 'acts', selected_option: { text: pt('Edit'), value: 'edit' } });
+  assert.deepEqual(strip(actionPayload(byId('sel'))), { type: 'static_select', action_id: 'sel', block_id: 'acts', selected_option: { text: pt('A'), value: 'a' } });
+  assert.deepEqual(strip(actionPayload(byId('who'))), { type: 'users_select', action_id: 'who', block_id: 'acts', selected_user: 'U1' });
+  assert.deepEqual(strip(actionPayload(byId('cb'))), { type: 'checkboxes', action_id: 'cb', block_id: 'acts', selected_options: [{ text: pt('A'), value: 'a' }] });
+  assert.deepEqual(strip(actionPayload(byId('day'))), { type: 'datepicker', action_id: 'day', block_id: 'acts', selected_date: '2026-01-02' });
+  assert.deepEqual(strip(actionPayload(byId('txt'))), { type: 'plain_text_input', action_id: 'txt', block_id: 'in', value: 'hi' });
+  const toggle = interactive(root).find((e) => e.getAttribute('data-kind') === 'overflow_toggle');
+  assert.equal(actionPayload(toggle), null);
+  assert.equal(actionPayload(null), null);
+  assert.equal(actionPayload({}), null);
+  assert.equal(actionPayload(root.querySelectorAll('div')[0]), null);
+});

@@ -9,7 +9,8 @@
 // Interactive elements carry data-kind (the element type), data-action-id,
 // data-block-id and, where the element has one, data-value; options carry
 // their Slack option object as JSON in data-option. The app code turns clicks
-// into blocks.action and the form into views.submit with readViewState().
+// into blocks.action with actionPayload() and the form into views.submit with
+// readViewState(); docs/web-rendering.md has the whole contract.
 import { renderMrkdwn, renderPlain, esc, safeUrl, tokenHtml, isEmojiText } from './mrkdwn.js';
 import { emojiChar } from './emoji.js';
 
@@ -206,7 +207,8 @@ function elementHtml(el, blockId, ctx, id) {
     case 'workflow_button': {
       const style = el.style === 'primary' || el.style === 'danger' ? ` bk-${el.style}` : '';
       const label = textHtml(el.text, ctx) || 'Button';
-      const a = `${ids(el, blockId, kind)}${attr('data-value', str(el.value))}${confirmAttr(el)}${attr('aria-label', str(el.accessibility_label))}`;
+      const tobj = isObj(el.text) ? { type: 'plain_text', text: str(el.text.text) } : { type: 'plain_text', text: 'Button' };
+      const a = `${ids(el, blockId, kind)}${attr('data-value', str(el.value))} data-text="${json(tobj)}"${el.style === 'primary' || el.style === 'danger' ? ` data-style="${el.style}"` : ''}${confirmAttr(el)}${attr('aria-label', str(el.accessibility_label))}`;
       const url = safeUrl(el.url);
       if (url) return `<a class="bk-button${style}" href="${esc(url)}" rel="noopener noreferrer" target="_blank" data-url="${esc(url)}"${a}>${label}</a>`;
       if (kind === 'workflow_button' && isObj(el.workflow)) return `<button type="button" class="bk-button${style}"${a} data-workflow="${json(el.workflow)}">${label}</button>`;
@@ -494,4 +496,30 @@ export function readViewState(root) {
     own(values[blockId], actionId, { type, ...read(el) });
   }
   return values;
+}
+
+/**
+ * The entry of a block_actions payload's `actions` array for an interactive
+ * element the user just used (the element carrying data-kind: a button, an
+ * overflow item, a select, a picker, a checkbox group ...), in Slack's shape:
+ * {type, action_id, block_id, action_ts, value | selected_* ...}. null for an
+ * element that is not an action (e.g. the overflow toggle).
+ */
+export function actionPayload(el) {
+  if (!el || typeof el.getAttribute !== 'function') return null;
+  const type = el.getAttribute('data-kind');
+  const base = { type, action_id: el.getAttribute('data-action-id'), block_id: el.getAttribute('data-block-id'),
+    action_ts: (Date.now() / 1000).toFixed(6) };
+  if (!type || base.action_id == null || base.block_id == null) return null;
+  if (type === 'button' || type === 'workflow_button') {
+    const out = { ...base, text: parseJson(el.getAttribute('data-text')) || { type: 'plain_text', text: '' } };
+    const v = el.getAttribute('data-value');
+    if (v != null) out.value = v;
+    const st = el.getAttribute('data-style');
+    if (st) out.style = st;
+    return out;
+  }
+  if (type === 'overflow') return { ...base, selected_option: optionOf(el) };
+  const read = Object.prototype.hasOwnProperty.call(READ, type) ? READ[type] : null;
+  return read ? { ...base, ...read(el) } : null;
 }
