@@ -389,3 +389,8 @@ test('actionPayload: Slack block_actions entries for buttons, overflow items, se
   assert.equal(actionPayload({}), null);
   assert.equal(actionPayload(root.querySelectorAll('div')[0]), null);
 });
+
+test('an overflow without action_id: toggle and items share the generated id', () => {
+  const els = interactive(dom([{ type: 'actions', block_id: 'z', elements: [{ type: 'overflow', options: [opt('a', 'a')] }] }]));
+  assert.deepEqual(els.map((e) => [e.getAttribute('data-kind'), e.getAttribute('data-action-id')]), [['overflow_toggle', 'overflow-z'], ['overflow', 'overflow-z']]);
+});

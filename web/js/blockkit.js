@@ -53,7 +53,8 @@ const attr = (name, v) => (v == null || v === '' ? '' : ` ${name}="${esc(v)}"`);
 const json = (v) => esc(JSON.stringify(v));
 
 function ids(el, blockId, kind) {
-  return ` data-kind="${esc(kind)}" data-block-id="${esc(blockId)}" data-action-id="${esc(str(el.action_id) || `${kind}-${blockId}`)}"`;
+  const aid = str(el.action_id) || `${str(el.type) || kind}-${blockId}`;
+  return ` data-kind="${esc(kind)}" data-block-id="${esc(blockId)}" data-action-id="${esc(aid)}"`;
 }
 
 function confirmAttr(el) {
