@@ -135,6 +135,7 @@ test('broadcasts: here, channel, everyone, with labels', () => {
 
 test('ctx is optional, and throwing or odd ctx functions are tolerated', () => {
   assert.equal(renderMrkdwn('<@U1> :eyes:'), '<span class="mention" data-user-id="U1">@U1</span> <span class="emoji" title=":eyes:">👀</span>');
+  assert.equal(renderMrkdwn(':eyes:', null), '<span class="emoji emoji-jumbo" title=":eyes:">👀</span>');
   const bad = { userName() { throw new Error('x'); }, channelName: () => 42, emoji: 'not a function' };
   assert.equal(renderMrkdwn('<@U1> <#C1>', bad), '<span class="mention" data-user-id="U1">@U1</span> <a class="channel-link" data-channel-id="C1" href="#/c/C1">#C1</a>');
 });
@@ -155,15 +156,24 @@ test('dates: format tokens, link, fallback', () => {
 });
 
 test('emoji shortcodes: known, skin tones, custom (url, alias), unknown stays text', () => {
-  assert.equal(r(':thumbsup: :+1:'), '<span class="emoji" title=":thumbsup:">👍</span> <span class="emoji" title=":+1:">👍</span>');
-  assert.equal(r(':wave::skin-tone-3:'), '<span class="emoji" title=":wave::skin-tone-3:">👋🏼</span>');
+  assert.equal(r('x :thumbsup: :+1:'), 'x <span class="emoji" title=":thumbsup:">👍</span> <span class="emoji" title=":+1:">👍</span>');
+  assert.equal(r('x :wave::skin-tone-3:'), 'x <span class="emoji" title=":wave::skin-tone-3:">👋🏼</span>');
   assert.equal(r(':no_such_emoji:'), ':no_such_emoji:');
-  assert.equal(r(':partyparrot:'), '<img class="emoji" src="https://emoji.example/parrot.gif" alt=":partyparrot:" title=":partyparrot:">');
-  assert.equal(r(':shipit:'), '<span class="emoji" title=":shipit:">🚀</span>');
-  assert.equal(r(':local:'), '<img class="emoji" src="/emoji/local.png" alt=":local:" title=":local:">');
+  assert.equal(r('x :partyparrot:'), 'x <img class="emoji" src="https://emoji.example/parrot.gif" alt=":partyparrot:" title=":partyparrot:">');
+  assert.equal(r('x :shipit:'), 'x <span class="emoji" title=":shipit:">🚀</span>');
+  assert.equal(r('x :local:'), 'x <img class="emoji" src="/emoji/local.png" alt=":local:" title=":local:">');
   assert.equal(r(':bad:'), ':bad:');
   assert.equal(r('10:30:45'), '10:30:45');
   assert.equal(r('_:eyes: look_'), '<i><span class="emoji" title=":eyes:">👀</span> look</i>');
+});
+
+test('a message of only emoji shows them large (up to 23)', () => {
+  assert.equal(r(':eyes: :tada:'), '<span class="emoji emoji-jumbo" title=":eyes:">👀</span> <span class="emoji emoji-jumbo" title=":tada:">🎉</span>');
+  assert.equal(r(':partyparrot:'), '<img class="emoji emoji-jumbo" src="https://emoji.example/parrot.gif" alt=":partyparrot:" title=":partyparrot:">');
+  assert.ok(!r(':eyes: ok').includes('jumbo'));
+  assert.ok(!r(':eyes: :nope:').includes('jumbo'));
+  assert.ok(!r(':eyes:'.repeat(24)).includes('jumbo'));
+  assert.ok(!r('*:eyes:*').includes('jumbo'));
 });
 
 test('safeUrl allows only http, https, mailto', () => {

@@ -454,7 +454,17 @@ function blocksHtml(blocks, ctx) {
  */
 export function renderMrkdwn(text, ctx) {
   try {
-    return blocksHtml(parseMrkdwn(text), ctx || {});
+    const c = ctx || {};
+    const blocks = parseMrkdwn(text);
+    const html = blocksHtml(blocks, c);
+    // Like Slack, a message of nothing but a few emoji shows them large.
+    if (blocks.length === 1 && blocks[0].t === 'para') {
+      const nodes = blocks[0].lines.flat();
+      const emoji = nodes.filter((n) => n.t === 'emoji');
+      if (emoji.length && emoji.length <= 23 && nodes.every((n) => n.t === 'emoji' || (n.t === 'text' && !n.s.trim()))
+        && emoji.every((n) => emojiFor(n.name, c))) return html.replace(/class="emoji"/g, 'class="emoji emoji-jumbo"');
+    }
+    return html;
   } catch {
     // The parser is total on strings; this is a last guard so a message never breaks the list.
     return esc(decodeEntities(typeof text === 'string' ? text : ''));
