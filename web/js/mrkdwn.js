@@ -106,13 +106,26 @@ function tokenize(line) {
         // trailing punctuation belongs to the sentence, and so does a ")" with no "(".
         const cut = u.search(/&(lt|gt);/);
         if (cut >= 0) u = u.slice(0, cut);
+        let opens = 0;
+        let closes = 0;
+        for (const ch of u) {
+          if (ch === '(') opens++;
+          else if (ch === ')') closes++;
+        }
+        let end = u.length;
         for (;;) {
-          const last = u[u.length - 1];
-          if (/[.,;:!?*_~'"]/.test(last)) u = u.slice(0, -1);
-          else if (last === ')' && (u.match(/\(/g) || []).length < (u.match(/\)/g) || []).length) u = u.slice(0, -1);
+          const last = u[end - 1];
+          if (/[.,;:!?*_~'"]/.test(last)) end--;
+          else if (last === ')' && opens < closes) { end--; closes--; }
           else break;
         }
-        if (safeUrl(u) && u.length > 8) { units.push({ t: 'link', url: u, label: null, bare: true }); i += u.length; continue; }
+        u = u.slice(0, end);
+        if (u.length > 8 && safeUrl(u)) { units.push({ t: 'link', url: u, label: null, bare: true }); i += u.length; continue; }
+        // Not a usable URL: take the whole run as plain characters, so the
+        // "http"s inside it are not tried again (that would be quadratic).
+        for (const ch of m[0]) units.push(ch);
+        i += m[0].length;
+        continue;
       }
     } else if (c === '&') {
       const m = /^&(amp|lt|gt);/.exec(line.slice(i, i + 5));
