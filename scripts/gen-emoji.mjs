@@ -92,7 +92,8 @@ function load() {
     const sp = ent.indexOf(' ');
     const char = ent.slice(tone ? 1 : 0, sp);
     const names = ent.slice(sp + 1).split(' ');
-    const rec = { char, names, tone, rank: list.length };
+    const words = names.map((n) => n.split(/[_-]/).slice(1));
+    const rec = { char, names, words, tone, rank: list.length };
     list.push(rec);
     for (const n of names) if (!byName.has(n)) byName.set(n, rec);
   }
@@ -138,11 +139,12 @@ export function searchEmoji(prefix, limit = 10) {
   const hits = [];
   for (const rec of list) {
     let best = null;
-    for (const n of rec.names) {
+    for (let k = 0; k < rec.names.length; k++) {
+      const n = rec.names[k];
       let tier;
       if (n === q) tier = 0;
       else if (n.startsWith(q)) tier = 1;
-      else if (q && n.split(/[_-]/).some((w, i) => i > 0 && w.startsWith(q))) tier = 2;
+      else if (q && rec.words[k].some((w) => w.startsWith(q))) tier = 2;
       else continue;
       if (!best || tier < best.tier) best = { tier, name: n };
     }
