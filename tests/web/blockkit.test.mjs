@@ -394,3 +394,28 @@ test('an overflow without action_id: toggle and items share the generated id', (
   const els = interactive(dom([{ type: 'actions', block_id: 'z', elements: [{ type: 'overflow', options: [opt('a', 'a')] }] }]));
   assert.deepEqual(els.map((e) => [e.getAttribute('data-kind'), e.getAttribute('data-action-id')]), [['overflow_toggle', 'overflow-z'], ['overflow', 'overflow-z']]);
 });
+
+test('legacy attachments: color bar, pretext, author, title, text, fields, footer, url buttons', async () => {
+  const { renderAttachments } = await import('../../web/js/blockkit.js');
+  const html = renderAttachments([{
+    color: 'danger', pretext: 'Heads up *now*', author_name: 'CI', author_link: 'https://ci.example', author_icon: 'https://ci.example/i.png',
+    title: 'Build #42 <failed>', title_link: 'https://ci.example/42', text: 'Step `test` failed for <@U1>',
+    fields: [{ title: 'Branch', value: 'main', short: true }, { title: 'Commit', value: '<https://git.example/c|abc123>', short: true }],
+    footer: 'ci-bot', ts: 1392734382,
+    actions: [{ type: 'button', text: 'Open', url: 'https://ci.example/42', style: 'primary' }, { type: 'button', text: 'Evil', url: 'javascript:x' }],
+  }, { color: '36a64f', text: 'second' }, { fallback: 'only fallback' }, null, 'x', { color: 'red;background:url(x)', text: 't' }], ctx);
+  const root = parseHtml(html);
+  assert.ok(html.includes('<div class="bk-att-pretext">Heads up <b>now</b></div>'));
+  assert.ok(html.includes('<div class="bk-attachment" style="border-left-color:#a30200">'));
+  assert.ok(html.includes('style="border-left-color:#36a64f"'));
+  assert.ok(html.includes('<a href="https://ci.example/42" rel="noopener noreferrer" target="_blank">Build #42 &lt;failed&gt;</a>'));
+  assert.ok(html.includes('Step <code class="mk-code">test</code> failed for <span class="mention" data-user-id="U1">@alice</span>'));
+  assert.ok(html.includes('<div class="bk-att-field bk-att-short"><div class="bk-att-field-title">Branch</div><div>main</div></div>'));
+  assert.ok(html.includes('<a href="https://git.example/c" rel="noopener noreferrer" target="_blank">abc123</a>'));
+  assert.ok(html.includes('datetime="2014-02-18T14:39:42.000Z"'));
+  assert.ok(html.includes('<div class="bk-text">only fallback</div>'));
+  assert.equal(root.querySelectorAll('a').filter((a) => a.getAttribute('class') === 'bk-button bk-primary').length, 1);
+  assert.ok(!html.includes('javascript') && !html.includes('url(x)'));
+  assert.equal(renderAttachments('nope', ctx), '');
+  assert.equal(renderAttachments([{ blocks: [{ type: 'divider' }] }], ctx).includes('bk-divider'), true);
+});

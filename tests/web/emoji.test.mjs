@@ -25,6 +25,8 @@ test('skin tones 2-6 on emoji that take them; ignored where they do not apply', 
   assert.equal(emojiChar('eyes::skin-tone-3'), '👀');
   assert.equal(emojiChar('wave::skin-tone-7'), null);
   assert.equal(emojiChar('wave::skin-tone-1'), null);
+  assert.equal(emojiChar('wave::constructor'), null);
+  assert.equal(emojiChar('wave::__proto__'), null);
 });
 
 test('unknown names and non-strings give null', () => {

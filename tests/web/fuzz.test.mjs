@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderMrkdwn, renderPlain } from '../../web/js/mrkdwn.js';
-import { renderBlocks, readViewState } from '../../web/js/blockkit.js';
+import { renderBlocks, readViewState, renderAttachments } from '../../web/js/blockkit.js';
 import { parseHtml, allElements } from './lib/dom.mjs';
 
 function rng(seed) {
@@ -41,7 +41,7 @@ function checkHtml(html, where) {
       assert.ok(ATTRS.has(k) || k.startsWith('data-'), `${where}: attribute ${k}`);
       if (k === 'href') assert.match(v, /^(https?:\/\/[^\s]|mailto:|#\/c\/)/i, `${where}: href ${v}`);
       if (k === 'src') assert.match(v, /^(https?:\/\/|\/[^/\\])/i, `${where}: src ${v}`);
-      if (k === 'style') assert.match(v, /^background:#[0-9a-f]{3,8}$/i, `${where}: style ${v}`);
+      if (k === 'style') assert.match(v, /^(background|border-left-color):#[0-9a-f]{3,8}$/i, `${where}: style ${v}`);
     }
   }
 }
@@ -103,5 +103,21 @@ test('random Block Kit structures: never throw, well-formed, allowlisted, state 
     checkHtml(html, where);
     const st = readViewState(parseHtml(html));
     assert.equal(typeof st, 'object', where);
+  }
+});
+
+test('random legacy attachments: never throw, well-formed, allowlisted', () => {
+  const seed = 4242;
+  const rand = rng(seed);
+  const keys = ['color', 'pretext', 'author_name', 'author_link', 'author_icon', 'title', 'title_link', 'text', 'fields',
+    'image_url', 'thumb_url', 'footer', 'footer_icon', 'ts', 'fallback', 'actions', 'blocks'];
+  for (let n = 0; n < 1500; n++) {
+    const atts = Array.from({ length: 1 + Math.floor(rand() * 2) }, () => {
+      const a = {};
+      for (let k = Math.floor(rand() * 8); k >= 0; k--) a[keys[Math.floor(rand() * keys.length)]] = randValue(rand, 2);
+      if (rand() < 0.3) a.color = ['good', 'danger', '#abc', '#12345g', 'red;x:y', '#a1b2c3'][Math.floor(rand() * 6)];
+      return rand() < 0.1 ? randValue(rand, 3) : a;
+    });
+    checkHtml(renderAttachments(atts, ctx), `seed ${seed} case ${n} ${JSON.stringify(atts).slice(0, 300)}`);
   }
 });

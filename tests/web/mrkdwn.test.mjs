@@ -147,7 +147,7 @@ test('dates: format tokens, link, fallback', () => {
   assert.equal(formatSlackDate('1392734382', '{date} / {date_short} / {date_long}', c), 'February 18th, 2014 / Feb 18, 2014 / Tuesday, February 18th, 2014');
   assert.equal(formatSlackDate('1392734382', '{date_pretty} {time} {ago}', c), 'today 2:39 PM 1 hour ago');
   assert.equal(formatSlackDate('1392734382', '{date_short_pretty}', { ...c, now: c.now + 86400000 }), 'yesterday');
-  assert.equal(formatSlackDate('1392734382', '{unknown}', c), '{unknown}');
+  assert.equal(formatSlackDate('1392734382', '{unknown} {constructor} {__proto__} {tostring}', c), '{unknown} {constructor} {__proto__} {tostring}');
   const linked = renderMrkdwn('<!date^1392734382^{date_num}^https://x.io/e|fb>', c);
   assert.match(linked, /^<a href="https:\/\/x\.io\/e" rel="noopener noreferrer" target="_blank"><time /);
   assert.equal(renderMrkdwn('<!date^1392734382^{date_num}^javascript:alert(1)|fb>', c).startsWith('<time'), true);

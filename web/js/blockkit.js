@@ -423,6 +423,73 @@ export function renderBlocks(blocks, ctx) {
   }).join('');
 }
 
+/* ---------- legacy attachments ---------- */
+
+const ATT_COLORS = { good: '#2eb886', warning: '#daa038', danger: '#a30200' };
+
+function attachmentHtml(a, ctx) {
+  if (!isObj(a)) return '';
+  const color = (typeof a.color === 'string' && Object.hasOwn(ATT_COLORS, a.color) ? ATT_COLORS[a.color] : '') || (/^#?[0-9a-f]{6}$|^#?[0-9a-f]{3}$/i.test(str(a.color)) ? `#${str(a.color).replace(/^#/, '')}` : '');
+  const md = (t) => renderMrkdwn(str(t), ctx);
+  let body = '';
+  if (a.author_name) {
+    const icon = imgUrl(a.author_icon);
+    const name = esc(str(a.author_name));
+    const link = safeUrl(a.author_link);
+    body += `<div class="bk-att-author">${icon ? `<img class="bk-context-img" src="${esc(icon)}" alt="" loading="lazy" referrerpolicy="no-referrer">` : ''}${link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${name}</a>` : name}</div>`;
+  }
+  if (a.title) {
+    const link = safeUrl(a.title_link);
+    const t = esc(str(a.title));
+    body += `<div class="bk-att-title">${link ? `<a href="${esc(link)}" rel="noopener noreferrer" target="_blank">${t}</a>` : t}</div>`;
+  }
+  if (a.text) body += `<div class="bk-text">${md(a.text)}</div>`;
+  if (Array.isArray(a.fields) && a.fields.length) {
+    body += `<div class="bk-att-fields">${a.fields.filter(isObj).map((f) => `<div class="bk-att-field${f.short ? ' bk-att-short' : ''}">${f.title ? `<div class="bk-att-field-title">${esc(str(f.title))}</div>` : ''}<div>${md(f.value)}</div></div>`).join('')}</div>`;
+  }
+  if (Array.isArray(a.blocks)) body += renderBlocks(a.blocks, ctx);
+  const links = arr(a.actions).filter((x) => isObj(x) && safeUrl(x.url)).map((x) => {
+    const style = x.style === 'primary' || x.style === 'danger' ? ` bk-${x.style}` : '';
+    return `<a class="bk-button${style}" href="${esc(safeUrl(x.url))}" rel="noopener noreferrer" target="_blank">${esc(str(x.text))}</a>`;
+  }).join('');
+  if (links) body += `<div class="bk-actions">${links}</div>`;
+  const img = imgUrl(a.image_url);
+  if (img) body += `<img class="bk-img" src="${esc(img)}" alt="${esc(str(a.fallback))}" loading="lazy" referrerpolicy="no-referrer">`;
+  const foot = [];
+  if (a.footer) foot.push(md(a.footer));
+  const ts = Number(a.ts);
+  if (a.ts != null && Number.isFinite(ts) && ts > 0) {
+    const d = new Date(ts * 1000);
+    if (!Number.isNaN(d.getTime())) foot.push(`<time class="mk-date" datetime="${esc(d.toISOString())}">${esc(d.toLocaleString())}</time>`);
+  }
+  if (foot.length) {
+    const icon = imgUrl(a.footer_icon);
+    body += `<div class="bk-context">${icon ? `<img class="bk-context-img" src="${esc(icon)}" alt="" loading="lazy" referrerpolicy="no-referrer">` : ''}${foot.map((f) => `<span class="bk-context-text">${f}</span>`).join(' · ')}</div>`;
+  }
+  const thumb = imgUrl(a.thumb_url);
+  if (!body && !thumb) body = a.fallback ? `<div class="bk-text">${esc(str(a.fallback))}</div>` : '';
+  if (!body && !thumb && !a.pretext) return '';
+  const pre = a.pretext ? `<div class="bk-att-pretext">${md(a.pretext)}</div>` : '';
+  const bar = color ? ` style="border-left-color:${color}"` : '';
+  return `${pre}<div class="bk-attachment"${bar}><div class="bk-att-body">${body}</div>${thumb ? `<img class="bk-el-image" src="${esc(thumb)}" alt="" loading="lazy" referrerpolicy="no-referrer">` : ''}</div>`;
+}
+
+/**
+ * Legacy message attachments (webhooks and older apps still send them):
+ * color bar, pretext, author, title, text, fields, blocks, url buttons, image,
+ * thumb, footer. Text and field values are mrkdwn. Never throws.
+ */
+export function renderAttachments(attachments, ctx) {
+  const c = ctx || {};
+  return arr(attachments).map((a) => {
+    try {
+      return attachmentHtml(a, c);
+    } catch {
+      return `<div class="bk-block bk-unknown">This content can't be displayed.</div>`;
+    }
+  }).join('');
+}
+
 /* ---------- view state ---------- */
 
 function parseJson(s) {

@@ -45,8 +45,9 @@ export function emojiChar(name) {
   const sep = name.indexOf('::');
   if (sep > 0) {
     base = name.slice(0, sep);
-    tone = SKIN[name.slice(sep + 2)];
-    if (!tone) return null;
+    const t = name.slice(sep + 2);
+    if (!Object.hasOwn(SKIN, t)) return null;
+    tone = SKIN[t];
   }
   const rec = byName.get(base);
   if (!rec) return null;

@@ -318,7 +318,7 @@ export function formatSlackDate(ts, format, ctx) {
     date_pretty: pretty(dateStr), date_short_pretty: pretty(shortStr), date_long_pretty: pretty(longStr),
     time: `${hm} ${p.dayPeriod}`, time_secs: `${hm}:${p.second} ${p.dayPeriod}`, ago: ago(),
   };
-  return String(format).replace(/\{([a-z_]+)\}/g, (m, k) => (k in map ? map[k] : m));
+  return String(format).replace(/\{([a-z_]+)\}/g, (m, k) => (Object.hasOwn(map, k) ? map[k] : m));
 }
 
 /* ---------- rendering ---------- */
