@@ -23,7 +23,8 @@ const PIECES = ['*', '_', '~', '`', '```', '<', '>', '|', '@', '#', '!', '^', ':
   '-', '• ', '1. ', '&gt;', '&gt;&gt;&gt;', '&lt;', '&amp;', '&quot;', '<@U1>', '<@U1|x>', '<#C1>', '<#C1|gen>', '<!here>',
   '<!subteam^S1|@g>', '<!date^1392734382^{date} {time}|fb>', '<http://a.io|', 'https://', 'http://x.io/', 'mailto:',
   'javascript:', 'JaVaScRiPt:alert(1)', 'data:text/html,', '<script>', '</script>', '"', "'", 'onerror=', '<img src=x ',
-  ':eyes:', ':thumbsup::skin-tone-2:', ':nope:', '(', ')', '\t', '\u0000', '\u202e', '😀', 'é'];
+  ':eyes:', ':thumbsup::skin-tone-2:', ':nope:', '(', ')', '\t', '\u0000', '\u202e', '😀', 'é',
+  '<!date^1^{constructor} {__proto__} {date_num}^javascript:x|f>', ':constructor:', ':__proto__:', '<@__proto__>'];
 
 const TAGS = new Set(['b', 'i', 's', 'u', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li', 'br', 'a', 'span', 'img', 'time',
   'div', 'h3', 'hr', 'figure', 'figcaption', 'button', 'select', 'option', 'optgroup', 'input', 'textarea', 'label']);
