@@ -147,6 +147,11 @@ test('dates: format tokens, link, fallback', () => {
   assert.equal(formatSlackDate('1392734382', '{date} / {date_short} / {date_long}', c), 'February 18th, 2014 / Feb 18, 2014 / Tuesday, February 18th, 2014');
   assert.equal(formatSlackDate('1392734382', '{date_pretty} {time} {ago}', c), 'today 2:39 PM 1 hour ago');
   assert.equal(formatSlackDate('1392734382', '{date_short_pretty}', { ...c, now: c.now + 86400000 }), 'yesterday');
+  assert.equal(formatSlackDate('1392734382', '{day_divider_pretty}', c), 'Today');
+  assert.equal(formatSlackDate('1392734382', '{day_divider_pretty}', { ...c, now: c.now + 5 * 86400000 }), 'Tuesday, February 18th');
+  assert.equal(formatSlackDate('1392734382', '{date_short_full}|{date_long_full}', c), 'Feb 18, 2014|Tuesday, February 18th, 2014');
+  assert.equal(formatSlackDate('1392734382', '{time}', { ...c, timeZone: 'America/Los_Angeles' }), '6:39 AM');
+  assert.equal(formatSlackDate('1392734382', '{date_num}', { ...c, timeZone: 'Not/AZone' }), '2014-02-18');
   assert.equal(formatSlackDate('1392734382', '{unknown} {constructor} {__proto__} {tostring}', c), '{unknown} {constructor} {__proto__} {tostring}');
   const linked = renderMrkdwn('<!date^1392734382^{date_num}^https://x.io/e|fb>', c);
   assert.match(linked, /^<a href="https:\/\/x\.io\/e" rel="noopener noreferrer" target="_blank"><time /);

@@ -316,6 +316,8 @@ export function formatSlackDate(ts, format, ctx) {
     date_num: `${p.year}-${pad(mi + 1)}-${pad(+p.day)}`,
     date: dateStr, date_short: shortStr, date_long: longStr,
     date_pretty: pretty(dateStr), date_short_pretty: pretty(shortStr), date_long_pretty: pretty(longStr),
+    date_short_full: shortStr, date_long_full: longStr,
+    day_divider_pretty: ((w) => (w === longStr ? `${p.weekday}, ${p.month} ${ordinal(+p.day)}` : w[0].toUpperCase() + w.slice(1)))(pretty(longStr)),
     time: `${hm} ${p.dayPeriod}`, time_secs: `${hm}:${p.second} ${p.dayPeriod}`, ago: ago(),
   };
   return String(format).replace(/\{([a-z_]+)\}/g, (m, k) => (Object.hasOwn(map, k) ? map[k] : m));
