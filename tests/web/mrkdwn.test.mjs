@@ -69,9 +69,10 @@ test('lists as typed: bullets, dashes, numbers, indentation', () => {
   assert.equal(h, '<ul class="mk-list">'
     + '<li class="mk-li mk-indent-0"><span class="mk-marker">•</span>one</li>'
     + '<li class="mk-li mk-indent-0"><span class="mk-marker">•</span>two</li>'
-    + '<li class="mk-li mk-indent-2"><span class="mk-marker">1.</span>three</li>'
+    + '<li class="mk-li mk-indent-1"><span class="mk-marker">1.</span>three</li>'
     + '<li class="mk-li mk-indent-0"><span class="mk-marker">2)</span>four</li></ul>plain');
   assert.equal(r('-not a list\n1.5 kg'), '-not a list<br>1.5 kg');
+  assert.match(r('• a\n        ◦ b\n\t▪ c'), /mk-indent-0.*mk-indent-2.*mk-indent-1/);
 });
 
 test('line breaks and blank lines', () => {

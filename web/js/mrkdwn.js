@@ -222,7 +222,8 @@ function parseLines(lines, inQuote) {
       const items = [];
       let m;
       while (i < lines.length && (m = LIST_RE.exec(lines[i]))) {
-        const indent = Math.min(6, Math.floor(m[1].replace(/\t/g, '    ').length / 2));
+        // Slack indents nested list items by four spaces per level.
+        const indent = Math.min(6, Math.ceil(m[1].replace(/\t/g, '    ').length / 4));
         items.push({ marker: m[2], indent, c: parseInline(lines[i].slice(m[0].length)) });
         i++;
       }
