@@ -3,6 +3,7 @@
 #   make asan       ASan+UBSan     -> build-asan/canal
 #   make unit       build and run the cmocka unit tests
 #   make test       the whole suite (unit + end-to-end) under ASan+UBSan
+#   make web-unit   node:test unit tests of the web client's rendering modules
 #   make bench      start a server and print throughput/latency figures
 #   make crash-test SIGKILL the server under load, many rounds; check every acknowledged write
 #   make soak       mixed workload for SOAK_SECONDS; RSS, fds, latency over time
@@ -27,7 +28,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan unit unit-bins e2e test bench crash-test soak fuzz fuzz-ci clean
+.PHONY: all asan unit unit-bins e2e web-unit test bench crash-test soak fuzz fuzz-ci clean
 all: $(BUILD)/canal
 
 asan:
@@ -59,15 +60,21 @@ E2E ?= tests/e2e/
 e2e: $(BUILD)/canal
 	CANAL_BIN=$(abspath $(BUILD)/canal) node --test --test-concurrency=2 $(E2E)
 
+# Unit tests of the web client's pure modules (web/js), node:test, no browser.
+web-unit:
+	node --test tests/web/
+
 # The whole suite under ASan+UBSan: build first, then run unit, then e2e.
 test:
 	$(MAKE) MODE=asan all unit-bins
 	$(MAKE) MODE=asan unit
+	$(MAKE) web-unit
 	$(MAKE) MODE=asan e2e
 
 bench: build/canal build/canal-load build/canal-wsload
 	bench/run
 	bench/rt-run
+	node bench/web-render.mjs
 
 # Not part of `make test` (about 60-90 s; CRASH_ROUNDS=N to change). See docs/reliability.md.
 crash-test: build/canal
