@@ -890,7 +890,7 @@ static const struct admin_cmd {
 	{"retention", "remove", admin_cmd_retention_remove,
 	 "retention remove --org T [--channel C]"},
 	{"retention", "show", admin_cmd_retention_show, "retention show --org T"},
-	{"retention", "run", admin_cmd_retention_run, "retention run   (delete what policies expire, now)"},
+	{"retention", "run", admin_cmd_retention_run, "retention run [--as-of TS]   (delete what policies expire now, or by TS: a unix time not in the past)"},
 	{"hold", "add", admin_cmd_hold_add,
 	 "hold add --org T (--channel C | --user U) [--note TEXT]   (legal hold: nothing covered is deleted)"},
 	{"hold", "release", admin_cmd_hold_release, "hold release --org T --id H"},

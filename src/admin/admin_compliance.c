@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "audit/audit.h"
+#include "base/clock.h"
 #include "base/xalloc.h"
 #include "compliance/export.h"
 #include "compliance/policy.h"
@@ -194,6 +195,7 @@ struct admin_later {
 	retention *ret;          /* the server's, or NULL: one made for the run */
 	export_job *x;
 	bool org_export;
+	int64_t as_of;           /* retention run: --as-of, µs (0 = now) */
 	uv_work_t work;
 	admin_later_done done;
 	void *ud;
@@ -227,8 +229,9 @@ static void export_finished(admin_later *l)
 		/* The log says when the data left, and whether all of it did. */
 		json_t *d = export_result(l->x);
 		json_object_del(d, "ok");
+		audit_entity en = {.workspace = core_org_get(l->state, export_org_id(l->x))};
 		audit_record_now(l->store, l->state, export_org_id(l->x), &operator_actor,
-				 "manual_export_completed", NULL, d);
+				 "manual_export_completed", en.workspace ? &en : NULL, d);
 	}
 	l->done(l->ud, err ? err : 0, export_result(l->x));
 	admin_later_free(l);
@@ -251,12 +254,12 @@ void admin_later_start(admin_later *l, admin_later_done done, void *ud)
 	l->ud = ud;
 	if (l->kind == LATER_RETENTION) {
 		if (l->ret) {
-			retention_run(l->ret, retention_done, l);
+			retention_run(l->ret, l->as_of, retention_done, l);
 			return;
 		}
 		/* Offline: a job of our own, run to the end right here. */
 		retention *r = retention_new(l->state, l->store, NULL, 0);
-		retention_run(r, retention_done, l);
+		retention_run(r, l->as_of, retention_done, l);
 		retention_free(r);
 		admin_later_free(l);
 		return;
@@ -283,7 +286,30 @@ static admin_later *later_new(admin_env *e, later_kind kind)
 
 int admin_cmd_retention_run(admin_env *e, store_job *job, const struct admin_opts *o, json_t **out)
 {
-	e->later = later_new(e, LATER_RETENTION);
+	int64_t as_of = 0;
+	const char *v = admin_opt(o, "as-of");
+	if (v) {
+		/* A Slack ts ("1700000000.123456") or unix seconds. */
+		char *end;
+		long long secs = strtoll(v, &end, 10), us = 0;
+		if (*end == '.') {
+			const char *f = end + 1;
+			int digits = 0;
+			for (; *f >= '0' && *f <= '9' && digits < 6; f++, digits++)
+				us = us * 10 + (*f - '0');
+			for (; digits < 6; digits++)
+				us *= 10;
+			end = (char *)f;
+		}
+		if (end == v || *end || secs <= 0)
+			return usage_error(out, "--as-of wants a unix time (seconds or a Slack ts)");
+		as_of = secs * 1000000LL + us;
+		if (as_of < clock_now_us())
+			return usage_error(out, "--as-of cannot be in the past");
+	}
+	admin_later *l = later_new(e, LATER_RETENTION);
+	l->as_of = as_of;
+	e->later = l;
 	*out = json_pack("{s:b}", "ok", 1);
 	return 0;
 }

@@ -40,6 +40,7 @@ struct retention {
 	size_t ntargets, cur;
 	int64_t after;       /* last candidate ts seen in the current channel */
 	bool batch_full;
+	int64_t as_of;       /* this run's "now" (µs), 0 = the clock */
 	int err;
 	retention_stats stats;
 	waiter *waiters;
@@ -97,6 +98,8 @@ static int plan(retention *r)
 		return 0;
 	}
 	int64_t now = clock_now_us();
+	if (r->as_of > now)
+		now = r->as_of;
 	size_t nkeys;
 	const char **keys = core_sorted_keys(&r->s->channels, &nkeys);
 	r->targets = xcalloc(nkeys + 1, sizeof *r->targets);
@@ -216,13 +219,14 @@ static void batch_done(void *ud, int err)
 		step(r);
 }
 
-void retention_run(retention *r, retention_done_cb cb, void *ud)
+void retention_run(retention *r, int64_t as_of_us, retention_done_cb cb, void *ud)
 {
 	r->waiters = xrealloc(r->waiters, (r->nwaiters + 1) * sizeof *r->waiters);
 	r->waiters[r->nwaiters++] = (waiter){cb, ud};
 	if (r->running)
 		return;
 	r->running = true;
+	r->as_of = as_of_us;
 	r->err = 0;
 	memset(&r->stats, 0, sizeof r->stats);
 	r->err = plan(r);
@@ -240,7 +244,7 @@ void retention_run(retention *r, retention_done_cb cb, void *ud)
 
 static void tick_cb(uv_timer_t *h)
 {
-	retention_run(h->data, NULL, NULL);
+	retention_run(h->data, 0, NULL, NULL);
 }
 
 static void timer_closed(uv_handle_t *h)

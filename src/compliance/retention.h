@@ -38,9 +38,12 @@ retention *retention_new(core_state *s, store *st, struct uv_loop_s *loop, long 
 void retention_free(retention *r);
 
 /* Starts a run now, or joins the one in progress; cb (may be NULL) is
- * called once when it is over, with 0 or the error that stopped it. */
+ * called once when it is over, with 0 or the error that stopped it.
+ * as_of_us: the moment policies are evaluated at (0 = now; the admin's
+ * "what has expired by then", never earlier than now); ignored when
+ * joining a run in progress. */
 typedef void (*retention_done_cb)(void *ud, int err, const retention_stats *stats);
-void retention_run(retention *r, retention_done_cb cb, void *ud);
+void retention_run(retention *r, int64_t as_of_us, retention_done_cb cb, void *ud);
 
 /* Days of the policy that governs ch (channel's, else its org's), 0 for
  * none or "keep forever"; from the policies list given. */
