@@ -145,8 +145,13 @@ int store_reader_messages(store_reader *r, const char *channel_id, store_reader_
 		m.reply_broadcast = sqlite3_column_int(s, 15) != 0;
 		m.hidden = sqlite3_column_int(s, 16) != 0;
 		err = fill_reactions(r, channel_id, &m);
-		if (!err && m.thread_ts && m.thread_ts == m.ts)
+		/* A parent's row does not say it has replies: ask the thread
+		 * index (one indexed lookup per top-level message). */
+		if (!err && (!m.thread_ts || m.thread_ts == m.ts)) {
 			err = fill_thread(r, channel_id, &m);
+			if (m.reply_count)
+				m.thread_ts = m.ts;
+		}
 		if (!err && fn(ud, &m) != 0)
 			rc = SQLITE_DONE, err = 1;
 		message_release(&m);
