@@ -38,6 +38,9 @@ typedef struct admin_env {
 typedef void (*admin_later_done)(void *ud, int rc, json_t *result);
 void admin_later_start(admin_later *l, admin_later_done done, void *ud);
 void admin_later_free(admin_later *l);
+/* Server shutdown: true if exports are still running on worker threads;
+ * then cb(ud) is called (once) when the last one has finished. */
+bool admin_later_wait(void (*cb)(void *ud), void *ud);
 
 /* Domain operations. Each changes hot state and queues the change in job.
  * Heap strings returned through token outputs belong to the caller. */

@@ -222,6 +222,21 @@ static void retention_done(void *ud, int err, const retention_stats *st)
 	admin_later_free(l);
 }
 
+/* Exports on worker threads (loop thread's count) and who waits for
+ * them to be over (server shutdown). */
+static int exports_running;
+static void (*idle_cb)(void *ud);
+static void *idle_ud;
+
+bool admin_later_wait(void (*cb)(void *ud), void *ud)
+{
+	if (!exports_running)
+		return false;
+	idle_cb = cb;
+	idle_ud = ud;
+	return true;
+}
+
 static void export_finished(admin_later *l)
 {
 	int err = export_run_result(l->x);
@@ -246,6 +261,11 @@ static void export_work(uv_work_t *w)
 static void export_after(uv_work_t *w, int status)
 {
 	export_finished(w->data);
+	if (--exports_running == 0 && idle_cb) {
+		void (*cb)(void *) = idle_cb;
+		idle_cb = NULL;
+		cb(idle_ud);
+	}
 }
 
 void admin_later_start(admin_later *l, admin_later_done done, void *ud)
@@ -266,8 +286,10 @@ void admin_later_start(admin_later *l, admin_later_done done, void *ud)
 	}
 	if (l->loop) {
 		l->work.data = l;
-		if (uv_queue_work(l->loop, &l->work, export_work, export_after) == 0)
+		if (uv_queue_work(l->loop, &l->work, export_work, export_after) == 0) {
+			exports_running++;
 			return;
+		}
 	}
 	export_run(l->x);
 	export_finished(l);

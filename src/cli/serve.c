@@ -170,10 +170,23 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 
 /* Both the HTTP server and the WebSocket sessions drain; the store
  * closes after the last of them, so every in-flight write commits. */
+static void part_stopped(void *ud);
+
+/* An export running on a worker thread holds the store (its completion
+ * is audited): shutdown goes on when the last one is over. */
+static void exports_done(void *ud)
+{
+	canal_server *s = ud;
+	s->pending_stops = 1;
+	part_stopped(s);
+}
+
 static void part_stopped(void *ud)
 {
 	canal_server *s = ud;
 	if (--s->pending_stops > 0)
+		return;
+	if (admin_later_wait(exports_done, s))
 		return;
 	admin_server_stop(s);
 	retention_free(s->retention);   /* a batch in flight completes in store_close */
