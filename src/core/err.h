@@ -118,9 +118,7 @@
 	X(HASH_CONFLICT, "hash_conflict", 200) \
 	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200) \
 	X(NOT_AN_ADMIN, "not_an_admin", 200) \
-	X(INVALID_DURATION_DAYS, "invalid_duration_days", 200) \
-	X(CHANNEL_TYPE_NOT_SUPPORTED, "channel_type_not_supported", 200) \
-	X(FEATURE_NOT_ENABLED, "feature_not_enabled", 200)
+	X(INVALID_DURATION_DAYS, "invalid_duration_days", 200)
 
 enum err {
 	ERR_OK = 0,
