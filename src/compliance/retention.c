@@ -147,6 +147,8 @@ static void finish(retention *r)
 		log_info("retention run", "channels=%lld deleted=%lld batches=%lld",
 			 (long long)stats.channels, (long long)stats.deleted,
 			 (long long)stats.batches);
+	else
+		log_debug("retention run", "channels=%lld deleted=0", (long long)stats.channels);
 	for (size_t i = 0; i < n; i++)
 		if (w[i].cb)
 			w[i].cb(w[i].ud, err, &stats);

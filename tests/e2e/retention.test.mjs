@@ -268,3 +268,20 @@ test('admin CLI: usage errors are refused and change nothing', async () => {
 	const shown = await env.srv.cli('retention', 'show', '--org', org.id);
 	assert.ok(!shown.some((p) => p.scope === 'org'), JSON.stringify(shown));
 });
+
+test('the job runs on its own every --retention-interval seconds', async () => {
+	const { CanalServer } = await import('./lib/server.mjs');
+	const srv = await CanalServer.create({ extraArgs: ['--retention-interval', '1', '--log-level', 'debug'] });
+	try {
+		const o = await srv.cli('org', 'create', 'Periodic');
+		await srv.cli('retention', 'set', '--org', o.id, '--days', '1');
+		const runs = () => (srv.stderr.match(/msg="retention run" channels=1 /g) || []).length;
+		const start = Date.now();
+		while (runs() < 2) {
+			assert.ok(Date.now() - start < 15000, `no periodic runs seen:\n${srv.stderrTail(2000)}`);
+			await new Promise((r) => setTimeout(r, 50));
+		}
+	} finally {
+		await srv.stop();
+	}
+});
