@@ -195,6 +195,7 @@ int admin_cli_main(int argc, char **argv)
 	int as_json = 0;
 	char *manifest = NULL;
 	char *outpath = NULL;
+	int has_out = 0;
 	char cwd[4096];
 	char **rest = xcalloc((size_t)argc + 2, sizeof *rest);
 	int n = 0;
@@ -223,11 +224,18 @@ int admin_cli_main(int argc, char **argv)
 			/* Written by the server when it runs: a relative path must
 			 * mean the caller's directory, as for --manifest. */
 			const char *path = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
+			if (outpath || has_out) {
+				fprintf(stderr, "canal admin: --out given twice\n");
+				free(manifest);
+				free(outpath);
+				free(rest);
+				return 1;
+			}
+			has_out = 1;
 			rest[n++] = "--out";
 			if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) {
 				rest[n++] = (char *)path;
 			} else {
-				free(outpath);
 				outpath = xasprintf("%s/%s", cwd, path);
 				rest[n++] = outpath;
 			}

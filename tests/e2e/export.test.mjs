@@ -150,9 +150,16 @@ test('refusals: unknown org, no --out, a non-empty --out, --out that is a file',
 		assert.equal(await readFile(path.join(dir, 'full', 'keep.txt'), 'utf8'), 'mine', 'nothing overwritten');
 		await writeFile(path.join(dir, 'file'), 'x');
 		await assert.rejects(env.srv.cli('export', '--org', org.id, '--out', path.join(dir, 'file')), /not an empty directory/);
-		// An empty directory is fine; so is a relative path (the CLI's cwd).
+		// An empty directory is fine.
 		await mkdir(path.join(dir, 'empty'));
 		assert.equal((await env.srv.cli('export', '--org', org.id, '--out', path.join(dir, 'empty'))).ok, true);
+		// A relative --out is the CLI's working directory, not the server's.
+		const { execFile } = await import('node:child_process');
+		const out = await new Promise((resolve, reject) => execFile(process.env.CANAL_BIN,
+			['admin', 'export', '--org', org.id, '--out', 'rel', '--data', env.srv.dataDir, '--json'],
+			{ cwd: dir, timeout: 30000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(JSON.parse(stdout)))));
+		assert.equal(out.path, path.join(dir, 'rel'));
+		assert.ok((await readdir(path.join(dir, 'rel'))).includes('users.json'));
 		// A directory that cannot be created: the error is reported, not a crash.
 		const r = env.srv.cli('export', '--org', org.id, '--out', '/proc/canal-no-such/x');
 		await assert.rejects(r, /internal_error|cannot/);
