@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin/admin_compliance.h"
 #include "api/api_manifest.h"
+#include "audit/audit.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/xalloc.h"
@@ -269,7 +271,7 @@ int admin_webhook_create(admin_env *e, store_job *job, const char *app_id,
 
 /* ---- the command table ---- */
 
-typedef struct opts {
+typedef struct admin_opts {
 	const char *pos[4];
 	int npos;
 	const char *kv[16][2];
@@ -284,6 +286,11 @@ static const char *opt(const opts *o, const char *name)
 	return NULL;
 }
 
+const char *admin_opt(const struct admin_opts *o, const char *name)
+{
+	return opt(o, name);
+}
+
 static bool flag(const opts *o, const char *name)
 {
 	return opt(o, name) != NULL;
@@ -292,7 +299,7 @@ static bool flag(const opts *o, const char *name)
 /* Options that take no value. */
 static bool is_bool_opt(const char *name)
 {
-	static const char *const b[] = {"admin", "owner", "invite", "json", NULL};
+	static const char *const b[] = {"admin", "owner", "invite", "json", "forever", NULL};
 	for (int i = 0; b[i]; i++)
 		if (strcmp(b[i], name) == 0)
 			return true;
@@ -348,6 +355,16 @@ static json_t *user_json(const user *u)
 
 typedef int (*cmd_fn)(admin_env *e, store_job *job, const opts *o, json_t **out);
 
+/* Admin commands act as the server's operator (actor USLACKUSER). */
+static const audit_actor operator_actor = {.system = true, .ua = "canal-admin"};
+
+static void audit_user(admin_env *e, store_job *job, const char *action, const user *u,
+		       json_t *details)
+{
+	audit_entity en = {.user = u};
+	audit_record(job, e->state, u->org_id, &operator_actor, action, &en, details);
+}
+
 static int cmd_org_create(admin_env *e, store_job *job, const opts *o, json_t **out)
 {
 	const char *name = o->npos > 2 ? o->pos[2] : opt(o, "name");
@@ -387,6 +404,14 @@ static int cmd_user_create(admin_env *e, store_job *job, const opts *o, json_t *
 				    &invite);
 	if (err)
 		return err;
+	audit_user(e, job, "user_created", u,
+		   json_pack("{s:b,s:b,s:b}", "is_admin", u->is_admin, "is_owner", u->is_owner,
+			     "invited", invite != NULL));
+	if (u->is_owner || u->is_admin)
+		audit_user(e, job, u->is_owner ? "role_change_to_owner" : "role_change_to_admin", u,
+			   json_pack("{s:s,s:s}", "previous_role", "", "new_role",
+				     u->is_owner ? "owner" : "admin"));
+	audit_user(e, job, "user_token_created", u, json_pack("{s:s}", "token_type", "user"));
 	*out = json_pack("{s:s,s:s,s:s,s:s}", "id", u->id, "team_id", u->org_id, "name", u->name,
 			 "token", tok);
 	if (invite) {
@@ -461,6 +486,7 @@ static int cmd_user_token(admin_env *e, store_job *job, const opts *o, json_t **
 	if (!u || u->deleted)
 		return ERR_USER_NOT_FOUND;
 	char *tok = admin_token_issue(e, job, u, TOKEN_USER, 0);
+	audit_user(e, job, "user_token_created", u, json_pack("{s:s}", "token_type", "user"));
 	*out = json_pack("{s:s,s:s}", "id", u->id, "token", tok);
 	free(tok);
 	return 0;
@@ -496,6 +522,7 @@ static int cmd_user_deactivate(admin_env *e, store_job *job, const opts *o, json
 	store_put_user(job, u);
 	/* Their API tokens and browser sessions end with the account. */
 	int n = revoke_tokens(e, job, u->id, NULL);
+	audit_user(e, job, "user_deactivated", u, json_pack("{s:i}", "tokens_revoked", n));
 	*out = json_pack("{s:b,s:s,s:i}", "ok", 1, "id", u->id, "revoked", n);
 	return 0;
 }
@@ -519,6 +546,7 @@ static int cmd_user_session(admin_env *e, store_job *job, const opts *o, json_t 
 	}
 	int64_t expires = clock_now_s() + secs;
 	char *tok = admin_token_issue(e, job, u, TOKEN_SESSION, expires ? expires : -1);
+	audit_user(e, job, "user_token_created", u, json_pack("{s:s}", "token_type", "session"));
 	*out = json_pack("{s:s,s:s,s:I}", "id", u->id, "token", tok, "expires", (json_int_t)expires);
 	free(tok);
 	return 0;
@@ -546,6 +574,9 @@ static int cmd_app_delete(admin_env *e, store_job *job, const opts *o, json_t **
 	}
 	int n = revoke_tokens(e, job, a->bot_user_id[0] ? a->bot_user_id : NULL, a->id);
 	app_registry_drop(e, job, a);
+	audit_entity en = {.app = a};
+	audit_record(job, e->state, a->org_id, &operator_actor, "app_uninstalled", &en,
+		     json_pack("{s:i}", "tokens_revoked", n));
 	*out = json_pack("{s:b,s:s,s:i}", "ok", 1, "id", a->id, "revoked", n);
 	return 0;
 }
@@ -632,6 +663,9 @@ static int cmd_app_create(admin_env *e, store_job *job, const opts *o, json_t **
 	}
 	if (err)
 		return err;
+	audit_entity en = {.app = a};
+	audit_record(job, e->state, a->org_id, &operator_actor, "app_installed", &en,
+		     json_pack("{s:[s,s]}", "token_types", "bot", "app"));
 	*out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", a->id, "team_id", a->org_id,
 			 "bot_user_id", a->bot_user_id, "bot_id", a->bot_id, "bot_token", bt,
 			 "app_token", at, "signing_secret", a->signing_secret, "scopes", a->scopes);
@@ -658,6 +692,44 @@ static int cmd_app_list(admin_env *e, store_job *job, const opts *o, json_t **ou
 	return 0;
 }
 
+static const char *token_kind_name(token_kind k)
+{
+	static const char *const names[] = {"user", "bot", "app", "session", "invite"};
+	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+}
+
+/* A person's role: user, admin or owner (permission changes). The
+ * primary owner stays one: demote them after making another primary. */
+static int cmd_user_role(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	user *u = find_user(e, o);
+	const char *role = opt(o, "role");
+	if (!u || u->deleted || u->is_bot)
+		return ERR_USER_NOT_FOUND;
+	if (!role || (strcmp(role, "user") && strcmp(role, "admin") && strcmp(role, "owner"))) {
+		*out = json_pack("{s:s}", "error", "give --role user|admin|owner");
+		return -1;
+	}
+	const char *prev = u->is_owner ? "owner" : u->is_admin ? "admin" : "user";
+	if (strcmp(prev, role) == 0) {
+		*out = json_pack("{s:b,s:s,s:s,s:b}", "ok", 1, "id", u->id, "role", role, "changed", 0);
+		return 0;
+	}
+	if (u->is_primary_owner) {
+		*out = json_pack("{s:s}", "error", "cannot change the primary owner's role");
+		return ERR_CANNOT_UPDATE_ADMIN_USER;
+	}
+	u->is_owner = strcmp(role, "owner") == 0;
+	u->is_admin = u->is_owner || strcmp(role, "admin") == 0;
+	u->updated = clock_now_s();
+	store_put_user(job, u);
+	char action[32];
+	snprintf(action, sizeof action, "role_change_to_%s", role);
+	audit_user(e, job, action, u, json_pack("{s:s,s:s}", "previous_role", prev, "new_role", role));
+	*out = json_pack("{s:b,s:s,s:s,s:b}", "ok", 1, "id", u->id, "role", role, "changed", 1);
+	return 0;
+}
+
 static int cmd_token_revoke(admin_env *e, store_job *job, const opts *o, json_t **out)
 {
 	int n = 0;
@@ -671,6 +743,10 @@ static int cmd_token_revoke(admin_env *e, store_job *job, const opts *o, json_t 
 			t->revoked = true;
 			store_put_token(job, t);
 			n++;
+			user *tu = core_user_get(e->state, t->user_id);
+			if (tu)
+				audit_user(e, job, "user_token_revoked", tu,
+					   json_pack("{s:s}", "token_type", token_kind_name(t->kind)));
 		}
 	} else if (opt(o, "user")) {
 		user *u = find_user(e, o);
@@ -686,6 +762,8 @@ static int cmd_token_revoke(admin_env *e, store_job *job, const opts *o, json_t 
 				n++;
 			}
 		}
+		if (n)
+			audit_user(e, job, "user_token_revoked", u, json_pack("{s:i}", "count", n));
 	} else {
 		*out = json_pack("{s:s}", "error", "give a TOKEN or --user U");
 		return -1;
@@ -806,11 +884,25 @@ static const struct admin_cmd {
 	{"webhook", "list", cmd_webhook_list, "webhook list [--app A] [--org T]"},
 	{"webhook", "revoke", cmd_webhook_revoke, "webhook revoke --id ID"},
 	{"token", "revoke", cmd_token_revoke, "token revoke (TOKEN | --user U)"},
+	{"user", "role", cmd_user_role, "user role --user U --role user|admin|owner"},
+	{"retention", "set", admin_cmd_retention_set,
+	 "retention set --org T [--channel C] (--days N | --forever)   (channel overrides org)"},
+	{"retention", "remove", admin_cmd_retention_remove,
+	 "retention remove --org T [--channel C]"},
+	{"retention", "show", admin_cmd_retention_show, "retention show --org T"},
+	{"retention", "run", admin_cmd_retention_run, "retention run [--as-of TS]   (delete what policies expire now, or by TS: a unix time not in the past)"},
+	{"hold", "add", admin_cmd_hold_add,
+	 "hold add --org T (--channel C | --user U) [--note TEXT]   (legal hold: nothing covered is deleted)"},
+	{"hold", "release", admin_cmd_hold_release, "hold release --org T --id H"},
+	{"hold", "list", admin_cmd_hold_list, "hold list --org T"},
+	{"audit", "export", admin_cmd_audit_export,
+	 "audit export [--org T] [--since UNIX_SECONDS] [--out FILE]   (JSON lines)"},
+	{"export", "run", admin_cmd_export, "export run --org T --out DIR   (Slack export layout)"},
 };
 
 const char *admin_usage(void)
 {
-	static char text[4096];
+	static char text[8192];
 	if (!text[0]) {
 		buf b = BUF_INIT;
 		buf_adds(&b, "usage: canal admin COMMAND [--data DIR] [--json]\ncommands:\n");
@@ -828,6 +920,9 @@ int admin_exec(admin_env *e, store_job *job, int argc, char **argv, json_t **out
 	*out = NULL;
 	if (parse_opts(argc, argv, &o, out) != 0)
 		return -1;
+	/* `canal admin export --org T --out DIR` reads better than "export run". */
+	if (o.npos == 1 && strcmp(o.pos[0], "export") == 0)
+		o.pos[o.npos++] = "run";
 	if (o.npos >= 2)
 		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 			if (!strcmp(cmds[i].noun, o.pos[0]) && !strcmp(cmds[i].verb, o.pos[1])) {

@@ -11,11 +11,36 @@
 #include "core/state.h"
 #include "store/store.h"
 
+struct uv_loop_s;
+struct retention;
+typedef struct admin_later admin_later;
+
 typedef struct admin_env {
 	core_state *state;
 	store *store;
 	const char *base_url;
+	/* For commands that go on after their job commits (admin_later):
+	 * the server's loop (NULL offline), its data directory and its
+	 * retention job (NULL offline: a run then happens in the command). */
+	struct uv_loop_s *loop;
+	const char *data_dir;
+	struct retention *retention;
+	/* Set by such a command (retention run, export): the caller starts
+	 * it with admin_later_start once the command's job has committed, or
+	 * drops it with admin_later_free if the job failed. */
+	admin_later *later;
 } admin_env;
+
+/* The rest of a command (admin_compliance.c): runs after the commit, on
+ * a worker thread or through the store's writer, never holding the loop;
+ * done(ud, rc, result) is called once (before return offline, where
+ * everything is synchronous), result then belongs to done. l is freed. */
+typedef void (*admin_later_done)(void *ud, int rc, json_t *result);
+void admin_later_start(admin_later *l, admin_later_done done, void *ud);
+void admin_later_free(admin_later *l);
+/* Server shutdown: true if exports are still running on worker threads;
+ * then cb(ud) is called (once) when the last one has finished. */
+bool admin_later_wait(void (*cb)(void *ud), void *ud);
 
 /* Domain operations. Each changes hot state and queues the change in job.
  * Heap strings returned through token outputs belong to the caller. */

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_audit.h"
 #include "api/api_manifest.h"
 #include "rt/apps.h"
 #include "rt/rt.h"
@@ -208,6 +209,10 @@ int api_apps_manifest_create(api_ctx *c)
 	api_manifest_apply(s, job, a, m, NULL);
 	if (c->env->apps)
 		apps_app_changed(c->env->apps, a);
+	audit_entity en = {.app = a};
+	api_audit(c, "app_installed", &en,
+		  json_pack("{s:[s,s],s:s}", "token_types", "bot", "app", "via",
+			    "apps.manifest.create"));
 	char *client_id = xasprintf("%s.%s", a->org_id, a->id);
 	json_object_set_new(c->out, "app_id", json_string(a->id));
 	json_object_set_new(c->out, "team_id", json_string(c->org->id));
@@ -286,6 +291,8 @@ int api_apps_manifest_delete(api_ctx *c)
 	if (rc)
 		return rc;
 	api_app_uninstall(c->env->state, api_job(c), a);
+	audit_entity en = {.app = a};
+	api_audit(c, "app_uninstalled", &en, json_pack("{s:s}", "via", "apps.manifest.delete"));
 	/* Its Socket Mode links and its bot's sessions end now. */
 	if (c->env->apps)
 		apps_drop_app(c->env->apps, a->id);

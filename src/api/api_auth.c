@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_audit.h"
 #include "api/handlers.h"
 #include "base/xalloc.h"
 #include "rt/rt.h"
@@ -67,6 +68,12 @@ int api_auth_revoke(api_ctx *c)
 	if (!test) {
 		c->tok->revoked = true;
 		store_put_token(api_job(c), c->tok);
+		static const char *const kinds[] = {"user", "bot", "app", "session", "invite"};
+		audit_entity en = {.user = c->me};
+		api_audit(c, "user_token_revoked", &en,
+			  json_pack("{s:s,s:s}", "token_type",
+				    (unsigned)c->tok->kind < 5 ? kinds[c->tok->kind] : "unknown",
+				    "via", "auth.revoke"));
 		api_on_commit(c, drop_sessions_cb, c->tok);
 	}
 	json_object_set_new(c->out, "revoked", json_boolean(!test));

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_audit.h"
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -625,6 +626,9 @@ int api_conversations_archive(api_ctx *c)
 	ch->archived = true;
 	touch(c, ch);
 	emit_archive(c, ch, true);
+	audit_entity en = {.channel = ch};
+	api_audit(c, ch->kind == CHAN_PRIVATE ? "private_channel_archive" : "public_channel_archive",
+		  &en, NULL);
 	return 0;
 }
 
@@ -642,6 +646,9 @@ int api_conversations_unarchive(api_ctx *c)
 		return rc;
 	ch->archived = false;
 	touch(c, ch);
+	audit_entity en = {.channel = ch};
+	api_audit(c, ch->kind == CHAN_PRIVATE ? "private_channel_unarchive" : "public_channel_unarchive",
+		  &en, NULL);
 	post_system(c, ch, "channel_unarchive",
 		    xasprintf("<@%s> un-archived the channel", c->me->id), NULL);
 	emit_archive(c, ch, false);

@@ -19,6 +19,15 @@
 #define TH API_TIER_HIGH
 
 const api_method api_methods[] = {
+	{"admin.conversations.getCustomRetention", api_admin_conversations_get_custom_retention, U, NULL, false, T3},
+	{"admin.conversations.removeCustomRetention", api_admin_conversations_remove_custom_retention, U, NULL, true, T2},
+	{"admin.conversations.setCustomRetention", api_admin_conversations_set_custom_retention, U, NULL, true, T2},
+	{"admin.legalHolds.create", api_admin_legal_holds_create, U, NULL, true, T2},
+	{"admin.legalHolds.list", api_admin_legal_holds_list, U, NULL, false, T3},
+	{"admin.legalHolds.release", api_admin_legal_holds_release, U, NULL, true, T2},
+	{"admin.retention.get", api_admin_retention_get, U, NULL, false, T3},
+	{"admin.retention.remove", api_admin_retention_remove, U, NULL, true, T2},
+	{"admin.retention.set", api_admin_retention_set, U, NULL, true, T2},
 	{"api.test", api_api_test, API_NOAUTH | U | B | API_APP, NULL, false, T4},
 	{"apps.connections.open", api_apps_connections_open, API_APP, "connections:write", false, T1},
 	{"apps.manifest.create", api_apps_manifest_create, U, NULL, true, T1},

@@ -90,5 +90,15 @@ int api_views_update(api_ctx *c);
 int api_views_publish(api_ctx *c);
 int api_views_submit(api_ctx *c);
 int api_views_close(api_ctx *c);
+/* api_compliance.c */
+int api_admin_conversations_get_custom_retention(api_ctx *c);
+int api_admin_conversations_remove_custom_retention(api_ctx *c);
+int api_admin_conversations_set_custom_retention(api_ctx *c);
+int api_admin_legal_holds_create(api_ctx *c);
+int api_admin_legal_holds_list(api_ctx *c);
+int api_admin_legal_holds_release(api_ctx *c);
+int api_admin_retention_get(api_ctx *c);
+int api_admin_retention_remove(api_ctx *c);
+int api_admin_retention_set(api_ctx *c);
 
 #endif

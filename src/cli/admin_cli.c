@@ -21,6 +21,12 @@
 
 static int print_result(int ok, json_t *result, int as_json)
 {
+	const char *jsonl = json_string_value(json_object_get(result, "jsonl"));
+	if (ok && jsonl) {
+		/* audit export without --out: the JSON lines themselves. */
+		fputs(jsonl, stdout);
+		return 0;
+	}
 	if (as_json) {
 		char *s = json_dumps(result ? result : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
 		printf("%s\n", s);
@@ -106,6 +112,11 @@ static void offline_done(void *ud, int err)
 	*(int *)ud = err ? err : 1;
 }
 
+static void offline_later_done(void *ud, int rc, json_t *result)
+{
+	*(json_t **)ud = result;
+}
+
 static int offline(const char *dir, int argc, char **argv, int as_json)
 {
 	char err[512];
@@ -125,7 +136,7 @@ static int offline(const char *dir, int argc, char **argv, int as_json)
 		goto out;
 	}
 	store_state_attach(st, &state); /* a refused command leaves state as on disk */
-	admin_env e = {&state, st, NULL};
+	admin_env e = {.state = &state, .store = st, .data_dir = dir};
 	store_job *job = store_job_new(st);
 	json_t *result = NULL;
 	int r = admin_exec(&e, job, argc, argv, &result);
@@ -135,6 +146,18 @@ static int offline(const char *dir, int argc, char **argv, int as_json)
 		json_decref(result);
 		result = json_pack("{s:s}", "error", err_name(done));
 		r = done;
+	}
+	if (e.later) {
+		/* The rest of the command (retention run, export), synchronous here. */
+		admin_later *l = e.later;
+		if (r == 0) {
+			json_decref(result);
+			result = NULL;
+			admin_later_start(l, offline_later_done, &result);
+			r = json_object_get(result, "error") ? -1 : 0;
+		} else {
+			admin_later_free(l);
+		}
 	}
 	rc = print_result(r == 0, result, as_json);
 	json_decref(result);
@@ -171,6 +194,9 @@ int admin_cli_main(int argc, char **argv)
 	const char *dir = getenv("CANAL_DATA");
 	int as_json = 0;
 	char *manifest = NULL;
+	char *outpath = NULL;
+	int has_out = 0;
+	char cwd[4096];
 	char **rest = xcalloc((size_t)argc + 2, sizeof *rest);
 	int n = 0;
 	for (int i = 0; i < argc; i++) {
@@ -187,14 +213,36 @@ int admin_cli_main(int argc, char **argv)
 				fprintf(stderr, "canal admin: --manifest given twice\n");
 			if (manifest || !(manifest = read_manifest(path))) {
 				free(manifest);
+				free(outpath);
 				free(rest);
 				return 1;
 			}
 			rest[n++] = "--manifest-json";
 			rest[n++] = manifest;
+		} else if ((!strcmp(argv[i], "--out") && i + 1 < argc) ||
+			   !strncmp(argv[i], "--out=", 6)) {
+			/* Written by the server when it runs: a relative path must
+			 * mean the caller's directory, as for --manifest. */
+			const char *path = argv[i][5] == '=' ? argv[i] + 6 : argv[++i];
+			if (outpath || has_out) {
+				fprintf(stderr, "canal admin: --out given twice\n");
+				free(manifest);
+				free(outpath);
+				free(rest);
+				return 1;
+			}
+			has_out = 1;
+			rest[n++] = "--out";
+			if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) {
+				rest[n++] = (char *)path;
+			} else {
+				outpath = xasprintf("%s/%s", cwd, path);
+				rest[n++] = outpath;
+			}
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			fputs(admin_usage(), stdout);
 			free(manifest);
+			free(outpath);
 			free(rest);
 			return 0;
 		} else
@@ -205,6 +253,7 @@ int admin_cli_main(int argc, char **argv)
 	if (n < 2) {
 		fputs(admin_usage(), stderr);
 		free(manifest);
+		free(outpath);
 		free(rest);
 		return 2;
 	}
@@ -215,6 +264,7 @@ int admin_cli_main(int argc, char **argv)
 		rc = offline(dir, n, rest, as_json);
 	free(sock);
 	free(manifest);
+	free(outpath);
 	free(rest);
 	return rc;
 }

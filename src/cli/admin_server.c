@@ -27,6 +27,7 @@ typedef struct admin_conn {
 	json_t *result;
 	int rc;
 	int busy;
+	admin_later *later;  /* the rest of the command, after its commit */
 } admin_conn;
 
 char *admin_socket_path(const char *data_dir)
@@ -69,6 +70,16 @@ static void reply(admin_conn *c)
 	}
 }
 
+/* A command's later part is over (retention run, export). */
+static void later_done(void *ud, int rc, json_t *result)
+{
+	admin_conn *c = ud;
+	json_decref(c->result);
+	c->result = result;
+	c->rc = rc;
+	reply(c);
+}
+
 static void committed(void *ud, int err)
 {
 	admin_conn *c = ud;
@@ -82,6 +93,15 @@ static void committed(void *ud, int err)
 		c->rc = err;
 		json_decref(c->result);
 		c->result = json_pack("{s:s}", "error", err_name(err));
+	}
+	if (c->later) {
+		admin_later *l = c->later;
+		c->later = NULL;
+		if (!err && c->rc == 0) {
+			admin_later_start(l, later_done, c);
+			return;
+		}
+		admin_later_free(l);
 	}
 	reply(c);
 }
@@ -103,9 +123,15 @@ static void run(admin_conn *c)
 		const char *v = json_string_value(json_array_get(req, i));
 		argv[i] = xstrdup(v ? v : "");
 	}
-	admin_env e = {&c->s->state, c->s->store, c->s->base_url};
+	admin_env e = {.state = &c->s->state,
+		       .store = c->s->store,
+		       .base_url = c->s->base_url,
+		       .loop = c->s->loop,
+		       .data_dir = c->s->cfg.data_dir,
+		       .retention = c->s->retention};
 	store_job *job = store_job_new(c->s->store);
 	c->rc = admin_exec(&e, job, (int)argc, argv, &c->result);
+	c->later = e.later;
 	log_info("admin command", "command=\"%s %s\" ok=%d", argv[0], argc > 1 ? argv[1] : "",
 		 c->rc == 0);
 	for (size_t i = 0; i < argc; i++)

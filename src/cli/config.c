@@ -38,6 +38,9 @@ static const struct setting {
 	{"apps-connection-lifetime", "CANAL_APPS_CONNECTION_LIFETIME", T_LONG, offsetof(canal_config, apps_connection_lifetime), "Socket Mode connection lifetime in seconds before a refresh disconnect (3600)"},
 	{"response-url-ttl", "CANAL_RESPONSE_URL_TTL", T_LONG, offsetof(canal_config, response_url_ttl), "seconds a slash command's or action's response_url stays usable (1800)"},
 	{"signin-lockout-seconds", "CANAL_SIGNIN_LOCKOUT_SECONDS", T_LONG, offsetof(canal_config, signin_lockout_seconds), "first lockout; doubles with each one, up to 60 times this (60)"},
+	{"retention-interval", "CANAL_RETENTION_INTERVAL", T_LONG, offsetof(canal_config, retention_interval), "seconds between retention runs; 0 = only `canal admin retention run` (3600)"},
+	{"audit-syslog", "CANAL_AUDIT_SYSLOG", T_STR, offsetof(canal_config, audit_syslog), "stream the audit log to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT"},
+	{"audit-http-url", "CANAL_AUDIT_HTTP_URL", T_STR, offsetof(canal_config, audit_http_url), "stream the audit log to this URL as POSTed JSON lines"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -62,6 +65,7 @@ void config_defaults(canal_config *c)
 	c->apps_connection_lifetime = 3600;
 	c->response_url_ttl = 1800;
 	c->signin_lockout_seconds = 60;
+	c->retention_interval = 3600;
 }
 
 void config_release(canal_config *c)

@@ -27,6 +27,9 @@ typedef struct canal_config {
 	long apps_connection_lifetime; /* Socket Mode connection lifetime, seconds */
 	long response_url_ttl;        /* seconds a response_url works (Slack: 30 min) */
 	long signin_lockout_seconds;  /* the first lockout; doubles up to 60x */
+	long retention_interval;      /* seconds between retention runs; 0 = only on demand */
+	char *audit_syslog;           /* udp://HOST:PORT or tcp://HOST:PORT: stream the audit log (RFC 5424) */
+	char *audit_http_url;         /* POST the audit log as JSON lines to this URL */
 } canal_config;
 
 void config_defaults(canal_config *c);

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "cli/audit_route.h"
 #include "cli/respond_route.h"
 #include "cli/signin.h"
 #include "cli/webhook_route.h"
@@ -289,6 +290,7 @@ static const struct route {
 	{"/avatars/", false, route_avatar},
 	{"/services/", false, webhook_route},
 	{"/respond/", false, respond_route},
+	{"/audit/v1/", false, audit_route},
 	{"/", false, route_static},
 };
 

@@ -32,6 +32,8 @@ typedef struct canal_server {
 	char *admin_path;
 	int admin_open;
 	int stopping;
+	struct retention *retention;   /* the retention job (compliance/retention.h) */
+	struct audit_sink *audit_sink; /* audit log streaming to a SIEM (audit/audit_sink.h) */
 } canal_server;
 
 /* http_request_cb for every request (ud = canal_server*). */

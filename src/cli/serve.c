@@ -30,6 +30,8 @@
 #include "cli/config.h"
 #include "cli/routes.h"
 #include "cli/signin.h"
+#include "audit/audit_sink.h"
+#include "compliance/retention.h"
 
 static void on_signal(uv_signal_t *h, int signum);
 
@@ -114,7 +116,7 @@ static int bootstrap(canal_server *s)
 {
 	if (s->state.orgs.count)
 		return 0;
-	admin_env e = {&s->state, s->store, s->env.base_url};
+	admin_env e = {.state = &s->state, .store = s->store, .base_url = s->env.base_url};
 	store_job *job = store_job_new(s->store);
 	org *o;
 	user *u;
@@ -168,12 +170,29 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 
 /* Both the HTTP server and the WebSocket sessions drain; the store
  * closes after the last of them, so every in-flight write commits. */
+static void part_stopped(void *ud);
+
+/* An export running on a worker thread holds the store (its completion
+ * is audited): shutdown goes on when the last one is over. */
+static void exports_done(void *ud)
+{
+	canal_server *s = ud;
+	s->pending_stops = 1;
+	part_stopped(s);
+}
+
 static void part_stopped(void *ud)
 {
 	canal_server *s = ud;
 	if (--s->pending_stops > 0)
 		return;
+	if (admin_later_wait(exports_done, s))
+		return;
 	admin_server_stop(s);
+	retention_free(s->retention);   /* a batch in flight completes in store_close */
+	s->retention = NULL;
+	audit_sink_free(s->audit_sink);
+	s->audit_sink = NULL;
 	store_close(s->store);
 	s->store = NULL;
 	apps_free(s->env.apps);   /* before rt_free: it leaves the rt's bus */
@@ -299,6 +318,13 @@ int serve_main(int argc, char **argv)
 			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org};
 	if (bootstrap(s) != 0)
 		goto out;
+	s->retention = retention_new(&s->state, s->store, s->loop, s->cfg.retention_interval);
+	s->audit_sink = audit_sink_new(s->loop, s->store, s->fetch, s->cfg.audit_syslog,
+				       s->cfg.audit_http_url, err, sizeof err);
+	if (!s->audit_sink && err[0]) {
+		fprintf(stderr, "canal serve: %s\n", err);
+		goto out;
+	}
 	if (admin_server_start(s, err, sizeof err) != 0) {
 		fprintf(stderr, "canal serve: %s\n", err);
 		goto out;
@@ -321,6 +347,10 @@ int serve_main(int argc, char **argv)
 	log_info("stopped", NULL);
 	rc = 0;
 out:
+	retention_free(s->retention);
+	s->retention = NULL;
+	audit_sink_free(s->audit_sink);
+	s->audit_sink = NULL;
 	if (s->http) {
 		http_server_free(s->http);
 		s->http = NULL;

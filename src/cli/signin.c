@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "admin/admin.h"
+#include "audit/audit.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -179,6 +180,9 @@ typedef struct signin {
 	char *password;
 	char user_id[ID_MAX];
 	char addr[80];   /* lockout key of the caller's address */
+	char org_id[ID_MAX]; /* the account's org, else the named team's (audit) */
+	char *email;     /* as given, for the audit entry of an unknown account */
+	char *ua;
 	int ok;
 	char *token;
 } signin;
@@ -229,15 +233,33 @@ static void verify_done(uv_work_t *w, int status)
 	guard_done(si->s, si->addr, failed);
 	if (failed) {
 		log_warn("sign-in failed", "user=%s ip=%s", si->user_id, si->req->remote_ip);
+		/* Bounded by the lockout: a few entries per address per window. */
+		audit_actor by = {.user = u, .ip = si->req->remote_ip, .ua = si->ua};
+		audit_entity en = {.user = u};
+		audit_record_now(si->s->store, &si->s->state, si->org_id, &by, "user_login_failed",
+				 u ? &en : NULL,
+				 u ? json_pack("{s:s}", "reason", u->deleted ? "account_inactive"
+									     : "invalid_password")
+				   : json_pack("{s:s,s:s}", "reason", "unknown_account", "email",
+					       si->email));
+		free(si->email);
+		free(si->ua);
 		answer(si->req, 200, "invalid_auth", NULL);
 		free(si->hash);
 		free(si);
 		return;
 	}
-	admin_env e = {&si->s->state, si->s->store, si->s->base_url};
+	admin_env e = {.state = &si->s->state, .store = si->s->store, .base_url = si->s->base_url};
 	store_job *job = store_job_new(si->s->store);
 	si->token = admin_token_issue(&e, job, u, TOKEN_SESSION,
 				      (int64_t)time(NULL) + SESSION_DAYS * 86400);
+	audit_actor by = {.user = u, .ip = si->req->remote_ip, .ua = si->ua};
+	audit_entity en = {.user = u};
+	audit_record(job, &si->s->state, u->org_id, &by, "user_login", &en,
+		     json_pack("{s:s}", "type", "password"));
+	free(si->email);
+	free(si->ua);
+	si->email = si->ua = NULL;
 	store_submit(si->s->store, job, session_committed, si);
 }
 
@@ -293,6 +315,11 @@ void signin_route(canal_server *s, http_req *req, const char *rest)
 	si->hash = xstrdup(u && u->pwhash && !u->deleted && !u->is_bot ? u->pwhash : dummy);
 	if (u)
 		snprintf(si->user_id, sizeof si->user_id, "%s", u->id);
+	org *named = team && *team ? core_org_get(&s->state, team) : NULL;
+	snprintf(si->org_id, sizeof si->org_id, "%s", u ? u->org_id : named ? named->id : "");
+	si->email = xstrdup(email);
+	const char *ua = http_req_header(req, "user-agent");
+	si->ua = xstrdup(ua ? ua : "");
 	json_decref(args);
 	si->work.data = si;
 	uv_queue_work(s->loop, &si->work, verify_work, verify_done);
@@ -336,5 +363,12 @@ void signout_route(canal_server *s, http_req *req, const char *rest)
 	t->revoked = true;
 	store_job *job = store_job_new(s->store);
 	store_put_token(job, t);
+	user *u = core_user_get(&s->state, t->user_id);
+	if (u) {
+		audit_actor by = {.user = u, .ip = req->remote_ip,
+				  .ua = http_req_header(req, "user-agent")};
+		audit_entity en = {.user = u};
+		audit_record(job, &s->state, u->org_id, &by, "user_logout", &en, NULL);
+	}
 	store_submit(s->store, job, signout_committed, req);
 }

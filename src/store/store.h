@@ -231,3 +231,4 @@ int store_msg_mention_counts(store *st, const char *user_id, const char *const *
 			     const int64_t *after_ts, size_t n, int64_t *counts);
 
 #endif
+#include "store/store_compliance.h"

@@ -131,6 +131,19 @@ async function call(token, method, args = {}) {
 //   none                  why there is nothing to probe (it is still called
 //                         and its answer scanned unless skipCall)
 const ROWS = {
+	// Admin methods: organisation admins may address any conversation of
+	// their own organisation (as Slack's admin API); others get
+	// not_an_admin whatever the object, and another org's objects do not
+	// exist for anyone.
+	'admin.conversations.getCustomRetention': { channel: (ch) => ({ channel_id: ch }) },
+	'admin.conversations.removeCustomRetention': { channel: (ch) => ({ channel_id: ch }) },
+	'admin.conversations.setCustomRetention': { channel: (ch) => ({ channel_id: ch, duration_days: 30 }) },
+	'admin.legalHolds.create': { channel: (ch) => ({ channel_id: ch }), user: (u) => ({ user_id: u }) },
+	'admin.legalHolds.list': { list: () => [{}] },
+	'admin.legalHolds.release': { none: 'takes a hold id; another organisation\'s is not_found like a made-up one (retention.test.mjs)' },
+	'admin.retention.get': { team: (t) => ({ team_id: t }), list: () => [{}] },
+	'admin.retention.remove': { team: (t) => ({ team_id: t }) },
+	'admin.retention.set': { team: (t) => ({ team_id: t, duration_days: 30 }) },
 	'api.test': { none: 'takes no object (echoes its own arguments)' },
 	'apps.connections.open': { none: 'the calling app token\'s own Socket Mode URL' },
 	'apps.manifest.create': { none: 'creates an app in the caller\'s own organisation', skipCall: true },

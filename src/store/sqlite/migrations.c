@@ -153,8 +153,42 @@ const char *const sqlite__migrations[] = {
 	/* 4: SLOT-FILES */
 	"SELECT 1;",
 
-	/* 5: SLOT-COMPLIANCE (retention, legal holds, audit log) */
-	"SELECT 1;",
+	/* 5: SLOT-COMPLIANCE: retention policies (channel_id '' = the org's
+	 * policy; days 0 = keep forever), legal holds (kind 'channel' or
+	 * 'user'; released is a flag, a released hold stays listed) and the
+	 * audit log, append-only: triggers refuse UPDATE and DELETE. entry is
+	 * the whole entry as Slack's Audit Logs API shows it (JSON text);
+	 * org_id NULL for entries of no organisation (a failed sign-in with
+	 * an unknown email). */
+	"CREATE TABLE retention_policies("
+	" org_id TEXT NOT NULL, channel_id TEXT NOT NULL DEFAULT '',"
+	" days INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL DEFAULT 0, updated_by TEXT,"
+	" PRIMARY KEY(org_id, channel_id)) WITHOUT ROWID;"
+
+	"CREATE TABLE legal_holds("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK(kind IN ('channel','user')),"
+	" target TEXT NOT NULL,"
+	" created INTEGER NOT NULL DEFAULT 0, created_by TEXT,"
+	" released INTEGER NOT NULL DEFAULT 0, released_by TEXT,"
+	" note TEXT);"
+	"CREATE INDEX legal_holds_live ON legal_holds(kind, target) WHERE released=0;"
+
+	"CREATE TABLE audit_log("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" org_id TEXT,"
+	" date_create INTEGER NOT NULL,"
+	" action TEXT NOT NULL,"
+	" actor_id TEXT, entity_id TEXT,"
+	" entry TEXT NOT NULL);"
+	"CREATE INDEX audit_log_org ON audit_log(org_id, seq);"
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 
 	/* 6: SLOT-APPS (reminders, interaction state) */
 	"SELECT 1;",

@@ -1,0 +1,59 @@
+/* The retention job: deletes messages older than their channel's policy
+ * (else their organisation's; store_compliance.h) unless a legal hold
+ * covers their channel or their author.
+ *
+ * A run walks the channels with a policy one bounded batch at a time: a
+ * cheap indexed read on the loop thread picks up to RETENTION_BATCH
+ * candidates of one channel, one store job deletes them on the writer
+ * thread (re-checking holds and age at commit), and the next batch starts
+ * from that job's completion, so the loop is never held for longer than
+ * one batch read and other requests' jobs interleave with the run's.
+ * Deleted messages go exactly as chat.delete removes them (reactions,
+ * pins, mentions, thread summaries computed from what is left); nothing
+ * is announced to clients (Slack doesn't either). */
+#ifndef CANAL_COMPLIANCE_RETENTION_H
+#define CANAL_COMPLIANCE_RETENTION_H
+#include <stdint.h>
+
+#include "core/state.h"
+#include "store/store.h"
+
+#define RETENTION_BATCH 500
+
+struct uv_loop_s;
+typedef struct retention retention;
+
+typedef struct retention_stats {
+	int64_t channels;   /* channels with a policy that deletes */
+	int64_t deleted;    /* messages deleted */
+	int64_t batches;
+} retention_stats;
+
+/* loop NULL: offline (runs finish before retention_run returns).
+ * interval_s > 0 (with a loop): a run starts every interval_s seconds. */
+retention *retention_new(core_state *s, store *st, struct uv_loop_s *loop, long interval_s);
+/* Stops the timer; a run in progress ends after its current batch (its
+ * callbacks get ERR_SERVICE_UNAVAILABLE... never: they are dropped).
+ * Loop thread; before store_close. */
+void retention_free(retention *r);
+
+/* Starts a run now, or joins the one in progress; cb (may be NULL) is
+ * called once when it is over, with 0 or the error that stopped it.
+ * as_of_us: the moment policies are evaluated at (0 = now; the admin's
+ * "what has expired by then", never earlier than now); ignored when
+ * joining a run in progress. */
+typedef void (*retention_done_cb)(void *ud, int err, const retention_stats *stats);
+void retention_run(retention *r, int64_t as_of_us, retention_done_cb cb, void *ud);
+
+/* Days of the policy that governs ch (channel's, else its org's), 0 for
+ * none or "keep forever"; from the policies list given. */
+int64_t retention_days_for(const channel *ch, const store_retention *p, size_t n);
+
+/* Where file retention hooks in: called once per channel per run with
+ * the cutoff (µs) that channel's messages were deleted against, to queue
+ * in j the deletion of the channel's files older than cutoff that no
+ * hold covers. Files are not part of this branch: the files work wires
+ * its store call here at merge. */
+void retention_files_expire(retention *r, store_job *j, const channel *ch, int64_t cutoff_us);
+
+#endif
