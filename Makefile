@@ -7,7 +7,7 @@
 #   make crash-test SIGKILL the server under load, many rounds; check every acknowledged write
 #   make soak       mixed workload for SOAK_SECONDS; RSS, fds, latency over time
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each; make fuzz-ci: 8 s each
-PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl
+PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl libmagic stb
 CC      ?= cc
 MODE    ?= release
 ifeq ($(MODE),asan)

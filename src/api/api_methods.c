@@ -19,6 +19,8 @@
 #define TH API_TIER_HIGH
 
 const api_method api_methods[] = {
+	{"admin.files.restoreAccess", api_admin_files_restore_access, U, NULL, true, T2},
+	{"admin.files.revokeAccess", api_admin_files_revoke_access, U, NULL, true, T2},
 	{"api.test", api_api_test, API_NOAUTH | U | B | API_APP, NULL, false, T4},
 	{"apps.connections.open", api_apps_connections_open, API_APP, "connections:write", false, T1},
 	{"apps.manifest.create", api_apps_manifest_create, U, NULL, true, T1},
@@ -57,6 +59,14 @@ const api_method api_methods[] = {
 	{"conversations.setTopic", api_conversations_set_topic, U | B, NULL, true, T2},
 	{"conversations.unarchive", api_conversations_unarchive, U | B, NULL, true, T2},
 	{"emoji.list", api_emoji_list, U | B, "emoji:read", false, T2},
+	{"files.completeUploadExternal", api_files_complete_upload_external, U | B, "files:write", true, T4},
+	{"files.delete", api_files_delete, U | B, "files:write", true, T3},
+	{"files.getUploadURLExternal", api_files_get_upload_url_external, U | B, "files:write", true, T4},
+	{"files.info", api_files_info, U | B, "files:read", false, T4},
+	{"files.list", api_files_list, U | B, "files:read", false, T3},
+	{"files.revokePublicURL", api_files_revoke_public_url, U, NULL, true, T3},
+	{"files.sharedPublicURL", api_files_shared_public_url, U, NULL, true, T3},
+	{"files.upload", api_files_upload, U | B, "files:write", true, T2},
 	{"pins.add", api_pins_add, U | B, "pins:write", true, T2},
 	{"pins.list", api_pins_list, U | B, "pins:read", false, T2},
 	{"pins.remove", api_pins_remove, U | B, "pins:write", true, T2},
@@ -65,6 +75,7 @@ const api_method api_methods[] = {
 	{"reactions.list", api_reactions_list, U | B, "reactions:read", false, T2},
 	{"reactions.remove", api_reactions_remove, U | B, "reactions:write", true, T2},
 	{"rtm.connect", api_rtm_connect, U | B, NULL, false, T1},
+	{"search.files", api_search_files, U, "search:read", false, T2},
 	{"shortcuts.run", api_shortcuts_run, U, NULL, true, T3},
 	{"team.info", api_team_info, U | B, "team:read", false, T3},
 	{"usergroups.create", api_usergroups_create, U | B, "usergroups:write", true, T2},

@@ -28,6 +28,7 @@
 #include "base/xalloc.h"
 #include "cli/admin_cli.h"
 #include "cli/config.h"
+#include "cli/files_route.h"
 #include "cli/routes.h"
 #include "cli/signin.h"
 
@@ -238,6 +239,7 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "canal serve: libsodium failed to initialise\n");
 		return 1;
 	}
+	s->files_dir = xasprintf("%s/files", s->cfg.data_dir);
 	if (find_web_root(&s->cfg, &s->web_root) != 0)
 		log_warn("web client files not found; only the API is served",
 			 "hint=\"set --web-root DIR\"");
@@ -267,7 +269,9 @@ int serve_main(int argc, char **argv)
 		       .max_connections = (int)s->cfg.max_connections,
 		       .max_connections_per_ip = s->cfg.max_connections_per_ip
 							 ? (int)s->cfg.max_connections_per_ip
-							 : -1};
+							 : -1,
+		       .sink_cb = files_route_sink,
+		       .sink_ud = s};
 	s->http = http_server_new(s->loop, &hc, routes_dispatch, s, err, sizeof err);
 	if (!s->http) {
 		fprintf(stderr, "canal serve: cannot listen on %s: %s\n", s->cfg.listen, err);
@@ -296,7 +300,10 @@ int serve_main(int argc, char **argv)
 			   .rt = s->rt,
 			   .apps = ap,
 			   .ratelimit = api_ratelimit_new(s->cfg.rate_limit_factor, 0),
-			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org};
+			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org,
+			   .loop = s->loop,
+			   .files_dir = s->files_dir,
+			   .max_file_bytes = (uint64_t)s->cfg.max_file_size};
 	if (bootstrap(s) != 0)
 		goto out;
 	if (admin_server_start(s, err, sizeof err) != 0) {
@@ -343,6 +350,7 @@ out:
 	signin_limits_free();
 	free(s->base_url);
 	free(s->web_root);
+	free(s->files_dir);
 	config_release(&s->cfg);
 	return rc;
 }

@@ -116,7 +116,7 @@
 	X(VIEW_TOO_LARGE, "view_too_large", 200) \
 	X(DUPLICATE_EXTERNAL_ID, "duplicate_external_id", 200) \
 	X(HASH_CONFLICT, "hash_conflict", 200) \
-	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200)
+	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200) \
 	X(FILE_NOT_FOUND, "file_not_found", 200) \
 	X(FILE_DELETED, "file_deleted", 200) \
 	X(FILE_UPLOADS_DISABLED, "file_uploads_disabled", 200) \
@@ -124,9 +124,7 @@
 	X(ALT_TXT_TOO_LARGE, "alt_txt_too_large", 200) \
 	X(NO_FILE_DATA, "no_file_data", 200) \
 	X(FILE_ACCESS_REVOKED, "file_access_revoked", 200) \
-	X(ALREADY_PUBLIC, "already_public", 200) \
-	X(INVALID_FILES, "invalid_files", 200) \
-	X(UPLOAD_NOT_COMPLETE, "upload_not_complete", 200) \
+	X(CANT_DELETE_FILE, "cant_delete_file", 200)
 
 enum err {
 	ERR_OK = 0,
