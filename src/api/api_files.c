@@ -240,6 +240,7 @@ static int uploads_on(api_ctx *c)
 /* The caller's file: in their org, not deleted, visible to them. */
 static int file_arg(api_ctx *c, const char *name, store_file *f)
 {
+	store_file_init(f);
 	const char *id;
 	int rc = api_str_req(c, name, &id);
 	if (rc)
@@ -576,9 +577,9 @@ static void fill_from_blob(store_file *f, const files_blob_info *info)
 	snprintf(f->sha256, sizeof f->sha256, "%s", info->sha256);
 	f->size = f->length = (int64_t)info->size;
 	free(f->mimetype);
-	f->mimetype = xstrdup(info->mimetype);
+	f->mimetype = xstrdup(files_mimetype(info->mimetype, f->name));
 	free(f->filetype);
-	f->filetype = xstrdup(files_filetype(info->mimetype, f->name));
+	f->filetype = xstrdup(files_filetype(f->mimetype, f->name));
 	f->width = info->width;
 	f->height = info->height;
 	f->thumbs = info->thumbs;

@@ -75,6 +75,11 @@ void files_thumb_dims(int w, int h, int size, int *tw, int *th);
 char *files_blob_path(const char *files_dir, const char *sha256, int thumb);
 /* Removes a blob and its thumbnails (missing ones are fine). */
 void files_blob_remove(const char *files_dir, const char *sha256);
+/* The MIME type to record for sniffed bytes named name: for text, the
+ * name's extension decides between text formats (libmagic calls a .txt
+ * with commas text/csv); binary types always come from the bytes.
+ * Static or sniffed itself. */
+const char *files_mimetype(const char *sniffed, const char *name);
 /* Slack's filetype ("png", "text", "pdf", "binary"...) for a MIME type and
  * file name. Static string. */
 const char *files_filetype(const char *mimetype, const char *name);

@@ -49,6 +49,7 @@
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "net/http.h"
 #include "net/multipart.h"
 
 #define FIELDS_MAX (64u << 10)   /* form field bytes of a files.upload body */
@@ -293,6 +294,21 @@ static const struct {
 	{"text/x-c", "c"},            {"text/x-python", "python"},  {"text/x-shellscript", "shell"},
 	{"video/mp4", "mp4"},         {"audio/mpeg", "mp3"},        {"text/markdown", "markdown"},
 };
+
+const char *files_mimetype(const char *sniffed, const char *name)
+{
+	if (!sniffed || strncmp(sniffed, "text/", 5) != 0 || !name || !strrchr(name, '.'))
+		return sniffed;
+	static const char *const text_types[] = {"text/plain", "text/csv", "text/markdown",
+						  "text/html", "text/css", "text/xml"};
+	const char *byname = http_mime_type(name);
+	for (size_t i = 0; i < sizeof text_types / sizeof text_types[0]; i++) {
+		size_t n = strlen(text_types[i]);
+		if (!strncmp(byname, text_types[i], n) && (byname[n] == '\0' || byname[n] == ';'))
+			return text_types[i];
+	}
+	return sniffed;
+}
 
 const char *files_filetype(const char *mimetype, const char *name)
 {

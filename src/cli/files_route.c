@@ -171,9 +171,9 @@ static void upload_committed_cb(void *ud, int err, const files_blob_info *info)
 	snprintf(f.sha256, sizeof f.sha256, "%s", info->sha256);
 	f.size = (int64_t)info->size;
 	free(f.mimetype);
-	f.mimetype = xstrdup(info->mimetype);
+	f.mimetype = xstrdup(files_mimetype(info->mimetype, f.name));
 	free(f.filetype);
-	f.filetype = xstrdup(files_filetype(info->mimetype, f.name));
+	f.filetype = xstrdup(files_filetype(f.mimetype, f.name));
 	if (f.snippet_type && strcmp(f.filetype, "binary") != 0 && !strncmp(info->mimetype, "text/", 5)) {
 		free(f.filetype);
 		f.filetype = xstrdup(f.snippet_type);
