@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { test, useServer, waitFor } from './lib/server.mjs';
+import { connect as rtmConnect, closeAll } from './lib/rtm.mjs';
 import { ALL_BOT_SCOPES, createApp, createUser, expectError, uniq, webClient } from './lib/fixture.mjs';
 
 const MAX_FILE = 300000;
@@ -226,6 +227,7 @@ test('a file in a thread; several files in one message; events carry files[]', a
 	const { alice, bob } = env.fx;
 	const ch = await roomWith(alice, [bob.id]);
 	const parent = await alice.client.chat.postMessage({ channel: ch, text: 'thread here' });
+	const rtm = await rtmConnect(alice.client);
 	const res = await bob.client.filesUploadV2({
 		channel_id: ch,
 		thread_ts: parent.ts,
@@ -242,6 +244,12 @@ test('a file in a thread; several files in one message; events carry files[]', a
 	assert.ok(reply, JSON.stringify(rep.messages));
 	assert.deepEqual(reply.files.map((f) => f.name).sort(), ['a.txt', 'b.txt']);
 	assert.equal(reply.thread_ts, parent.ts);
+	// The real-time message event carries the files, with their titles.
+	const ev = await rtm.next((e) => e.type === 'message' && e.text === 'two files');
+	assert.equal(ev.channel, ch);
+	assert.deepEqual(ev.files.map((f) => f.name).sort(), ['a.txt', 'b.txt']);
+	assert.ok(ev.files.every((f) => f.url_private && f.size === 3));
+	await closeAll();
 });
 
 test('size limit: getUploadURLExternal refuses, the upload URL answers 413', async () => {
@@ -476,6 +484,9 @@ test('legacy files.upload: streamed multipart file and `content`', async () => {
 	r = await fetch(`${env.srv.base}/api/files.upload`, { method: 'POST', body: fd3, headers: bearer(alice.token) });
 	j = await r.json();
 	assert.equal(j.error, 'channel_not_found');
+	const crypto = await import('node:crypto');
+	const orphan = crypto.createHash('sha256').update(await fd3.get('file').text()).digest('hex');
+	assert.equal(fs.existsSync(blobPath(orphan)), false, 'no orphan blob');
 });
 
 test('files.list and search.files: filters, paging, visibility', async () => {
