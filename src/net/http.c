@@ -895,10 +895,8 @@ static int on_message_complete(http_parser *p)
 	buf_add(&c->body, "", 0);
 	r->body = buf_detach(&c->body, &r->body_len);
 	req_impl *ri = (req_impl *)r;
-	if (ri->sink.write) {
+	if (ri->sink.write)
 		r->body_ctx = ri->sink.ctx;
-		r->body_len = c->body_seen;
-	}
 	c->ready = r;
 	c->phase = PHASE_IDLE;
 	/* Stop right after this message: the handler runs outside the parser

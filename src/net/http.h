@@ -50,7 +50,7 @@ struct http_req {
 	void *user;             /* free for the handler */
 	/* Set when the body went to a sink (http_sink_cb) instead of body:
 	 * the sink's ctx, owned by the handler from delivery on (body is then
-	 * "" and body_len the number of bytes the sink took). */
+	 * "" and body_len 0: the sink knows what it took). */
 	void *body_ctx;
 };
 
