@@ -213,6 +213,9 @@ void api_member_leave(api_ctx *c, channel *ch, user *u, bool post);
  * with chat.postMessage's checks (is_archived, not_in_channel, msg_too_long,
  * thread_not_found), threading and events; m->ts is set (api_chat.c). */
 int api_chat_post_built(api_ctx *c, channel *ch, message *m, int64_t thread_ts);
+/* The same checks alone, for a method that must know before it writes
+ * anything else (0 or the error api_chat_post_built would give). */
+int api_chat_check_post(api_ctx *c, const channel *ch, int64_t thread_ts);
 
 /* Real-time events (api_actions.c). The event is published through the
  * bus only after this request's writes are durable, and only if the

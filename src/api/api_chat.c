@@ -712,6 +712,17 @@ out:
 	return rc;
 }
 
+int api_chat_check_post(api_ctx *c, const channel *ch, int64_t thread_ts)
+{
+	message root;
+	message_init(&root);
+	int rc = can_post(c, ch);
+	if (!rc && thread_ts)
+		rc = thread_root(c, ch, thread_ts, &root);
+	message_release(&root);
+	return rc;
+}
+
 /* For methods that post on the caller's behalf with content they built
  * themselves (files.completeUploadExternal): chat.postMessage's checks,
  * threading and events, without its argument parsing. */

@@ -476,6 +476,10 @@ int api_files_complete_upload_external(api_ctx *c)
 		rc = api_missing(c, "channel_id");
 		goto fail;
 	}
+	/* Refuse before the files change: a completion that cannot post
+	 * leaves them as they were. */
+	if (w->ch && (rc = api_chat_check_post(c, w->ch, w->thread_ts)))
+		goto fail;
 	const char *comment = api_str(c, "initial_comment");
 	w->text = xstrdup(comment ? comment : "");
 	/* blocks are ignored when there is an initial comment (Slack). */
@@ -615,10 +619,12 @@ int api_files_upload(api_ctx *c)
 		return rc;
 	if (thread_ts && !ch)
 		return api_missing(c, "channels");
+	if (ch && (rc = api_chat_check_post(c, ch, thread_ts)))
+		return rc;
 	const char *key = api_str(c, "_canal_upload");
 	files_parked *p = key && parked_init ? map_get(&parked, key) : NULL;
 	const char *content = api_str(c, "content");
-	if (!p && !content)
+	if (!p && (!content || !*content))
 		return ERR_NO_FILE_DATA;
 	const char *fname = api_str(c, "filename");
 	if (!fname || !*fname)

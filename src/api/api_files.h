@@ -23,9 +23,9 @@
  * store_file.thumbs says size i was made. */
 #define FILES_NTHUMBS 9
 extern const int files_thumb_sizes[FILES_NTHUMBS];
-/* Images larger than this (either side) get no thumbnails: decoding
- * them would cost too much memory. */
-#define FILES_THUMB_MAX_SIDE 12000
+/* Images with more pixels than this get no thumbnails: decoding one
+ * costs 4 bytes a pixel on a thread-pool thread (25 Mpx = 100 MB). */
+#define FILES_THUMB_MAX_PIXELS (25 * 1000 * 1000)
 
 /* ---- an upload being received (api_files_blob.c) ---- */
 typedef struct files_upload files_upload;
@@ -91,9 +91,10 @@ const char *files_filetype(const char *mimetype, const char *name);
 bool api_file_visible(core_state *s, store *st, const user *u, const store_file *f);
 /* The file object in Slack's shape (url_private, thumbs, shares...). */
 json_t *api_file_json(api_env *env, const store_file *f, bool with_shares);
-/* files[] of a message from the ids it keeps; a deleted file is
- * {"id":..,"mode":"tombstone"}, a revoked one {"id":..,"mode":"hidden_by_limit"}-like
- * {"id","mode":"revoked"}. New reference. */
+/* files[] of a message from the ids it keeps, as the viewer (c->me) may
+ * see them: a deleted file is {"id","mode":"tombstone"} (Slack's shape),
+ * a revoked one {"id","mode":"hidden","file_access":"revoked"} except for
+ * admins. New reference. */
 json_t *api_message_files(api_ctx *c, json_t *ids);
 /* files.upload with a streamed multipart body (cli/files_route.c): the
  * blob already in place is parked under a fresh random key (heap string),

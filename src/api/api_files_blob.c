@@ -22,7 +22,7 @@
  *
  * Thumbnails: stb_image / stb_image_resize / stb_image_write (Debian
  * libstb-dev), only for PNG, JPEG and GIF as sniffed, only after
- * stbi_info says the image is at most FILES_THUMB_MAX_SIDE px a side.
+ * stbi_info says the image has at most FILES_THUMB_MAX_PIXELS pixels.
  *
  * Invariants.
  *  1. A files_upload owns its temp file until commit or abort, which
@@ -381,7 +381,7 @@ static void make_thumbs(const char *dir, files_blob_info *info, const char *path
 		return;
 	info->width = w;
 	info->height = h;
-	if (w > FILES_THUMB_MAX_SIDE || h > FILES_THUMB_MAX_SIDE)
+	if ((int64_t)w * h > FILES_THUMB_MAX_PIXELS)
 		return;
 	unsigned char *px = stbi_load(path, &w, &h, &comp, 0);
 	if (!px)

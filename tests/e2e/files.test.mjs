@@ -324,6 +324,20 @@ test('upload URL: unknown or forged URLs, malformed multipart, completion errors
 	const priv = await roomWith(bob, [], { isPrivate: true });
 	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id }], channel_id: priv }),
 		'channel_not_found');
+	// Channels she cannot post in: refused before the file changes.
+	const notMine = (await bob.client.conversations.create({ name: uniq('nm') })).channel.id;
+	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id }], channel_id: notMine }),
+		'not_in_channel');
+	const archived = await roomWith(alice, []);
+	await alice.client.conversations.archive({ channel: archived });
+	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id }], channel_id: archived }),
+		'is_archived');
+	const open = await roomWith(alice, []);
+	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id }], channel_id: open, thread_ts: '1600000000.000100' }),
+		'thread_not_found');
+	// Still only uploaded: shared nowhere, visible to its uploader.
+	const still = await alice.client.files.info({ file: u.file_id });
+	assert.deepEqual(still.file.channels, []);
 	// Completing without a channel keeps the file private to the uploader.
 	const done = await alice.client.files.completeUploadExternal({ files: [{ id: u.file_id, title: 'Q' }] });
 	assert.equal(done.files[0].title, 'Q');
@@ -469,6 +483,7 @@ test('legacy files.upload: streamed multipart file and `content`', async () => {
 	assert.equal(c.file.size, 9);
 	assert.equal((await get(c.file.url_private, bearer(alice.token))).body.toString(), 'a snippet');
 	await expectError(bob.client.apiCall('files.upload', { channels: ch }), 'no_file_data');
+	await expectError(bob.client.apiCall('files.upload', { channels: ch, content: '' }), 'no_file_data');
 	await expectError(bob.client.apiCall('files.upload', { channels: 'CNOPE', content: 'x' }), 'channel_not_found');
 
 	// Unauthenticated multipart is never streamed to disk.
