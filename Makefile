@@ -27,7 +27,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan unit unit-bins e2e test bench crash-test soak fuzz fuzz-ci clean
+.PHONY: all asan unit unit-bins e2e test bench bench-files crash-test soak fuzz fuzz-ci clean
 all: $(BUILD)/canal
 
 asan:
@@ -68,6 +68,10 @@ test:
 bench: build/canal build/canal-load build/canal-wsload
 	bench/run
 	bench/rt-run
+
+# Uploads and downloads through the upload URL; prints MiB/s and the server's RSS (bench/files.mjs).
+bench-files: build/canal
+	CANAL_BIN=$(abspath build/canal) node bench/files.mjs
 
 # Not part of `make test` (about 60-90 s; CRASH_ROUNDS=N to change). See docs/reliability.md.
 crash-test: build/canal

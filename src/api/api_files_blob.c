@@ -17,8 +17,8 @@
  *
  * MIME type: libmagic (Debian libmagic-dev), not a home-made table: it
  * knows thousands of formats, and text vs. binary is its strength. Its
- * database load (a few ms) happens per commit on the thread pool, so no
- * magic_t is ever shared between threads.
+ * database is loaded once (see sniff) and used under a lock from the
+ * thread pool.
  *
  * Thumbnails: stb_image / stb_image_resize / stb_image_write (Debian
  * libstb-dev), only for PNG, JPEG and GIF as sniffed, only after
@@ -343,18 +343,36 @@ typedef struct commit_work {
 	files_blob_info info;
 } commit_work;
 
+/* One magic database for the process, loaded on first use: loading it
+ * costs ~60 MB and a few ms, too much per upload. A magic_t is not
+ * thread-safe, so sniffs take turns (each reads at most the file's first
+ * megabyte). */
+static uv_once_t magic_once = UV_ONCE_INIT;
+static uv_mutex_t magic_lock;
+static magic_t magic_db;
+
+static void magic_init(void)
+{
+	uv_mutex_init(&magic_lock);
+	magic_db = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+	if (magic_db && magic_load(magic_db, NULL) != 0) {
+		log_error("libmagic database failed to load", "err=\"%s\"", magic_error(magic_db));
+		magic_close(magic_db);
+		magic_db = NULL;
+	}
+}
+
 static void sniff(const char *path, char *out, size_t cap)
 {
 	snprintf(out, cap, "application/octet-stream");
-	magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
-	if (!m)
+	uv_once(&magic_once, magic_init);
+	if (!magic_db)
 		return;
-	if (magic_load(m, NULL) == 0) {
-		const char *t = magic_file(m, path);
-		if (t && *t && strchr(t, '/'))
-			snprintf(out, cap, "%s", t);
-	}
-	magic_close(m);
+	uv_mutex_lock(&magic_lock);
+	const char *t = magic_file(magic_db, path);
+	if (t && *t && strchr(t, '/'))
+		snprintf(out, cap, "%s", t);
+	uv_mutex_unlock(&magic_lock);
 }
 
 void files_thumb_dims(int w, int h, int size, int *tw, int *th)
