@@ -54,9 +54,16 @@
  *     (max_header_bytes) because bodies move into c->body as they arrive;
  *     c->body by max_body_bytes; output by HTTP_WQ_HIGH, past which the
  *     connection stops parsing pipelined requests until the peer reads.
+ *     A streamed body (http.h, sink_cb) never enters c->body: each piece
+ *     goes to the sink as http-parser hands it over, so its size is bounded
+ *     only by the sink's max_bytes, its memory by one read.
  *  5. The idle timer always runs while the socket is ours; when it fires it
  *     computes the deadline of the current state (conn_deadline) and either
  *     re-arms or acts, so activity only has to update c->last_active.
+ *  6. A request with a sink is told its fate exactly once: delivered
+ *     (req_impl.delivered, the handler owns the ctx) or, from req_free,
+ *     aborted: parse error, timeout, 413, EOF or server stop all end in
+ *     req_free of the building or ready request.
  */
 #include "net/http.h"
 
