@@ -158,6 +158,16 @@ test('filesUploadV2: bytes, message with files[], downloads by token and by brow
 	assert.equal(r.status, 206);
 	assert.equal(r.body.toString(), 'hello');
 
+	// HEAD answers the headers only; other methods are refused.
+	const head = await fetch(file.url_private, { method: 'HEAD', headers: bearer(bob.token) });
+	assert.equal(head.status, 200);
+	assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(content)));
+	assert.equal((await fetch(file.url_private, { method: 'POST', headers: bearer(bob.token) })).status, 405);
+	// A URL naming the file under another team, or a made-up one: 404.
+	assert.equal((await get(file.url_private.replace(/files-pri\/T[A-Z0-9]+-/, 'files-pri/TNOPE-'), bearer(bob.token))).status, 404);
+	assert.equal((await get(`${env.srv.base}/files-pri/garbage`, bearer(bob.token))).status, 404);
+	assert.equal((await get(file.url_private.replace('/files-pri/', '/files-tmb/').replace(/\/report/, '-64/report'), bearer(bob.token))).status, 404,
+		'no thumbnails for text');
 	// No credentials: 401; a bad token: 401.
 	assert.equal((await get(file.url_private)).status, 401);
 	assert.equal((await get(file.url_private, bearer('xoxp-nope'))).status, 401);
@@ -315,6 +325,11 @@ test('upload URL: unknown or forged URLs, malformed multipart, completion errors
 	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: 'FNOPE' }] }), 'file_not_found');
 	await expectError(alice.client.files.completeUploadExternal({ files: '[{"id":' }), 'invalid_arguments');
 	await expectError(alice.client.files.completeUploadExternal({ files: [] }), 'invalid_arguments');
+	await expectError(alice.client.files.completeUploadExternal({ files: { id: u.file_id } }), 'invalid_arguments');
+	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id, title: 5 }] }), 'invalid_arguments');
+	await expectError(alice.client.files.completeUploadExternal({ files: [{ title: 'no id' }] }), 'invalid_arguments');
+	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id }, { id: u.file_id }] }),
+		'invalid_arguments');
 	await expectError(alice.client.files.completeUploadExternal({}), 'invalid_arguments');
 	await expectError(alice.client.files.completeUploadExternal({ files: [{ id: u.file_id }], channel_id: 'CNOPE' }),
 		'channel_not_found');
