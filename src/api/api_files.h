@@ -71,6 +71,9 @@ void files_upload_commit(uv_loop_t *loop, files_upload *u, files_commit_cb cb, v
 
 /* Size of thumbnail `size` of a w x h image (the longer side fits). */
 void files_thumb_dims(int w, int h, int size, int *tw, int *th);
+/* Removes what uploads interrupted by a crash left in files_dir/tmp (no
+ * upload is under way when the server starts). Returns the count. */
+int files_tmp_sweep(const char *files_dir);
 /* Heap path of a blob (thumb 0) or of its thumbnail of that size. */
 char *files_blob_path(const char *files_dir, const char *sha256, int thumb);
 /* Removes a blob and its thumbnails (missing ones are fine). */

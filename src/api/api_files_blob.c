@@ -31,6 +31,7 @@
  *     fields are held in memory per upload, whatever the file size. */
 #include "api/api_files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <magic.h>
@@ -265,6 +266,25 @@ json_t *files_upload_fields(files_upload *u)
 const char *files_upload_filename(const files_upload *u)
 {
 	return u->filename ? u->filename : "";
+}
+
+int files_tmp_sweep(const char *files_dir)
+{
+	char *tdir = xasprintf("%s/tmp", files_dir);
+	DIR *d = opendir(tdir);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "up-", 3) != 0)
+			continue;
+		char *p = xasprintf("%s/%s", tdir, e->d_name);
+		n += unlink(p) == 0;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(tdir);
+	return n;
 }
 
 char *files_blob_path(const char *files_dir, const char *sha256, int thumb)

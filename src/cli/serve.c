@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "admin/admin.h"
+#include "api/api_files.h"
 #include "api/api_http.h"
 #include "api/api_pending.h"
 #include "api/api_ratelimit.h"
@@ -240,6 +241,9 @@ int serve_main(int argc, char **argv)
 		return 1;
 	}
 	s->files_dir = xasprintf("%s/files", s->cfg.data_dir);
+	int swept = files_tmp_sweep(s->files_dir);
+	if (swept)
+		log_info("removed interrupted uploads", "count=%d", swept);
 	if (find_web_root(&s->cfg, &s->web_root) != 0)
 		log_warn("web client files not found; only the API is served",
 			 "hint=\"set --web-root DIR\"");

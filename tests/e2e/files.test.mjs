@@ -558,7 +558,11 @@ test('uploads survive a restart (rows and bytes)', async () => {
 	const { alice, bob } = env.fx;
 	const ch = await roomWith(alice, [bob.id]);
 	const file = (await alice.client.filesUploadV2({ channel_id: ch, filename: 'keep.txt', content: 'kept' })).files[0].files[0];
+	// What a crash mid-upload would leave behind goes at the next start.
+	const stale = path.join(env.srv.dataDir, 'files', 'tmp', 'up-stale1');
+	fs.writeFileSync(stale, 'half an upload');
 	await env.srv.restart();
+	assert.equal(fs.existsSync(stale), false, 'interrupted upload removed at start');
 	const r = await get(file.url_private.replace(/^http:\/\/[^/]+/, env.srv.base), bearer(bob.token));
 	assert.equal(r.status, 200);
 	assert.equal(r.body.toString(), 'kept');

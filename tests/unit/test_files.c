@@ -397,6 +397,25 @@ static void test_purge(void **state)
 	free(path);
 }
 
+static void test_tmp_sweep(void **state)
+{
+	fx *f = *state;
+	int status;
+	/* Two uploads cut short by a "crash" (never aborted nor committed). */
+	files_upload *a = files_upload_new(f->files, FILES_RAW, NULL, 100, &status);
+	files_upload *b = files_upload_new(f->files, FILES_RAW, NULL, 100, &status);
+	assert_int_equal(files_upload_write(a, "partial", 7), 0);
+	assert_int_equal(tmp_count(f), 2);
+	assert_int_equal(files_tmp_sweep(f->files), 2);
+	assert_int_equal(tmp_count(f), 0);
+	assert_int_equal(files_tmp_sweep(f->files), 0);
+	files_upload_abort(a);   /* its file is gone already: fine */
+	files_upload_abort(b);
+	char *none = xasprintf("%s/nowhere", f->dir);
+	assert_int_equal(files_tmp_sweep(none), 0);
+	free(none);
+}
+
 static void test_helpers(void **state)
 {
 	assert_string_equal(files_mimetype("text/csv", "report.txt"), "text/plain");
@@ -435,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upload_multipart_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upload_multipart_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmp_sweep, setup, teardown),
 		cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
