@@ -848,7 +848,10 @@ typedef struct blob_gc {
 	char id[ID_MAX];
 } blob_gc;
 
-/* After the commit: the bytes go if no other live row names them. */
+/* After the commit: the bytes go if no other live row names them.
+ * Known window: an upload of byte-identical content whose blob was just
+ * moved into place but whose row is not committed yet (a few ms) is not
+ * seen here, and would lose its bytes to this removal. */
 static void blob_gc_run(api_env *env, const char *sha, const char *id)
 {
 	if (!sha[0] || !env->files_dir)
