@@ -31,7 +31,8 @@ extern const int files_thumb_sizes[FILES_NTHUMBS];
 typedef struct files_upload files_upload;
 typedef enum files_upload_mode {
 	FILES_RAW,        /* the body is the file */
-	FILES_MULTIPART_FIRST, /* multipart: the first part is the file (upload URL) */
+	FILES_MULTIPART_FIRST, /* multipart: the first part with a filename is the file,
+	                          else the first part (upload URL) */
 	FILES_MULTIPART_FORM,  /* multipart: the part with a filename (or named "file") is
 	                          the file, other parts are form fields (files.upload) */
 } files_upload_mode;

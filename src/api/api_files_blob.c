@@ -68,6 +68,7 @@ struct files_upload {
 	int in_file;           /* the current part is the file */
 	int file_done;         /* the file part was seen (and ended) */
 	int file_parts;
+	int file_named;        /* the file part had a filename */
 	json_t *fields;
 	char *cur_field;       /* name of the form field being read */
 	buf cur_val;
@@ -114,12 +115,31 @@ static int file_bytes(files_upload *u, const char *d, size_t n)
 	return 0;
 }
 
+/* Starts the file over (a better candidate part came along). */
+static int file_reset(files_upload *u)
+{
+	if (ftruncate(u->fd, 0) < 0 || lseek(u->fd, 0, SEEK_SET) < 0)
+		return 500;
+	u->size = 0;
+	crypto_hash_sha256_init(&u->sha);
+	return 0;
+}
+
 static int part_begin(void *ud, const multipart_part *p)
 {
 	files_upload *u = ud;
-	int is_file = u->mode == FILES_MULTIPART_FIRST
-			      ? u->file_parts == 0
-			      : (p->filename != NULL || strcmp(p->name, "file") == 0) && !u->file_parts;
+	int is_file;
+	if (u->mode == FILES_MULTIPART_FIRST) {
+		/* The first part with a filename; until one comes, the first
+		 * part (raw fields posted as a form). */
+		is_file = !u->file_parts || (p->filename && !u->file_named);
+		if (is_file && u->file_parts && file_reset(u))
+			return 500;
+		if (is_file)
+			u->file_named = p->filename != NULL;
+	} else {
+		is_file = (p->filename != NULL || strcmp(p->name, "file") == 0) && !u->file_parts;
+	}
 	if (is_file) {
 		u->in_file = 1;
 		u->file_parts++;

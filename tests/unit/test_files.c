@@ -339,6 +339,22 @@ static void test_upload_multipart_errors(void **state)
 	assert_int_equal(files_upload_write(u, big, strlen(big)), 413);
 	files_upload_abort(u);
 
+	/* Upload URL: the first part with a filename wins over earlier ones. */
+	u = files_upload_new(f->files, FILES_MULTIPART_FIRST, "multipart/form-data; boundary=b", 4, &status);
+	const char *two = "--b\r\nContent-Disposition: form-data; name=note\r\n\r\nzzz\r\n"
+			  "--b\r\nContent-Disposition: form-data; name=body; filename=Untitled\r\n\r\nabcd\r\n"
+			  "--b\r\nContent-Disposition: form-data; name=more; filename=later\r\n\r\nxy\r\n--b--";
+	assert_int_equal(files_upload_write(u, two, strlen(two)), 0);
+	assert_int_equal(files_upload_end(u), 0);
+	assert_int_equal(files_upload_size(u), 4);
+	assert_string_equal(files_upload_filename(u), "Untitled");
+	got g = {0};
+	files_upload_commit(&f->loop, u, committed_cb, &g);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	char want[65];
+	sha_hex("abcd", 4, want);
+	assert_string_equal(g.info.sha256, want);
+
 	u = files_upload_new(f->files, FILES_MULTIPART_FORM, "multipart/form-data; boundary=b", 4, &status);
 	const char *nofile = "--b\r\nContent-Disposition: form-data; name=channels\r\n\r\nC1\r\n--b--";
 	assert_int_equal(files_upload_write(u, nofile, strlen(nofile)), 0);
