@@ -34,12 +34,12 @@ static bool is_multipart(const char *ct)
 	return strncasecmp(ct, "multipart/", 10) == 0;
 }
 
-/* "<F>/<secret>" of an upload URL into id and secret; 0 or -1. */
-static int upload_path(const char *rest, char *id, size_t idcap, char *secret, size_t scap)
+/* Parsers of request data (declared in files_route.h for the fuzzer). */
+int files_route__upload_path(const char *rest, char *id, size_t idcap, char *secret, size_t scap)
 {
 	const char *slash = strchr(rest, '/');
-	if (!slash || (size_t)(slash - rest) >= idcap || strlen(slash + 1) >= scap || !slash[1] ||
-	    strchr(slash + 1, '/'))
+	if (!slash || slash == rest || (size_t)(slash - rest) >= idcap || !slash[1] ||
+	    strlen(slash + 1) >= scap || strchr(slash + 1, '/'))
 		return -1;
 	memcpy(id, rest, (size_t)(slash - rest));
 	id[slash - rest] = '\0';
@@ -52,7 +52,7 @@ static int upload_lookup(canal_server *s, const char *rest, store_file *f)
 {
 	char id[ID_MAX], secret[128], hash[TOKEN_HASH_HEX];
 	store_file_init(f);
-	if (upload_path(rest, id, sizeof id, secret, sizeof secret) != 0)
+	if (files_route__upload_path(rest, id, sizeof id, secret, sizeof secret) != 0)
 		return -1;
 	if (store_file_get(s->store, id, f) != 0)
 		return -1;
@@ -232,8 +232,7 @@ void files_route_upload(canal_server *s, http_req *req, const char *rest)
 
 /* ---- downloads ---- */
 
-/* Value of cookie name in a Cookie header into out; 0 or -1. */
-static int cookie_value(const char *hdr, const char *name, char *out, size_t cap)
+int files_route__cookie(const char *hdr, const char *name, char *out, size_t cap)
 {
 	size_t nl = strlen(name);
 	while (hdr && *hdr) {
@@ -259,7 +258,7 @@ static user *requester(canal_server *s, const http_req *req)
 	token *t = bearer_token(s, req);
 	if (!t) {
 		char secret[256], hash[TOKEN_HASH_HEX];
-		if (cookie_value(http_req_header(req, "cookie"), "canal_session", secret, sizeof secret) != 0)
+		if (files_route__cookie(http_req_header(req, "cookie"), "canal_session", secret, sizeof secret) != 0)
 			return NULL;
 		ids_token_hash(secret, hash);
 		t = core_token_get(&s->state, hash);
@@ -273,14 +272,12 @@ static user *requester(canal_server *s, const http_req *req)
 	return u;
 }
 
-/* "<T>-<F>[-<tail>]" up to the first '/' of rest: org, file id, tail
- * ("" if none) and what follows the '/' (*after). 0 or -1. */
-static int file_path(const char *rest, char *org_id, char *id, char *tail, size_t tcap,
+int files_route__file_path(const char *rest, char *org_id, char *id, char *tail, size_t tcap,
 		     const char **after)
 {
 	const char *slash = strchr(rest, '/');
 	size_t seg = slash ? (size_t)(slash - rest) : strlen(rest);
-	*after = slash ? slash + 1 : "";
+	*after = slash ? slash + 1 : rest + seg;
 	const char *d1 = memchr(rest, '-', seg);
 	if (!d1 || (size_t)(d1 - rest) >= ID_MAX)
 		return -1;
@@ -358,7 +355,7 @@ static int private_file(canal_server *s, http_req *req, const char *rest, store_
 		respond_text(req, 401, "not_authed");
 		return -1;
 	}
-	if (file_path(rest, org_id, id, tail, tcap, after) != 0 || store_file_get(s->store, id, f) != 0 ||
+	if (files_route__file_path(rest, org_id, id, tail, tcap, after) != 0 || store_file_get(s->store, id, f) != 0 ||
 	    strcmp(f->org_id, org_id) != 0 || f->state == FILE_PENDING || !f->sha256[0]) {
 		store_file_release(f);
 		respond_text(req, 404, "file_not_found");
@@ -429,7 +426,7 @@ void files_route_public(canal_server *s, http_req *req, const char *rest)
 			     "method not allowed\n", 19);
 		return;
 	}
-	if (file_path(rest, org_id, id, secret, sizeof secret, &after) != 0 ||
+	if (files_route__file_path(rest, org_id, id, secret, sizeof secret, &after) != 0 ||
 	    store_file_get(s->store, id, &f) != 0 || strcmp(f.org_id, org_id) != 0 || f.deleted ||
 	    f.revoked || !f.public_url_shared || !f.public_secret[0] || !f.sha256[0] ||
 	    !ids_equal_ct(secret, f.public_secret)) {

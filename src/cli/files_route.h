@@ -29,4 +29,14 @@ void files_route_public(canal_server *s, http_req *req, const char *rest);
 /* POST /api/files.upload whose multipart body was streamed (body_ctx). */
 void files_route_api_upload(canal_server *s, http_req *req);
 
+/* The parsers of the routes' URLs and cookie, for fuzz/fuzz_files_route.c.
+ * upload_path: "<F>/<secret>" into id and secret. file_path: "<T>-<F>[-<tail>]"
+ * up to the first '/' of rest into org_id and id (ID_MAX each) and tail
+ * ("" if none), *after what follows the '/'. cookie: the value of cookie
+ * name in a Cookie header. Each 0, or -1 if malformed or too long. */
+int files_route__upload_path(const char *rest, char *id, size_t idcap, char *secret, size_t scap);
+int files_route__file_path(const char *rest, char *org_id, char *id, char *tail, size_t tcap,
+			   const char **after);
+int files_route__cookie(const char *hdr, const char *name, char *out, size_t cap);
+
 #endif
