@@ -551,22 +551,50 @@ int api_files_unpark(const char *key)
 	return claimed;
 }
 
-static void upload_done(api_ctx *c, store_file *f, channel *ch, int64_t thread_ts)
+/* files.upload, once the bytes are in place: the row is committed first
+ * (in a job of its own, so its outcome is known here whatever happens),
+ * then the message that shares it goes into the request's job. */
+typedef struct upload_wait {
+	api_ctx *c;
+	store_file *f;
+	channel *ch;
+	int64_t thread_ts;
+	bool unpin;            /* the blob is this request's to unpin (content) */
+} upload_wait;
+
+static void upload_row_cb(void *ud, int err)
 {
-	json_t *ids = json_pack("[s]", f->id);
-	int rc = 0;
-	if (ch) {
-		const char *comment = api_str(c, "initial_comment");
-		rc = share_files(c, ch, ids, comment, NULL, thread_ts);
+	upload_wait *w = ud;
+	api_ctx *c = w->c;
+	if (w->unpin) {
+		files_blob_unpin(w->f->sha256);
+		if (err)
+			files_blob_gc(c->env->store, c->env->files_dir, w->f->sha256);
 	}
-	json_decref(ids);
-	if (!rc) {
-		store_file_put(api_job(c), f);
-		json_object_set_new(c->out, "file", api_file_json(c->env, f, false));
+	if (!err && w->ch) {
+		json_t *ids = json_pack("[s]", w->f->id);
+		err = share_files(c, w->ch, ids, api_str(c, "initial_comment"), NULL, w->thread_ts);
+		json_decref(ids);
 	}
-	store_file_release(f);
-	free(f);
-	api_resume(c, rc);
+	if (!err)
+		json_object_set_new(c->out, "file", api_file_json(c->env, w->f, false));
+	store_file_release(w->f);
+	free(w->f);
+	free(w);
+	api_resume(c, err);
+}
+
+static void upload_done(api_ctx *c, store_file *f, channel *ch, int64_t thread_ts, bool unpin)
+{
+	upload_wait *w = xcalloc(1, sizeof *w);
+	w->c = c;
+	w->f = f;
+	w->ch = ch;
+	w->thread_ts = thread_ts;
+	w->unpin = unpin;
+	store_job *j = store_job_new(c->env->store);
+	store_file_put(j, f);
+	store_submit(c->env->store, j, upload_row_cb, w);
 }
 
 typedef struct content_wait {
@@ -595,6 +623,7 @@ static void content_committed_cb(void *ud, int err, const files_blob_info *info)
 	content_wait *w = ud;
 	api_ctx *c = w->c;
 	if (err) {
+		files_blob_unpin(info->sha256);
 		store_file_release(w->f);
 		free(w->f);
 		free(w);
@@ -602,7 +631,7 @@ static void content_committed_cb(void *ud, int err, const files_blob_info *info)
 		return;
 	}
 	fill_from_blob(w->f, info);
-	upload_done(c, w->f, w->ch, w->thread_ts);
+	upload_done(c, w->f, w->ch, w->thread_ts, true);
 	free(w);
 }
 
@@ -645,7 +674,7 @@ int api_files_upload(api_ctx *c)
 			f->filetype = cut(ft, 32);
 		}
 		api_defer(c);
-		upload_done(c, f, ch, thread_ts);
+		upload_done(c, f, ch, thread_ts, false);   /* the route unpins at its answer */
 		return 0;
 	}
 	if (p) {
@@ -848,22 +877,10 @@ typedef struct blob_gc {
 	char id[ID_MAX];
 } blob_gc;
 
-/* After the commit: the bytes go if no other live row names them.
- * Known window: an upload of byte-identical content whose blob was just
- * moved into place but whose row is not committed yet (a few ms) is not
- * seen here, and would lose its bytes to this removal. */
-static void blob_gc_run(api_env *env, const char *sha, const char *id)
-{
-	if (!sha[0] || !env->files_dir)
-		return;
-	if (store_file_blob_refs(env->store, sha, id) == 0)
-		files_blob_remove(env->files_dir, sha);
-}
-
 static void delete_committed(api_ctx *c, void *ud)
 {
 	blob_gc *g = ud;
-	blob_gc_run(c->env, g->sha, g->id);
+	files_blob_gc(c->env->store, c->env->files_dir, g->sha);
 	free(g);
 }
 
@@ -984,7 +1001,7 @@ static void purge_done_cb(void *ud, int err)
 {
 	purge_wait *w = ud;
 	if (!err)
-		blob_gc_run(w->env, w->sha, w->id);
+		files_blob_gc(w->env->store, w->env->files_dir, w->sha);
 	if (w->cb)
 		w->cb(w->ud, err);
 	free(w);

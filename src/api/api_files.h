@@ -67,8 +67,17 @@ typedef void (*files_commit_cb)(void *ud, int err, const files_blob_info *info);
 /* On the thread pool: fsync, move the temp file to its content address,
  * sniff the MIME type (libmagic) and make thumbnails of images; then
  * cb(ud, 0 | ERR_INTERNAL_ERROR, info) on the loop. Takes u (freed; its
- * temp file is gone either way). */
+ * temp file is gone either way).
+ * The blob is PINNED from the call on (info.sha256 names it, also on
+ * error): no removal (files_blob_gc) touches it until the caller, once
+ * the row naming it is committed or given up, calls files_blob_unpin.
+ * That closes the window between the bytes landing and their row
+ * committing, when another file with the same bytes may be deleted. */
 void files_upload_commit(uv_loop_t *loop, files_upload *u, files_commit_cb cb, void *ud);
+void files_blob_unpin(const char *sha256);
+/* Removes the blob (and thumbnails) if no live row names it and no
+ * upload holds it pinned. Loop thread. */
+void files_blob_gc(store *st, const char *files_dir, const char *sha256);
 
 /* Size of thumbnail `size` of a w x h image (the longer side fits). */
 void files_thumb_dims(int w, int h, int size, int *tw, int *th);

@@ -49,6 +49,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/map.h"
 #include "base/xalloc.h"
 #include "net/http.h"
 #include "net/multipart.h"
@@ -477,9 +478,6 @@ static void commit_work_cb(uv_work_t *w)
 	commit_work *cw = w->data;
 	files_upload *u = cw->u;
 	files_blob_info *info = &cw->info;
-	unsigned char sha[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_final(&u->sha, sha);
-	sodium_bin2hex(info->sha256, sizeof info->sha256, sha, sizeof sha);
 	info->size = u->size;
 	if (fsync(u->fd) < 0) {
 		log_error("upload fsync failed", "path=%s err=\"%s\"", u->tmp, strerror(errno));
@@ -508,6 +506,39 @@ static void commit_work_cb(uv_work_t *w)
 	free(dst);
 }
 
+/* Blobs pinned by uploads in progress: sha -> count (loop thread only). */
+static map pins;
+static bool pins_init;
+
+static void blob_pin(const char *sha)
+{
+	if (!pins_init) {
+		map_init(&pins);
+		pins_init = true;
+	}
+	uintptr_t n = (uintptr_t)map_get(&pins, sha);
+	map_put(&pins, sha, (void *)(n + 1));
+}
+
+void files_blob_unpin(const char *sha256)
+{
+	uintptr_t n = pins_init ? (uintptr_t)map_get(&pins, sha256) : 0;
+	if (n > 1)
+		map_put(&pins, sha256, (void *)(n - 1));
+	else if (n == 1)
+		map_del(&pins, sha256);
+}
+
+void files_blob_gc(store *st, const char *files_dir, const char *sha256)
+{
+	if (!sha256 || !sha256[0] || !files_dir)
+		return;
+	if (pins_init && map_get(&pins, sha256))
+		return;
+	if (store_file_blob_refs(st, sha256, "") == 0)
+		files_blob_remove(files_dir, sha256);
+}
+
 static void commit_after_cb(uv_work_t *w, int status)
 {
 	commit_work *cw = w->data;
@@ -523,6 +554,11 @@ void files_upload_commit(uv_loop_t *loop, files_upload *u, files_commit_cb cb, v
 	cw->cb = cb;
 	cw->ud = ud;
 	cw->w.data = cw;
+	/* The name is known now: pinned before the bytes can land there. */
+	unsigned char sha[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_final(&u->sha, sha);
+	sodium_bin2hex(cw->info.sha256, sizeof cw->info.sha256, sha, sizeof sha);
+	blob_pin(cw->info.sha256);
 	if (uv_queue_work(loop, &cw->w, commit_work_cb, commit_after_cb) < 0) {
 		upload_free(u);
 		cb(ud, ERR_INTERNAL_ERROR, &cw->info);

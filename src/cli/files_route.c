@@ -133,7 +133,9 @@ typedef struct upload_ctx {
 static void upload_stored_cb(void *ud, int err)
 {
 	upload_ctx *x = ud;
+	files_blob_unpin(x->sha);
 	if (err) {
+		files_blob_gc(x->s->store, x->s->files_dir, x->sha);
 		log_error("upload row update failed", "file=%s err=%s", x->id, err_name(err));
 		respond_text(x->req, 500, "internal error");
 	} else {
@@ -152,7 +154,9 @@ static void upload_committed_cb(void *ud, int err, const files_blob_info *info)
 {
 	upload_ctx *x = ud;
 	store_file f;
+	snprintf(x->sha, sizeof x->sha, "%s", info->sha256);
 	if (err) {
+		files_blob_unpin(x->sha);
 		respond_text(x->req, 500, "internal error");
 		free(x);
 		return;
@@ -162,8 +166,8 @@ static void upload_committed_cb(void *ud, int err, const files_blob_info *info)
 	 * these bytes. */
 	if (store_file_get(x->s->store, x->id, &f) != 0 || f.state != FILE_PENDING || f.deleted) {
 		store_file_release(&f);
-		if (store_file_blob_refs(x->s->store, info->sha256, "") == 0)
-			files_blob_remove(x->s->files_dir, info->sha256);
+		files_blob_unpin(x->sha);
+		files_blob_gc(x->s->store, x->s->files_dir, x->sha);
 		respond_text(x->req, 409, "upload already received");
 		free(x);
 		return;
@@ -462,8 +466,8 @@ static void api_upload_answered_cb(void *ud, json_t *answer, int http_status)
 	api_upload *x = ud;
 	api_files_unpark(x->key);
 	/* Bytes nobody's row names (the call failed) go again. */
-	if (store_file_blob_refs(x->s->store, x->sha, "") == 0)
-		files_blob_remove(x->s->files_dir, x->sha);
+	files_blob_unpin(x->sha);
+	files_blob_gc(x->s->store, x->s->files_dir, x->sha);
 	char *body = json_dumps(answer, JSON_COMPACT);
 	http_respond_owned(x->req, http_status ? http_status : 200, "application/json; charset=utf-8",
 			   NULL, body, strlen(body));
@@ -478,6 +482,7 @@ static void api_upload_committed_cb(void *ud, int err, const files_blob_info *in
 {
 	api_upload *x = ud;
 	if (err) {
+		files_blob_unpin(info->sha256);
 		json_t *a = json_pack("{s:b,s:s}", "ok", 0, "error", err_name(err));
 		respond_json(x->req, a);
 		json_decref(a);
