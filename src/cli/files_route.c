@@ -101,15 +101,23 @@ int files_route_sink(http_req *r, http_body_sink *sink, void *ud)
 		store_file_release(&f);
 		mode = is_multipart(ct) ? FILES_MULTIPART_FIRST : FILES_RAW;
 	} else if (!strcmp(r->path, "/api/files.upload") && is_multipart(ct)) {
-		/* Only a caller known now gets its bytes written to disk. */
-		if (!bearer_token(s, r))
-			return 0;
-		max_file = (uint64_t)s->cfg.max_file_size;
+		/* A caller known from the headers may send up to the file limit;
+		 * one whose token is in the form (curl -F token=...) is known
+		 * only at the end, so it gets no more than any request body. */
 		mode = FILES_MULTIPART_FORM;
+		max_file = (uint64_t)s->cfg.max_file_size;
+		max_body = max_file + MULTIPART_SLACK;
+		if (!bearer_token(s, r)) {
+			max_body = (uint64_t)s->cfg.max_body;
+			if (max_file > max_body)
+				max_file = max_body;
+		}
+		goto open;
 	} else {
 		return 0;
 	}
 	max_body = mode == FILES_RAW ? max_file : max_file + MULTIPART_SLACK;
+open:;
 	int status = 0;
 	files_upload *u = files_upload_new(s->files_dir, mode, ct, max_file, &status);
 	if (!u)
@@ -507,9 +515,6 @@ void files_route_api_upload(canal_server *s, http_req *req)
 	json_t *args = json_object();
 	if (!rc)
 		rc = api_form_parse(req->query, strlen(req->query), args);
-	token *t = bearer_token(s, req);
-	if (!rc && !t)
-		rc = ERR_INVALID_AUTH;   /* revoked while the body was arriving */
 	if (rc) {
 		files_upload_abort(u);
 		json_t *a = json_pack("{s:b,s:s}", "ok", 0, "error", err_name(rc));
@@ -520,14 +525,22 @@ void files_route_api_upload(canal_server *s, http_req *req)
 	}
 	json_object_update(args, files_upload_fields(u));
 	json_object_del(args, "_canal_upload");
+	/* The header wins over a `token` field, as for every method; the
+	 * dispatcher authenticates it (not_authed, invalid_auth...). */
+	const char *tok = NULL;
+	const char *auth = http_req_header(req, "authorization");
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+		tok = auth + 7;
+		while (*tok == ' ')
+			tok++;
+	}
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(args, "token"));
 	json_object_set_new(args, "_filename", json_string(files_upload_filename(u)));
 	api_upload *x = xcalloc(1, sizeof *x);
 	x->s = s;
 	x->req = req;
 	x->args = args;
-	const char *auth = http_req_header(req, "authorization") + 7;
-	while (*auth == ' ')
-		auth++;
-	x->token = xstrdup(auth);
+	x->token = tok ? xstrdup(tok) : NULL;
 	files_upload_commit(s->loop, u, api_upload_committed_cb, x);
 }
