@@ -8,7 +8,7 @@
 #   make crash-test SIGKILL the server under load, many rounds; check every acknowledged write
 #   make soak       mixed workload for SOAK_SECONDS; RSS, fds, latency over time
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each; make fuzz-ci: 8 s each
-PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl
+PKGS    := libuv jansson sqlite3 libsodium libcrypto libcurl libmagic stb
 CC      ?= cc
 MODE    ?= release
 ifeq ($(MODE),asan)
@@ -28,7 +28,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan unit unit-bins e2e web-unit test bench crash-test soak fuzz fuzz-ci clean
+.PHONY: all asan unit unit-bins e2e web-unit test bench bench-files crash-test soak fuzz fuzz-ci clean
 all: $(BUILD)/canal
 
 asan:
@@ -75,6 +75,10 @@ bench: build/canal build/canal-load build/canal-wsload
 	bench/run
 	bench/rt-run
 	node bench/web-render.mjs
+
+# Uploads and downloads through the upload URL; prints MiB/s and the server's RSS (bench/files.mjs).
+bench-files: build/canal
+	CANAL_BIN=$(abspath build/canal) node bench/files.mjs
 
 # Not part of `make test` (about 60-90 s; CRASH_ROUNDS=N to change). See docs/reliability.md.
 crash-test: build/canal

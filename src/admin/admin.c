@@ -861,6 +861,42 @@ static int cmd_webhook_revoke(admin_env *e, store_job *job, const opts *o, json_
 	return -1;
 }
 
+/* file revoke / restore --file F: an admin takes everyone's access to one
+ * file away (or gives it back); see admin.files.revokeAccess. */
+static int file_set_revoked(admin_env *e, store_job *job, const opts *o, json_t **out, bool on)
+{
+	const char *id = opt(o, "file");
+	if (!id) {
+		*out = json_pack("{s:s}", "error", "give --file F");
+		return -1;
+	}
+	store_file f;
+	int rc = store_file_get(e->store, id, &f);
+	if (!rc && f.deleted)
+		rc = ERR_FILE_NOT_FOUND;
+	if (!rc) {
+		f.revoked = on;
+		f.revoked_by[0] = '\0';
+		f.revoked_at = on ? clock_now_s() : 0;
+		if (on)
+			f.public_url_shared = false;
+		store_file_put(job, &f);
+		*out = json_pack("{s:s,s:s,s:b}", "id", f.id, "name", f.name ? f.name : "", "revoked", on);
+	}
+	store_file_release(&f);
+	return rc;
+}
+
+static int cmd_file_revoke(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	return file_set_revoked(e, job, o, out, true);
+}
+
+static int cmd_file_restore(admin_env *e, store_job *job, const opts *o, json_t **out)
+{
+	return file_set_revoked(e, job, o, out, false);
+}
+
 static const struct admin_cmd {
 	const char *noun, *verb;
 	cmd_fn fn;
@@ -898,6 +934,8 @@ static const struct admin_cmd {
 	{"audit", "export", admin_cmd_audit_export,
 	 "audit export [--org T] [--since UNIX_SECONDS] [--out FILE]   (JSON lines)"},
 	{"export", "run", admin_cmd_export, "export run --org T --out DIR   (Slack export layout)"},
+	{"file", "revoke", cmd_file_revoke, "file revoke --file F   (nobody but admins can download it)"},
+	{"file", "restore", cmd_file_restore, "file restore --file F   (undoes file revoke)"},
 };
 
 const char *admin_usage(void)

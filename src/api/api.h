@@ -39,6 +39,9 @@ typedef struct api_env {
 	struct apps *apps;        /* the app platform runtime (Socket Mode, Events API), or NULL */
 	struct api_ratelimit *ratelimit; /* per token and method (api_ratelimit.h); NULL = none */
 	size_t max_channels_per_org;     /* too_many_channels past it; 0 = no limit */
+	struct uv_loop_s *loop;   /* for thread-pool work (file uploads); NULL offline */
+	const char *files_dir;    /* DATA/files (api_files.h); NULL = file uploads disabled */
+	uint64_t max_file_bytes;  /* file_upload_size_restricted / 413 past it */
 } api_env;
 
 typedef struct api_ctx api_ctx;
@@ -206,6 +209,13 @@ channel *api_im_open(api_ctx *c, user *u);
 /* Adds a member (queues it) and posts channel_join unless quiet. */
 void api_member_join(api_ctx *c, channel *ch, user *u, const user *inviter, bool post);
 void api_member_leave(api_ctx *c, channel *ch, user *u, bool post);
+/* Posts m (text/blocks/extra set by the caller) into ch as the caller,
+ * with chat.postMessage's checks (is_archived, not_in_channel, msg_too_long,
+ * thread_not_found), threading and events; m->ts is set (api_chat.c). */
+int api_chat_post_built(api_ctx *c, channel *ch, message *m, int64_t thread_ts);
+/* The same checks alone, for a method that must know before it writes
+ * anything else (0 or the error api_chat_post_built would give). */
+int api_chat_check_post(api_ctx *c, const channel *ch, int64_t thread_ts);
 
 /* Real-time events (api_actions.c). The event is published through the
  * bus only after this request's writes are durable, and only if the

@@ -711,3 +711,43 @@ out:
 	message_release(&m);
 	return rc;
 }
+
+int api_chat_check_post(api_ctx *c, const channel *ch, int64_t thread_ts)
+{
+	message root;
+	message_init(&root);
+	int rc = can_post(c, ch);
+	if (!rc && thread_ts)
+		rc = thread_root(c, ch, thread_ts, &root);
+	message_release(&root);
+	return rc;
+}
+
+/* For methods that post on the caller's behalf with content they built
+ * themselves (files.completeUploadExternal): chat.postMessage's checks,
+ * threading and events, without its argument parsing. */
+int api_chat_post_built(api_ctx *c, channel *ch, message *m, int64_t thread_ts)
+{
+	message parent;
+	message_init(&parent);
+	int rc;
+	if ((rc = can_post(c, ch)))
+		goto out;
+	if (m->text && (rc = check_length(c, m->text)))
+		goto out;
+	if (thread_ts) {
+		if ((rc = thread_root(c, ch, thread_ts, &parent)))
+			goto out;
+		thread_ts = parent.ts;
+	}
+	set_author(c, ch, m);
+	m->thread_ts = thread_ts;
+	m->ts = api_post(c, ch, m);
+	if (thread_ts) {
+		summary_add_reply(&parent, m);
+		emit_replied(c, ch, &parent, m);
+	}
+out:
+	message_release(&parent);
+	return rc;
+}

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/api_files.h"
 #include "base/buf.h"
 #include "base/map.h"
 #include "base/xalloc.h"
@@ -298,6 +299,12 @@ json_t *api_render_message(api_ctx *c, const message *m)
 		if (json_is_object(x))
 			json_object_update_missing(o, x);
 		json_decref(x);
+		/* Files are kept by id and shown as they are now (api_files.c). */
+		json_t *ids = json_object_get(o, "file_ids");
+		if (ids) {
+			json_object_set_new(o, "files", api_message_files(c, ids));
+			json_object_del(o, "file_ids");
+		}
 	}
 	if (m->edited_ts)
 		json_object_set_new(o, "edited", json_pack("{s:s,s:o}", "user", m->edited_user, "ts",

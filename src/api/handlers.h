@@ -101,4 +101,17 @@ int api_admin_retention_get(api_ctx *c);
 int api_admin_retention_remove(api_ctx *c);
 int api_admin_retention_set(api_ctx *c);
 
+/* api_files.c */
+int api_files_get_upload_url_external(api_ctx *c);
+int api_files_complete_upload_external(api_ctx *c);
+int api_files_upload(api_ctx *c);
+int api_files_info(api_ctx *c);
+int api_files_list(api_ctx *c);
+int api_files_delete(api_ctx *c);
+int api_files_shared_public_url(api_ctx *c);
+int api_files_revoke_public_url(api_ctx *c);
+int api_admin_files_revoke_access(api_ctx *c);
+int api_admin_files_restore_access(api_ctx *c);
+int api_search_files(api_ctx *c);
+
 #endif

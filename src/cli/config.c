@@ -37,6 +37,7 @@ static const struct setting {
 	{"signin-max-failures", "CANAL_SIGNIN_MAX_FAILURES", T_LONG, offsetof(canal_config, signin_max_failures), "failed sign-ins per address in 15 min before a lockout; 0 = off (5)"},
 	{"apps-connection-lifetime", "CANAL_APPS_CONNECTION_LIFETIME", T_LONG, offsetof(canal_config, apps_connection_lifetime), "Socket Mode connection lifetime in seconds before a refresh disconnect (3600)"},
 	{"response-url-ttl", "CANAL_RESPONSE_URL_TTL", T_LONG, offsetof(canal_config, response_url_ttl), "seconds a slash command's or action's response_url stays usable (1800)"},
+	{"max-file-size", "CANAL_MAX_FILE_SIZE", T_LONG, offsetof(canal_config, max_file_size), "largest uploaded file in bytes (1073741824)"},
 	{"signin-lockout-seconds", "CANAL_SIGNIN_LOCKOUT_SECONDS", T_LONG, offsetof(canal_config, signin_lockout_seconds), "first lockout; doubles with each one, up to 60 times this (60)"},
 	{"retention-interval", "CANAL_RETENTION_INTERVAL", T_LONG, offsetof(canal_config, retention_interval), "seconds between retention runs; 0 = only `canal admin retention run` (3600)"},
 	{"audit-syslog", "CANAL_AUDIT_SYSLOG", T_STR, offsetof(canal_config, audit_syslog), "stream the audit log to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT"},
@@ -52,6 +53,7 @@ void config_defaults(canal_config *c)
 	c->log_level = xstrdup("info");
 	c->sync = xstrdup("full");
 	c->max_body = 10L << 20;
+	c->max_file_size = 1L << 30;
 	c->max_header = 16 << 10;
 	c->max_connections = 10000;
 	c->idle_timeout_ms = 60000;

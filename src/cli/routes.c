@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/audit_route.h"
+#include "cli/files_route.h"
 #include "cli/respond_route.h"
 #include "cli/signin.h"
 #include "cli/webhook_route.h"
@@ -206,6 +207,10 @@ static void route_api(canal_server *s, http_req *req, const char *rest)
 		http_respond(req, 200, "application/json; charset=utf-8", NULL, body, sizeof body - 1);
 		return;
 	}
+	if (req->body_ctx) {
+		files_route_api_upload(s, req);   /* the only streamed API body */
+		return;
+	}
 	api_http_handle(&s->env, req, rest);
 }
 
@@ -291,6 +296,10 @@ static const struct route {
 	{"/services/", false, webhook_route},
 	{"/respond/", false, respond_route},
 	{"/audit/v1/", false, audit_route},
+	{"/upload/v1/", false, files_route_upload},
+	{"/files-pri/", false, files_route_private},
+	{"/files-tmb/", false, files_route_thumb},
+	{"/files-pub/", false, files_route_public},
 	{"/", false, route_static},
 };
 

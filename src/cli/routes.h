@@ -27,6 +27,7 @@ typedef struct canal_server {
 	int pending_stops;      /* HTTP and WebSocket draining at shutdown */
 	char *base_url;
 	char *web_root;
+	char *files_dir;        /* DATA/files */
 	uv_signal_t sigint, sigterm;
 	uv_pipe_t admin;
 	char *admin_path;

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "admin/admin.h"
+#include "api/api_files.h"
 #include "api/api_http.h"
 #include "api/api_pending.h"
 #include "api/api_ratelimit.h"
@@ -28,6 +29,7 @@
 #include "base/xalloc.h"
 #include "cli/admin_cli.h"
 #include "cli/config.h"
+#include "cli/files_route.h"
 #include "cli/routes.h"
 #include "cli/signin.h"
 #include "audit/audit_sink.h"
@@ -257,6 +259,10 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "canal serve: libsodium failed to initialise\n");
 		return 1;
 	}
+	s->files_dir = xasprintf("%s/files", s->cfg.data_dir);
+	int swept = files_tmp_sweep(s->files_dir);
+	if (swept)
+		log_info("removed interrupted uploads", "count=%d", swept);
 	if (find_web_root(&s->cfg, &s->web_root) != 0)
 		log_warn("web client files not found; only the API is served",
 			 "hint=\"set --web-root DIR\"");
@@ -286,7 +292,9 @@ int serve_main(int argc, char **argv)
 		       .max_connections = (int)s->cfg.max_connections,
 		       .max_connections_per_ip = s->cfg.max_connections_per_ip
 							 ? (int)s->cfg.max_connections_per_ip
-							 : -1};
+							 : -1,
+		       .sink_cb = files_route_sink,
+		       .sink_ud = s};
 	s->http = http_server_new(s->loop, &hc, routes_dispatch, s, err, sizeof err);
 	if (!s->http) {
 		fprintf(stderr, "canal serve: cannot listen on %s: %s\n", s->cfg.listen, err);
@@ -315,7 +323,10 @@ int serve_main(int argc, char **argv)
 			   .rt = s->rt,
 			   .apps = ap,
 			   .ratelimit = api_ratelimit_new(s->cfg.rate_limit_factor, 0),
-			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org};
+			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org,
+			   .loop = s->loop,
+			   .files_dir = s->files_dir,
+			   .max_file_bytes = (uint64_t)s->cfg.max_file_size};
 	if (bootstrap(s) != 0)
 		goto out;
 	s->retention = retention_new(&s->state, s->store, s->loop, s->cfg.retention_interval);
@@ -373,6 +384,7 @@ out:
 	signin_limits_free();
 	free(s->base_url);
 	free(s->web_root);
+	free(s->files_dir);
 	config_release(&s->cfg);
 	return rc;
 }

@@ -118,7 +118,15 @@
 	X(HASH_CONFLICT, "hash_conflict", 200) \
 	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200) \
 	X(NOT_AN_ADMIN, "not_an_admin", 200) \
-	X(INVALID_DURATION_DAYS, "invalid_duration_days", 200)
+	X(INVALID_DURATION_DAYS, "invalid_duration_days", 200) \
+	X(FILE_NOT_FOUND, "file_not_found", 200) \
+	X(FILE_DELETED, "file_deleted", 200) \
+	X(FILE_UPLOADS_DISABLED, "file_uploads_disabled", 200) \
+	X(FILE_UPLOAD_SIZE_RESTRICTED, "file_upload_size_restricted", 200) \
+	X(ALT_TXT_TOO_LARGE, "alt_txt_too_large", 200) \
+	X(NO_FILE_DATA, "no_file_data", 200) \
+	X(FILE_ACCESS_REVOKED, "file_access_revoked", 200) \
+	X(CANT_DELETE_FILE, "cant_delete_file", 200)
 
 enum err {
 	ERR_OK = 0,

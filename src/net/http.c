@@ -54,9 +54,16 @@
  *     (max_header_bytes) because bodies move into c->body as they arrive;
  *     c->body by max_body_bytes; output by HTTP_WQ_HIGH, past which the
  *     connection stops parsing pipelined requests until the peer reads.
+ *     A streamed body (http.h, sink_cb) never enters c->body: each piece
+ *     goes to the sink as http-parser hands it over, so its size is bounded
+ *     only by the sink's max_bytes, its memory by one read.
  *  5. The idle timer always runs while the socket is ours; when it fires it
  *     computes the deadline of the current state (conn_deadline) and either
  *     re-arms or acts, so activity only has to update c->last_active.
+ *  6. A request with a sink is told its fate exactly once: delivered
+ *     (req_impl.delivered, the handler owns the ctx) or, from req_free,
+ *     aborted: parse error, timeout, 413, EOF or server stop all end in
+ *     req_free of the building or ready request.
  */
 #include "net/http.h"
 
@@ -104,6 +111,8 @@ typedef struct http_conn http_conn;
 typedef struct req_impl {
 	http_req pub;
 	char *block;    /* url, header names and values, path, query */
+	http_body_sink sink;   /* sink.write != NULL: the body is streamed */
+	unsigned delivered : 1; /* handed to the handler: it owns sink.ctx */
 } req_impl;
 
 typedef struct http_wreq {
@@ -147,6 +156,7 @@ struct http_conn {
 	size_t nhdr, hoff_cap;
 	size_t head_bytes;
 	buf body;
+	uint64_t body_seen;         /* body bytes of this request so far (buffered or streamed) */
 	int err_status;             /* why a parser callback failed */
 	int64_t msg_start_us;
 	http_req *building;         /* head complete, body arriving */
@@ -210,6 +220,9 @@ static void req_free(http_req *r)
 	if (!r)
 		return;
 	req_impl *ri = (req_impl *)r;
+	/* http.h streaming rule 3: never delivered, so the sink is told. */
+	if (ri->sink.write && !ri->delivered && ri->sink.abort)
+		ri->sink.abort(ri->sink.ctx);
 	free(ri->block);
 	free(r->headers);
 	free(r->body);
@@ -358,7 +371,7 @@ static uint64_t conn_deadline(const http_conn *c, int *send_408)
 			 * link gets its time, a client dripping a body one byte
 			 * at a time does not (slowloris). */
 			*send_408 = 1;
-			uint64_t earned = (uint64_t)c->body.len / 64;
+			uint64_t earned = c->body_seen / 64;
 			uint64_t d = c->msg_start + idle + earned;
 			return d < c->last_active + idle ? d : c->last_active + idle;
 		}
@@ -675,6 +688,7 @@ static int on_message_begin(http_parser *p)
 	c->piece = PIECE_NONE;
 	buf_reset(&c->block);
 	buf_reset(&c->body);
+	c->body_seen = 0;
 	c->nhdr = 0;
 	c->head_bytes = 0;
 	c->err_status = 0;
@@ -824,7 +838,14 @@ static int on_headers_complete(http_parser *p)
 	}
 	int chunked = (p->flags & F_CHUNKED) != 0;
 	int has_len = p->content_length != ULLONG_MAX;
-	if (has_len && p->content_length > s->cfg.max_body_bytes) {
+	uint64_t max_body = s->cfg.max_body_bytes;
+	req_impl *ri = (req_impl *)c->building;
+	if (s->cfg.sink_cb && (chunked || (has_len && p->content_length > 0)) &&
+	    s->cfg.sink_cb(c->building, &ri->sink, s->cfg.sink_ud) == 1 && ri->sink.write)
+		max_body = ri->sink.max_bytes;
+	else
+		memset(&ri->sink, 0, sizeof ri->sink);
+	if (has_len && p->content_length > max_body) {
 		c->err_status = 413;   /* before reading a byte of it */
 		return -1;
 	}
@@ -845,11 +866,26 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
 	http_conn *c = p->data;
+	req_impl *ri = (req_impl *)c->building;
+	if (ri && ri->sink.write) {
+		if (len > ri->sink.max_bytes - c->body_seen) {
+			c->err_status = 413;
+			return -1;
+		}
+		c->body_seen += len;
+		int st = ri->sink.write(ri->sink.ctx, at, len);
+		if (st) {
+			c->err_status = st >= 400 && st <= 599 ? st : 500;
+			return -1;
+		}
+		return 0;
+	}
 	/* Content-Length was checked already; this catches chunked bodies. */
 	if (len > c->srv->cfg.max_body_bytes - c->body.len) {
 		c->err_status = 413;
 		return -1;
 	}
+	c->body_seen += len;
 	buf_add(&c->body, at, len);
 	return 0;
 }
@@ -865,6 +901,9 @@ static int on_message_complete(http_parser *p)
 	 * an empty add does, and a body must always be a C string. */
 	buf_add(&c->body, "", 0);
 	r->body = buf_detach(&c->body, &r->body_len);
+	req_impl *ri = (req_impl *)r;
+	if (ri->sink.write)
+		r->body_ctx = ri->sink.ctx;
 	c->ready = r;
 	c->phase = PHASE_IDLE;
 	/* Stop right after this message: the handler runs outside the parser
@@ -888,6 +927,7 @@ static void conn_deliver(http_conn *c)
 	http_req *r = c->ready;
 	c->ready = NULL;
 	c->req = r;
+	((req_impl *)r)->delivered = 1;
 	c->state = CONN_PENDING;
 	c->streaming = 0;
 	conn_ref(c);            /* held by the request until it is answered */

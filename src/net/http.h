@@ -48,7 +48,35 @@ struct http_req {
 	int64_t start_us;       /* monotonic arrival time */
 	void *conn;             /* internal */
 	void *user;             /* free for the handler */
+	/* Set when the body went to a sink (http_sink_cb) instead of body:
+	 * the sink's ctx, owned by the handler from delivery on (body is then
+	 * "" and body_len 0: the sink knows what it took). */
+	void *body_ctx;
 };
+
+/* Streaming request bodies. For a route that takes big bodies (uploads),
+ * the server asks sink_cb once the headers of a request are complete.
+ * If it returns 1 with the sink filled, the body is handed to
+ * sink.write piece by piece as it arrives (on the loop thread), never
+ * gathered in memory, and max_body_bytes gives way to sink.max_bytes
+ * (413 past it, before a byte is read when Content-Length says so).
+ *  1. write returns 0 to go on, or an HTTP status (413, 400, 500...) that
+ *     the server answers with, closing the connection.
+ *  2. The request is delivered as usual once complete, with body_ctx =
+ *     sink.ctx: from then on the handler owns ctx.
+ *  3. If the request is never delivered (disconnect, timeout, a bad
+ *     chunk, write's own error, server stop), abort(ctx) is called
+ *     exactly once instead, and must release ctx.
+ * The request passed to sink_cb is the one being built: its method, path,
+ * query and headers may be read, nothing else. Returning 0 keeps the
+ * usual buffered body. */
+typedef struct http_body_sink {
+	int (*write)(void *ctx, const char *data, size_t len);
+	void (*abort)(void *ctx);
+	void *ctx;
+	uint64_t max_bytes;
+} http_body_sink;
+typedef int (*http_sink_cb)(http_req *r, http_body_sink *sink, void *ud);
 
 typedef void (*http_request_cb)(http_req *req, void *ud);
 
@@ -60,6 +88,8 @@ typedef struct http_cfg {
 	int idle_timeout_ms;        /* default 60000 */
 	int max_connections;        /* default 10000; past it new ones are refused with 503 */
 	int max_connections_per_ip; /* default 256 per remote address, likewise; < 0 = no limit */
+	http_sink_cb sink_cb;       /* NULL: every body is buffered */
+	void *sink_ud;
 } http_cfg;
 
 typedef struct http_stats {
@@ -95,6 +125,10 @@ void http_respond_owned(http_req *r, int status, const char *content_type,
  * the note in http_file.c). 404 if missing or not a regular file. path
  * must already be safe (see http_safe_path) and is not kept. */
 void http_respond_file(http_req *r, const char *path);
+/* The same with a given Content-Type (NULL: from the extension) and extra
+ * header lines ("Name: value\r\n"...) sent with every answer but 416. */
+void http_respond_file_as(http_req *r, const char *path, const char *content_type,
+			  const char *extra_headers);
 
 /* Joins root and a URL path, rejecting "..", NUL and backslashes; a
  * trailing '/' maps to index.html. Heap string or NULL if unsafe. */

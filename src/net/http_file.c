@@ -221,6 +221,12 @@ static void respond_text(http_req *r, int status)
 
 void http_respond_file(http_req *r, const char *path)
 {
+	http_respond_file_as(r, path, NULL, NULL);
+}
+
+void http_respond_file_as(http_req *r, const char *path, const char *content_type,
+			  const char *extra_headers)
+{
 	if (!http__req_conn_alive(r)) {
 		http_respond_owned(r, 404, NULL, NULL, NULL, 0);   /* discarded anyway */
 		return;
@@ -240,6 +246,8 @@ void http_respond_file(http_req *r, const char *path)
 	http__fmt_date((int64_t)st.st_mtim.tv_sec, lastmod, sizeof lastmod);
 	buf extra = BUF_INIT;
 	buf_printf(&extra, "ETag: %s\r\nLast-Modified: %s\r\n", etag, lastmod);
+	if (extra_headers)
+		buf_adds(&extra, extra_headers);
 
 	int is_get = strcmp(r->method, "GET") == 0;
 	int is_head = strcmp(r->method, "HEAD") == 0;
@@ -289,7 +297,7 @@ void http_respond_file(http_req *r, const char *path)
 				   start, end, size);
 		}
 	}
-	const char *ctype = http_mime_type(path);
+	const char *ctype = content_type ? content_type : http_mime_type(path);
 
 	if (is_head || len == 0) {
 		close(fd);

@@ -31,7 +31,7 @@ import { connect, closeAll, openWs, EVENT_TIMEOUT_MS } from './lib/rtm.mjs';
 
 const MARK = `zq${Math.random().toString(36).slice(2, 8)}`; // in every hidden org A text
 const MARKB = `zb${Math.random().toString(36).slice(2, 8)}`; // in every org B text
-const FAKE = { C: 'C0NOSUCH0000', T: 'T0NOSUCH0000', U: 'U0NOSUCH0000', S: 'S0NOSUCH0000', B: 'B0NOSUCH0000', A: 'A0NOSUCH0000', V: 'V0NOSUCH0000', ts: '1600000000.000100', email: 'nobody-at-all@nowhere.invalid' };
+const FAKE = { C: 'C0NOSUCH0000', T: 'T0NOSUCH0000', U: 'U0NOSUCH0000', S: 'S0NOSUCH0000', B: 'B0NOSUCH0000', A: 'A0NOSUCH0000', V: 'V0NOSUCH0000', F: 'F0NOSUCH0000', ts: '1600000000.000100', email: 'nobody-at-all@nowhere.invalid' };
 
 // ---- the method list, from the source ----
 const METHODS = [...readFileSync(path.join(repoRoot, 'src/api/api_methods.c'), 'utf8').matchAll(/^\s*\{"([A-Za-z0-9_.]+)",/gm)].map((m) => m[1]);
@@ -48,6 +48,7 @@ let MP, mpTs; // alice, carol, dave
 let B; // org B: alice (= "eve"), bob, bot
 let pubB, pbTs, privB, gB;
 let vB; // an App Home view org B's bot published for org B's alice
+let fileP, fileB; // files shared only in P (org A) and in privB (org B)
 const env = useServer({ setup: async () => {
 	A = env.fx;
 	const { org, alice, bob, bot } = A;
@@ -88,6 +89,8 @@ const env = useServer({ setup: async () => {
 	const home = await call(B.bot.bot_token, 'views.publish', { user_id: B.alice.id, view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${MARKB} home` } }] } });
 	assert.equal(home.ok, true, `views.publish in org B: ${home._text}`);
 	vB = home.view.id;
+	fileP = (await a.filesUploadV2({ channel_id: P, filename: `${MARK}.txt`, content: `${MARK} file` })).files[0].files[0].id;
+	fileB = (await e.filesUploadV2({ channel_id: privB, filename: `${MARKB}.txt`, content: `${MARKB} file` })).files[0].files[0].id;
 	// Its own app can update it (so "not_found" from org A means something).
 	const upd = await call(B.bot.bot_token, 'views.update', { view_id: vB, view: { type: 'home', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${MARKB} home 2` } }] } });
 	assert.equal(upd.ok, true, `views.update by its own app: ${upd._text}`);
@@ -124,6 +127,7 @@ async function call(token, method, args = {}) {
 //   app(id)               another organisation's app
 //   view(id)              a view (App Home) of another organisation's user
 //   team(t)               another organisation
+//   file(f, me)           a file shared only where the caller cannot see
 //   list(me)              no object: arguments lists whose answers must
 //                         not mention anything hidden
 //   custom(ctx)           a check of its own (names: another org's names
@@ -144,6 +148,8 @@ const ROWS = {
 	'admin.retention.get': { team: (t) => ({ team_id: t }), list: () => [{}] },
 	'admin.retention.remove': { team: (t) => ({ team_id: t }) },
 	'admin.retention.set': { team: (t) => ({ team_id: t, duration_days: 30 }) },
+	'admin.files.restoreAccess': { file: (f) => ({ file: f }) },
+	'admin.files.revokeAccess': { file: (f) => ({ file: f }) },
 	'api.test': { none: 'takes no object (echoes its own arguments)' },
 	'apps.connections.open': { none: 'the calling app token\'s own Socket Mode URL' },
 	'apps.manifest.create': { none: 'creates an app in the caller\'s own organisation', skipCall: true },
@@ -200,6 +206,21 @@ const ROWS = {
 	'conversations.setTopic': { channel: (ch) => ({ channel: ch, topic: 'intruder' }) },
 	'conversations.unarchive': { channel: (ch) => ({ channel: ch }) },
 	'emoji.list': { none: 'no object; the answer is scanned', list: () => [{}] },
+	'files.completeUploadExternal': {
+		file: (f) => ({ files: [{ id: f, title: 'stolen' }] }),
+		channel: (ch) => ({ files: [{ id: FAKE.F }], channel_id: ch }),
+	},
+	'files.delete': { file: (f) => ({ file: f }) },
+	'files.getUploadURLExternal': { none: 'creates an upload of the caller\'s own', list: () => [{ filename: 'x.txt', length: 3 }] },
+	'files.info': { file: (f) => ({ file: f }) },
+	'files.list': {
+		list: () => [{ count: 1000 }, { user: A.alice.id, count: 1000 }, { types: 'all', count: 1000 }],
+		channel: (ch) => ({ channel: ch }),
+		user: (u) => ({ user: u }),
+	},
+	'files.revokePublicURL': { file: (f) => ({ file: f }) },
+	'files.sharedPublicURL': { file: (f) => ({ file: f }) },
+	'files.upload': { none: 'creates a file of the caller\'s own', channel: (ch) => ({ channels: ch, content: 'intruder' }) },
 	'pins.add': { channel: (ch, ts) => ({ channel: ch, timestamp: ts }), ts: (own, ts) => ({ channel: own, timestamp: ts }) },
 	'pins.list': { channel: (ch) => ({ channel: ch }) },
 	'pins.remove': { channel: (ch, ts) => ({ channel: ch, timestamp: ts }), ts: (own, ts) => ({ channel: own, timestamp: ts }) },
@@ -211,6 +232,7 @@ const ROWS = {
 	},
 	'reactions.remove': { channel: (ch, ts) => ({ channel: ch, timestamp: ts, name: 'eyes' }), ts: (own, ts) => ({ channel: own, timestamp: ts, name: 'eyes' }) },
 	'rtm.connect': { none: 'no object: what its socket receives is checked below and in realtime_isolation.test.mjs' },
+	'search.files': { list: () => [{ query: 'txt', count: 100 }, { query: 'file', count: 100 }] },
 	'shortcuts.run': { app: (id) => ({ callback_id: 'cb', app_id: id }) },
 	'team.info': { team: (t) => ({ team: t }), list: () => [{}] },
 	'usergroups.create': {
@@ -262,8 +284,8 @@ test('every method in src/api/api_methods.c has an isolation row (and no row is 
 
 const same = () => [['bob', A.bob.token, { id: A.bob.id }], ['bot', A.bot.bot_token, { id: A.bot.bot_user_id }]];
 const other = () => [['alice', A.alice.token, { id: A.alice.id }], ['bot', A.bot.bot_token, { id: A.bot.bot_user_id }]];
-const secretsA = () => [P, DM, MP, MARK];
-const secretsB = () => [B.org.id, B.alice.id, B.bob.id, B.bot.id, B.bot.bot_user_id, B.bot.bot_id, B.alice.email, gB, pubB, privB, vB, MARKB];
+const secretsA = () => [P, DM, MP, MARK, fileP];
+const secretsB = () => [fileB, B.org.id, B.alice.id, B.bob.id, B.bot.id, B.bot.bot_user_id, B.bot.bot_id, B.alice.email, gB, pubB, privB, vB, MARKB];
 
 function leaks(answer, secrets) {
 	const text = answer._text;
@@ -297,6 +319,10 @@ test('(a)(b) private channels, DMs and group DMs of others: every method answers
 		if (!row) continue;
 		for (const [who, tok, me] of same()) {
 			for (const [what, ch, ts] of hidden) {
+				if (row.file && what === 'private channel') {
+					await probe(failures, method, 'file in a private channel', who, tok, row.file(fileP, me), row.file(FAKE.F, me), secretsA());
+					probed(method, 'file');
+				}
 				if (row.channel) {
 					await probe(failures, method, `channel: ${what}`, who, tok, row.channel(ch, ts, me), row.channel(FAKE.C, FAKE.ts, me), secretsA());
 					probed(method, 'channel');
@@ -336,6 +362,7 @@ test('(c) another organisation: its channels, messages, users, bots, groups, ema
 			if (row.app) probes.push(['app', row.app(B.bot.id), row.app(FAKE.A)]);
 			if (row.view) probes.push(['view', row.view(vB), row.view(FAKE.V)]);
 			if (row.team) probes.push(['team', row.team(B.org.id), row.team(FAKE.T)]);
+			if (row.file) probes.push(['file', row.file(fileB, me), row.file(FAKE.F, me)]);
 			for (const [kind, h, f, opts] of probes) {
 				await probe(failures, method, kind, who, tok, h, f, secretsB(), opts);
 				probed(method, kind);

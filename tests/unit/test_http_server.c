@@ -55,6 +55,40 @@ typedef struct tsrv {
 	char *dw_buf;
 } tsrv;
 
+/* ---- a body sink (streamed bodies) ---- */
+
+static struct {
+	size_t bytes, writes;
+	int opened, aborted, freed;
+	int fail_at;            /* write returns 400 once this many bytes arrived (0 = never) */
+} sk;
+
+static int sink_write(void *ctx, const char *d, size_t n)
+{
+	assert_ptr_equal(ctx, &sk);
+	sk.bytes += n;
+	sk.writes++;
+	return sk.fail_at && sk.bytes >= (size_t)sk.fail_at ? 400 : 0;
+}
+
+static void sink_abort(void *ctx)
+{
+	assert_ptr_equal(ctx, &sk);
+	sk.aborted++;
+}
+
+static int sink_cb(http_req *r, http_body_sink *s, void *ud)
+{
+	if (strcmp(r->path, "/sink") != 0)
+		return 0;
+	sk.opened++;
+	s->write = sink_write;
+	s->abort = sink_abort;
+	s->ctx = &sk;
+	s->max_bytes = 100000;
+	return 1;
+}
+
 /* ---- handler ---- */
 
 static void note(tsrv *t, char sign, const http_req *r)
@@ -124,6 +158,13 @@ static void handler(http_req *r, void *ud)
 			t->timer_used = 1;
 		}
 		uv_timer_start(&t->slow_timer, slow_cb, 30, 0);
+	} else if (strcmp(r->path, "/sink") == 0) {
+		/* The handler owns the sink's ctx now (it is freed here). */
+		char *b = xasprintf("ctx=%d len=%zu", r->body_ctx == &sk, r->body_len);
+		if (r->body_ctx)
+			sk.freed++;
+		note(t, '-', r);
+		http_respond_owned(r, 200, "text/plain", NULL, b, strlen(b));
 	} else if (strcmp(r->path, "/hold") == 0) {
 		t->held = r;
 	} else if (strcmp(r->path, "/file") == 0) {
@@ -1116,6 +1157,69 @@ static void test_bad_address(void **st)
 	tsrv_finish(t);
 }
 
+/* Streamed bodies: bigger than max_body_bytes, never buffered, the
+ * sink told exactly once (delivered or aborted) whatever happens. */
+static void test_body_sink(void **st)
+{
+	memset(&sk, 0, sizeof sk);
+	http_cfg cfg = {.max_body_bytes = 1024, .sink_cb = sink_cb};
+	tsrv *t = tsrv_start(cfg);
+
+	/* 50000 bytes with a 1 KiB buffered limit: streamed, then delivered. */
+	int fd = client_connect(t);
+	client_sends(fd, "POST /sink HTTP/1.1\r\nContent-Length: 50000\r\n\r\n");
+	char *big = xmalloc(50000);
+	memset(big, 'z', 50000);
+	client_send(fd, big, 50000);
+	buf got = BUF_INIT;
+	recv_response(t, fd, &got, 0, NULL);
+	buf_add(&got, "", 0);
+	assert_non_null(strstr(got.data, "ctx=1 len=0"));
+	assert_true(t->body_len == 0);
+	assert_int_equal(sk.bytes, 50000);
+	assert_int_equal(sk.freed, 1);
+	assert_int_equal(sk.aborted, 0);
+	buf_release(&got);
+	close(fd);
+
+	/* Other paths keep the buffered limit. */
+	fd = client_connect(t);
+	client_sends(fd, "POST /echo HTTP/1.1\r\nContent-Length: 1025\r\n\r\n");
+	expect_reply(t, fd, too_large_reply, 1);
+	close(fd);
+
+	/* Past the sink's own limit, declared: 413 before a byte, aborted. */
+	fd = client_connect(t);
+	client_sends(fd, "POST /sink HTTP/1.1\r\nContent-Length: 100001\r\n\r\n");
+	expect_reply(t, fd, too_large_reply, 1);
+	close(fd);
+	assert_int_equal(sk.aborted, 1);
+
+	/* The peer goes away mid-body: aborted once the connection is gone. */
+	fd = client_connect(t);
+	client_sends(fd, "POST /sink HTTP/1.1\r\nContent-Length: 90000\r\n\r\n");
+	client_send(fd, big, 30000);
+	DRIVE_UNTIL(t, sk.bytes >= 80000);
+	close(fd);
+	DRIVE_UNTIL(t, sk.aborted == 2);
+
+	/* The sink refuses (write returns 400): the server answers 400. */
+	sk.fail_at = (int)sk.bytes + 10;
+	fd = client_connect(t);
+	client_sends(fd, "POST /sink HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n");
+	client_send(fd, big, 32);
+	buf got2 = BUF_INIT;
+	recv_response(t, fd, &got2, 0, NULL);
+	buf_add(&got2, "", 0);
+	assert_non_null(strstr(got2.data, "HTTP/1.1 400 Bad Request"));
+	buf_release(&got2);
+	close(fd);
+	DRIVE_UNTIL(t, sk.aborted == 3);
+	free(big);
+	tsrv_finish(t);
+	assert_int_equal(sk.opened, sk.freed + sk.aborted);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1141,6 +1245,7 @@ int main(void)
 		cmocka_unit_test_setup(test_file_bad_dates, setup),
 		cmocka_unit_test_setup(test_file_large, setup),
 		cmocka_unit_test_setup(test_bad_address, setup),
+		cmocka_unit_test_setup(test_body_sink, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

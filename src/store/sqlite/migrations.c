@@ -150,8 +150,31 @@ const char *const sqlite__migrations[] = {
 	/* 3: SLOT-SEARCH (replaced by the search work before it ships) */
 	"SELECT 1;",
 
-	/* 4: SLOT-FILES */
-	"SELECT 1;",
+	/* 4: SLOT-FILES: uploaded files (metadata; the bytes live content-
+	 * addressed under DATA/files/) and where each is shared. state: 0
+	 * waiting for its bytes, 1 uploaded, 2 completed (visible); upload_key
+	 * is the hash of the upload URL's secret; thumbs a bitmask of the
+	 * thumbnail sizes made; revoked: an admin took everyone's access away. */
+	"CREATE TABLE files("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL, user_id TEXT,"
+	" name TEXT, title TEXT, alt_txt TEXT, snippet_type TEXT,"
+	" mimetype TEXT, filetype TEXT,"
+	" length INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0,"
+	" sha256 TEXT, upload_key TEXT,"
+	" state INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL DEFAULT 0,"
+	" public_secret TEXT, public_url_shared INTEGER NOT NULL DEFAULT 0,"
+	" revoked INTEGER NOT NULL DEFAULT 0, revoked_by TEXT, revoked_at INTEGER NOT NULL DEFAULT 0,"
+	" deleted INTEGER NOT NULL DEFAULT 0,"
+	" width INTEGER NOT NULL DEFAULT 0, height INTEGER NOT NULL DEFAULT 0,"
+	" thumbs INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX files_org ON files(org_id, created, id);"
+	"CREATE INDEX files_sha ON files(sha256) WHERE sha256 IS NOT NULL;"
+	"CREATE TABLE file_shares("
+	" file_id TEXT NOT NULL, channel_id TEXT NOT NULL, ts INTEGER NOT NULL,"
+	" PRIMARY KEY(file_id, channel_id, ts)) WITHOUT ROWID;"
+	"CREATE INDEX file_shares_channel ON file_shares(channel_id, ts);",
 
 	/* 5: SLOT-COMPLIANCE: retention policies (channel_id '' = the org's
 	 * policy; days 0 = keep forever), legal holds (kind 'channel' or
