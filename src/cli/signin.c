@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "admin/admin.h"
+#include "api/api_session.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -205,8 +206,11 @@ static void session_committed(void *ud, int err)
 		char *cookie = xasprintf("Set-Cookie: canal_session=%s; Path=/; HttpOnly; SameSite=Lax; "
 					 "Max-Age=%d\r\nCache-Control: no-store\r\n",
 					 si->token, SESSION_DAYS * 86400);
-		char *body = xasprintf("{\"ok\":true,\"token\":\"%s\",\"user_id\":\"%s\",\"team_id\":\"%s\"}",
-				       si->token, u->id, u->org_id);
+		char csrf[API_CSRF_MAX];
+		api_session_csrf(si->token, csrf);
+		char *body = xasprintf("{\"ok\":true,\"token\":\"%s\",\"user_id\":\"%s\",\"team_id\":\"%s\","
+				       "\"csrf_token\":\"%s\"}",
+				       si->token, u->id, u->org_id, csrf);
 		/* Log before answering: the answer frees the request. */
 		log_info("signed in", "user=%s ip=%s", u->id, si->req->remote_ip);
 		http_respond_owned(si->req, 200, "application/json; charset=utf-8", cookie, body,
@@ -319,12 +323,13 @@ void signout_route(canal_server *s, http_req *req, const char *rest)
 	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
 		snprintf(tok, sizeof tok, "%s", auth + 7);
 	} else if (cookie) {
-		const char *p = strstr(cookie, "canal_session=");
-		if (p) {
-			p += 14;
-			size_t n = strcspn(p, "; ");
-			snprintf(tok, sizeof tok, "%.*s", (int)n, p);
+		/* Signing out by cookie alone is a state change another site
+		 * could trigger: a browser's Origin must be this server. */
+		if (!api_same_origin(req)) {
+			answer(req, 403, "invalid_auth", NULL);
+			return;
 		}
+		api_cookie_value(cookie, "canal_session", tok, sizeof tok);
 	}
 	char hash[TOKEN_HASH_HEX];
 	ids_token_hash(tok, hash);
@@ -337,4 +342,42 @@ void signout_route(canal_server *s, http_req *req, const char *rest)
 	store_job *job = store_job_new(s->store);
 	store_put_token(job, t);
 	store_submit(s->store, job, signout_committed, req);
+}
+
+/* The session in the request's cookie if it is live: a session token, not
+ * revoked or expired, its person active. */
+static user *cookie_session(canal_server *s, const http_req *req, char *secret, size_t cap)
+{
+	if (api_cookie_value(http_req_header(req, "cookie"), "canal_session", secret, cap) != 0)
+		return NULL;
+	char hash[TOKEN_HASH_HEX];
+	ids_token_hash(secret, hash);
+	token *t = core_token_get(&s->state, hash);
+	if (!t || t->kind != TOKEN_SESSION || t->revoked ||
+	    (t->expires && t->expires <= (int64_t)time(NULL)))
+		return NULL;
+	user *u = core_user_get(&s->state, t->user_id);
+	return u && !u->deleted && strcmp(u->org_id, t->org_id) == 0 ? u : NULL;
+}
+
+void session_route(canal_server *s, http_req *req, const char *rest)
+{
+	if (strcmp(req->method, "GET") != 0) {
+		http_respond(req, 405, "text/plain; charset=utf-8", "Allow: GET\r\n", "use GET\n", 8);
+		return;
+	}
+	char secret[256];
+	user *u = cookie_session(s, req, secret, sizeof secret);
+	if (!u) {
+		answer(req, 200, "not_authed", "Cache-Control: no-store\r\n");
+		return;
+	}
+	char csrf[API_CSRF_MAX];
+	api_session_csrf(secret, csrf);
+	sodium_memzero(secret, sizeof secret);
+	/* No CORS headers: another origin cannot read this answer. */
+	char *body = xasprintf("{\"ok\":true,\"user_id\":\"%s\",\"team_id\":\"%s\",\"csrf_token\":\"%s\"}",
+			       u->id, u->org_id, csrf);
+	http_respond_owned(req, 200, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
+			   body, strlen(body));
 }
