@@ -1,0 +1,192 @@
+// The app shell: top bar, sidebar, the channel view or the search page, the
+// thread panel; routing (/client/T/C, /archives/C/p..., search), the
+// real-time socket with catch-up on reconnect, and the keyboard shortcuts.
+import { api, authPost } from './api.js';
+import { S, on, emit, applyEvent, loadUsers, loadConversations, catchUp, markRead, ensureConv } from './state.js';
+import { loadRenderers } from './render.js';
+import { RtmSocket } from './socket.js';
+import { createSidebar, sidebarOrder } from './sidebar.js';
+import { createChannelView } from './channel.js';
+import { createThreadPanel } from './thread.js';
+import { createSearchView } from './search.js';
+import { browseChannels, createChannel, newMessage, showMembers, quickSwitcher } from './dialogs.js';
+import { initModals } from './modal.js';
+import { initNotifications, askPermission } from './notify.js';
+import { setActionHooks } from './actions.js';
+import { h, prefs, toast } from './util.js';
+
+let socket = null;
+
+function parseRoute() {
+  const p = location.pathname;
+  let m = p.match(/^\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})$/);
+  if (m) {
+    const q = new URLSearchParams(location.search);
+    return { channel: m[1], ts: `${m[2]}.${m[3]}`, thread_ts: q.get('thread_ts') };
+  }
+  m = p.match(/^\/client\/[^/]+\/search$/);
+  if (m) return { search: new URLSearchParams(location.search).get('q') || '' };
+  m = p.match(/^\/client\/[^/]+\/([A-Z0-9]+)/);
+  if (m) return { channel: m[1] };
+  return {};
+}
+
+export async function startApp(session) {
+  const t0 = window.__canalT0 || 0;
+  const root = document.getElementById('root');
+  const [me] = await Promise.all([api('auth.test'), loadRenderers()]);
+  S.me = { id: session.user_id, team_id: session.team_id, user: me.user, team: me.team };
+  S.team = { id: me.team_id, name: me.team };
+  await Promise.all([loadUsers(), loadConversations()]);
+
+  const status = h('span.conn', { role: 'status', 'aria-live': 'polite' }, 'Connecting…');
+  const userBtn = h('button.user-btn', { type: 'button', 'aria-haspopup': 'true', 'aria-expanded': 'false' },
+    h('img.mini-avatar', { src: `/avatars/users/${S.me.id}`, alt: '', width: 24, height: 24 }), h('span', {}, S.me.user));
+  const notifBtn = h('button', { type: 'button' }, 'Enable notifications');
+  const menu = h('div.user-menu', { hidden: true, role: 'menu' },
+    h('p', {}, `Signed in as ${S.me.user} in ${S.team.name}`),
+    ('Notification' in window && Notification.permission !== 'granted') ? notifBtn : null,
+    h('button', { type: 'button', role: 'menuitem', onclick: signOut }, 'Sign out'));
+  notifBtn.setAttribute('role', 'menuitem');
+  notifBtn.addEventListener('click', async () => { const p = await askPermission(); toast(p === 'granted' ? 'Notifications are on' : 'Notifications are blocked by the browser'); notifBtn.remove(); });
+  userBtn.addEventListener('click', () => { menu.hidden = !menu.hidden; userBtn.setAttribute('aria-expanded', String(!menu.hidden)); });
+  const searchBtn = h('button.search-btn', { type: 'button', onclick: () => openSearch('') }, 'Search');
+  const switchBtn = h('button.switch-btn', { type: 'button', title: 'Ctrl+K', onclick: () => quickSwitcher(open) }, 'Jump to… ', h('kbd', {}, navigator.platform.startsWith('Mac') ? '⌘K' : 'Ctrl+K'));
+  const topbar = h('header.topbar', {}, h('a.skip', { href: '#composer-main' }, 'Skip to composer'), h('span.team', {}, S.team.name), searchBtn, switchBtn, status, h('div.user', {}, userBtn, menu));
+
+  const channel = createChannelView({ socket: () => socket, openMembers: (id) => showMembers(id, open), back: showSidebar });
+  channel.composer.ta.id = 'composer-main';
+  const thread = createThreadPanel({ socket: () => socket, onClose: () => channel.composer.focus() });
+  const search = createSearchView({ jump, back: () => { search.hide(); channel.el.hidden = false; open(S.current); } });
+  const sidebar = createSidebar({ open, browse: () => browseChannels(open), create: () => createChannel(open), newDm: () => newMessage(open) });
+  const app = h('div.app', { dataset: { view: 'main' } }, topbar, sidebar.el, channel.el, search.el, thread.el);
+  root.className = '';
+  root.removeAttribute('aria-busy');
+  root.replaceChildren(app);
+  setActionHooks({ open, jump, thread: (c, ts) => thread.open(c, ts), refocus: () => channel.composer.focus() });
+  initModals();
+  initNotifications({ open });
+
+  function showSidebar() { app.dataset.view = 'sidebar'; sidebar.el.querySelector('a.conv[aria-current]')?.focus(); }
+
+  async function open(id, { focusTs, push = true } = {}) {
+    if (!id) {
+      const gen = [...S.convs.values()].find((c) => c.is_general && c.is_member) || [...S.convs.values()].find((c) => c.is_member);
+      id = gen?.id;
+      if (!id) { showSidebar(); return; }
+    }
+    search.hide();
+    channel.el.hidden = false;
+    app.dataset.view = 'main';
+    if (thread.el.hidden === false && S.thread?.channel !== id) thread.close();
+    S.current = id;
+    prefs.set('last', id);
+    if (push) {
+      const url = focusTs ? `/archives/${id}/p${focusTs.replace('.', '')}` : `/client/${S.me.team_id}/${id}`;
+      if (location.pathname !== url) history.pushState({ id }, '', url);
+    }
+    emit('open', id);
+    try {
+      await channel.show(id, { focusTs });
+    } catch (e) {
+      toast(e.error === 'channel_not_found' ? 'That conversation does not exist or is private.' : `Could not open: ${e.error || e.message}`);
+      if (S.convs.get(id) && !S.convs.get(id).msgs.length && e.error) S.convs.delete(id);
+      if (e.error === 'channel_not_found') open(null);
+      return;
+    }
+    if (!focusTs && matchMedia('(min-width: 701px)').matches) channel.composer.focus();
+  }
+
+  async function jump(channelId, ts, threadTs) {
+    if (threadTs && threadTs !== ts) {
+      await open(channelId, { focusTs: threadTs });
+      await thread.open(channelId, threadTs, { focusTs: ts });
+    } else await open(channelId, { focusTs: ts });
+  }
+
+  function openSearch(q) {
+    channel.el.hidden = true;
+    thread.close();
+    app.dataset.view = 'main';
+    search.show(q);
+    history.pushState({ search: q }, '', `/client/${S.me.team_id}/search${q ? `?q=${encodeURIComponent(q)}` : ''}`);
+  }
+
+  async function signOut() {
+    socket?.stop();
+    await authPost('/auth/signout', {});
+    location.href = '/';
+  }
+
+  window.addEventListener('popstate', () => route(false));
+  function route(push) {
+    const r = parseRoute();
+    if (r.search !== undefined) { channel.el.hidden = true; search.show(r.search); return; }
+    if (r.channel && r.ts) { jump(r.channel, r.ts, r.thread_ts); return; }
+    const last = prefs.get('last');
+    open(r.channel || (S.convs.get(last)?.is_member || S.convs.get(last)?.is_im ? last : null), { push });
+  }
+
+  // Real time.
+  const subscribePresence = () => {
+    const ids = [...new Set([...S.convs.values()].filter((c) => c.is_im).map((c) => c.user).filter(Boolean))].slice(0, 500);
+    if (ids.length) socket.send({ type: 'presence_sub', ids });
+  };
+  socket = new RtmSocket({
+    onEvent: applyEvent,
+    onState: (st) => {
+      status.textContent = st === 'online' ? '' : st === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
+      status.dataset.state = st;
+      document.body.dataset.conn = st;
+      if (st === 'online') subscribePresence();
+    },
+    onReconnect: async () => {
+      try { await catchUp(); subscribePresence(); } catch (e) { console.warn('catch-up failed', e); }
+    },
+  });
+  socket.start();
+  on('convs', () => {
+    const known = new Set([...S.convs.values()].filter((c) => c.is_im).map((c) => c.user));
+    if (known.size !== (S.presenceSubs || 0)) { S.presenceSubs = known.size; subscribePresence(); }
+  });
+  window.addEventListener('online', () => socket.kick());
+
+  const focusChanged = () => {
+    S.focused = document.hasFocus() && document.visibilityState === 'visible';
+    if (S.focused && S.current && channel.list.atLiveEnd() && channel.list.atBottom()) markRead(S.current);
+  };
+  window.addEventListener('focus', focusChanged);
+  window.addEventListener('blur', focusChanged);
+  document.addEventListener('visibilitychange', focusChanged);
+  channel.list.scroller.addEventListener('scroll', () => { if (channel.list.atLiveEnd() && channel.list.atBottom() && S.focused) markRead(S.current); }, { passive: true });
+
+  document.addEventListener('keydown', (ev) => {
+    const mod = ev.ctrlKey || ev.metaKey;
+    if (mod && (ev.key === 'k' || ev.key === 'K')) { ev.preventDefault(); if (!document.querySelector('dialog[open]')) quickSwitcher(open); return; }
+    if (document.querySelector('dialog[open]')) return;
+    if (ev.altKey && (ev.key === 'ArrowUp' || ev.key === 'ArrowDown')) {
+      ev.preventDefault();
+      const order = sidebarOrder();
+      let i = order.indexOf(S.current);
+      const step = ev.key === 'ArrowDown' ? 1 : -1;
+      if (ev.shiftKey) {
+        for (let k = 1; k <= order.length; k++) { const c = S.convs.get(order[(i + step * k + order.length * k) % order.length]); if (c.unread_count) { open(c.id); return; } }
+        return;
+      }
+      i = (i + step + order.length) % order.length;
+      open(order[i]);
+      return;
+    }
+    if (ev.key === 'Escape' && !ev.defaultPrevented) {
+      if (!menu.hidden) { menu.hidden = true; userBtn.setAttribute('aria-expanded', 'false'); userBtn.focus(); return; }
+      if (document.querySelector('.picker')) return;
+      if (S.current) { const c = S.convs.get(S.current); if (c) { c.hasNewer ? null : markRead(S.current); } }
+    }
+  });
+  document.addEventListener('click', (ev) => { if (!menu.hidden && !ev.target.closest('.user')) { menu.hidden = true; userBtn.setAttribute('aria-expanded', 'false'); } });
+
+  route(false);
+  window.__canalReadyMs = performance.now() - t0;
+  document.body.dataset.ready = '1';
+  window.__canal = { S, open, jump, applyEvent, ensureConv, emit };
+}
