@@ -17,7 +17,7 @@ export class Composer {
     this.ac = new Autocomplete(this.ta);
     this.also = broadcast ? h('input', { type: 'checkbox', id: `${id}-bc` }) : null;
     this.send = h('button.send', { type: 'submit', 'aria-label': 'Send message', title: 'Send (Enter)' }, '➤');
-    this.el = h('form.composer', { 'aria-label': label },
+    this.el = h('form.composer', { 'aria-label': `${label} composer` },
       this.ac.box,
       h('div.composer-box', {}, this.ta, this.send),
       this.also ? h('label.also', { for: `${id}-bc` }, this.also, ' Also send to channel') : null,
