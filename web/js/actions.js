@@ -6,6 +6,7 @@ import { S, findMessage, applyEvent } from './state.js';
 import { toggleReaction, openPicker } from './reactions.js';
 import { encodeMentions } from './autocomplete.js';
 import { h, toast } from './util.js';
+import { actionsBar } from './message.js';
 
 let hooks = {};
 export function setActionHooks(x) { hooks = x; }
@@ -63,7 +64,28 @@ async function blockAction(el, channel, m) {
   try { await api('blocks.action', args); } catch (e) { toast(`The app did not answer: ${e.error}`); } finally { el.disabled = false; }
 }
 
+// One toolbar at a time, on the message under the pointer or with focus.
+function showBar(art, channel) {
+  if (!art || art.querySelector(':scope > .msg-actions')) return;
+  const m = msgOf(art, channel);
+  if (!m) return;
+  for (const old of document.querySelectorAll('.msg-actions')) if (!old.contains(document.activeElement)) old.remove();
+  const bar = actionsBar(m, art.dataset.thread === '1');
+  if (bar) art.append(bar);
+}
+
 export function wireMessageActions(container, getChannel) {
+  container.addEventListener('mouseover', (ev) => showBar(ev.target.closest('article.msg'), getChannel()));
+  container.addEventListener('focusin', (ev) => showBar(ev.target.closest('article.msg'), getChannel()));
+  // Up/Down move between messages (one tab stop for the whole list).
+  container.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown') return;
+    const art = ev.target.closest('article.msg');
+    if (!art || ev.target !== art) return;
+    const all = [...container.querySelectorAll('article.msg')];
+    const next = all[all.indexOf(art) + (ev.key === 'ArrowDown' ? 1 : -1)];
+    if (next) { ev.preventDefault(); next.focus(); }
+  });
   container.addEventListener('click', async (ev) => {
     const channel = getChannel();
     const bk = ev.target.closest('.blocks [data-action-id]');

@@ -120,7 +120,7 @@ export function createChannelView({ socket, openMembers, back }) {
   on('message', (d) => { if (mine(d)) { list.added(d.ts); if (document.visibilityState === 'visible' && S.focused && list.atLiveEnd()) markRead(S.current); } });
   on('changed', (d) => { if (mine(d)) list.changed(d.ts); });
   on('removed', (d) => { if (mine(d)) list.removed(d.ts); });
-  on('older', (id) => { if (id === S.current) { const first = list.list.firstElementChild?.dataset.ts; const i = first ? S.convs.get(id).msgs.findIndex((m) => m.ts === first) : 0; list.olderLoaded(Math.max(0, i - list.start)); } });
+  on('older', (id) => { if (id === S.current) list.olderLoaded(S.convs.get(id).lastAdded || 0); });
   on('newer', (id) => { if (id === S.current) list.newerLoaded(); });
   on('history', (id) => { if (id === S.current && showing !== id && list.conv) list.show(S.convs.get(id)); });
   on('history-merge', (id) => { if (id === S.current) { const stick = list.atBottom(); list.renderWindow(list.start, S.convs.get(id).msgs.length); if (stick) list.scrollToBottom(); markRead(id); } });

@@ -3,7 +3,7 @@
 // the thread panel.
 import { S, userName, avatar } from './state.js';
 import { renderText, renderBlocks, emojiChar, quickReactions } from './render.js';
-import { h, esc, fmtTime, fmtDay, dayKey, tsDate } from './util.js';
+import { h, esc, fmtTime, fmtFull, fmtDay, dayKey, tsDate } from './util.js';
 
 const SYSTEM = new Set(['channel_join', 'channel_leave', 'channel_topic', 'channel_purpose', 'channel_name',
   'channel_archive', 'channel_unarchive', 'group_join', 'group_leave', 'group_topic', 'group_purpose', 'group_name', 'pinned_item']);
@@ -44,7 +44,9 @@ function threadSummary(m, inThread) {
     m.latest_reply ? h('span.last-reply', {}, `Last reply ${fmtTime(m.latest_reply)}`) : null);
 }
 
-function actions(m, inThread) {
+// The hover/focus toolbar: built for one message at a time (actions.js
+// moves it), so a long list does not carry eight buttons per row.
+export function actionsBar(m, inThread) {
   if (m.is_ephemeral || isSystem(m)) return null;
   const own = m.user === S.me.id && !m.bot_id;
   const quick = quickReactions().map((e) => h('button', { type: 'button', title: `React with ${e}`, 'aria-label': `React with ${e}`, dataset: { act: 'quick-react', emoji: e } }, e));
@@ -66,7 +68,7 @@ export function messageRow(m, prev, { inThread = false } = {}) {
   const row = h('div.row', { dataset: { ts: m.ts } });
   if (!prev || dayKey(prev.ts) !== dayKey(m.ts)) row.append(daySeparator(m.ts));
   const grouped = groups(prev, m);
-  const time = h('a.time', { href: `/archives/${m.channel}/p${m.ts.replace('.', '')}`, title: tsDate(m.ts).toLocaleString(), dataset: { act: 'permalink' } },
+  const time = h('a.time', { href: `/archives/${m.channel}/p${m.ts.replace('.', '')}`, title: fmtFull(m.ts), dataset: { act: 'permalink' } },
     h('time', { datetime: tsDate(m.ts).toISOString() }, fmtTime(m.ts)));
   if (isSystem(m)) {
     row.append(h('article.msg.system', { 'aria-label': `${author(m)}: ${m.text || ''}` }, time, h('div.text', { html: renderText(m.text) })));
@@ -84,9 +86,9 @@ export function messageRow(m, prev, { inThread = false } = {}) {
     m.blocks?.length ? h('div.blocks', { html: renderBlocks(m.blocks) }) : null,
     m.is_ephemeral ? h('div.ephemeral-note', {}, 'Only visible to you') : null,
     reactionsBar(m), threadSummary(m, inThread));
-  const art = h(`article.${cls.join('.')}`, { tabindex: '-1', 'aria-label': `${author(m)} at ${fmtTime(m.ts)}` },
+  const art = h(`article.${cls.join('.')}`, { tabindex: '-1', 'aria-label': `${author(m)} at ${fmtTime(m.ts)}`, dataset: inThread ? { thread: '1' } : {} },
     grouped ? h('span.gutter-time', {}, time) : h('img.avatar', { src: avatar(m.user), alt: '', width: 36, height: 36, loading: 'lazy' }),
-    body, actions(m, inThread));
+    body);
   row.append(art);
   return row;
 }

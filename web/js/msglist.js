@@ -26,7 +26,7 @@ function indexOf(msgs, ts) {
 
 export class MessageList {
   constructor() {
-    this.scroller = h('div.scroller', { tabindex: '0' });
+    this.scroller = h('div.scroller', { tabindex: '0', 'aria-label': 'Message list' });
     this.top = h('div.list-top', { 'aria-live': 'polite' });
     this.list = h('div.msgs', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions' });
     this.scroller.append(this.top, this.list);

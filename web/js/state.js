@@ -117,15 +117,23 @@ const isReply = (m) => m.thread_ts && m.thread_ts !== m.ts && m.subtype !== 'thr
 
 function insertSorted(arr, byTs, m) {
   if (byTs.has(m.ts)) {
-    const i = arr.indexOf(byTs.get(m.ts));
+    const old = byTs.get(m.ts);
+    let i = arr.length - 1;
+    while (i >= 0 && arr[i] !== old) i--;   // usually near the end
     arr[i] = m;
     byTs.set(m.ts, m);
     return false;
   }
   byTs.set(m.ts, m);
-  let i = arr.length;
-  while (i > 0 && tsCmp(arr[i - 1].ts, m.ts) > 0) i--;
-  arr.splice(i, 0, m);
+  // Binary search: pages of history land at the front of long lists.
+  let lo = 0;
+  let hi = arr.length;
+  if (hi && tsCmp(arr[hi - 1].ts, m.ts) < 0) lo = hi;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (tsCmp(arr[mid].ts, m.ts) < 0) lo = mid + 1; else hi = mid;
+  }
+  arr.splice(lo, 0, m);
   return true;
 }
 
@@ -162,7 +170,8 @@ export async function loadHistory(id, { older = false } = {}) {
   try {
     const r = await api('conversations.history', args);
     if (!older) { c.msgs = []; c.byTs = new Map(); c.hasNewer = false; }
-    for (const m of r.messages) insertSorted(c.msgs, c.byTs, m);
+    c.lastAdded = 0;
+    for (const m of r.messages) if (insertSorted(c.msgs, c.byTs, m)) c.lastAdded++;
     c.hasOlder = !!r.has_more;
     c.loaded = true;
   } finally {

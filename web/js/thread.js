@@ -40,7 +40,7 @@ export function createThreadPanel({ socket, onClose }) {
       const n = t.replies.filter((m) => !m.is_ephemeral).length;
       rows.push(h('div.reply-count', { role: 'separator' }, `${n} ${n === 1 ? 'reply' : 'replies'}`));
     }
-    let prev = null;
+    let prev = parent || null;
     for (const m of t.replies) { rows.push(messageRow({ ...m, channel }, prev, { inThread: true })); prev = m; }
     body.replaceChildren(...rows);
     if (stick) body.scrollTop = body.scrollHeight;

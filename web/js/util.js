@@ -26,26 +26,38 @@ const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ESC[c]);
 
 export const tsDate = (ts) => new Date(Math.floor(parseFloat(ts) * 1000));
+// Slack timestamps ("1700000000.000100"): same-length ones compare as
+// strings, which is the common and fast case.
 export const tsCmp = (a, b) => {
+  if (a.length === b.length) return a < b ? -1 : a > b ? 1 : 0;
   const [as, af = ''] = a.split('.');
   const [bs, bf = ''] = b.split('.');
   return as.length - bs.length || (as < bs ? -1 : as > bs ? 1 : af < bf ? -1 : af > bf ? 1 : 0);
 };
 
-export function fmtTime(ts) {
-  return tsDate(ts).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+// Intl formatters are costly to create: one of each, reused for every row.
+const TIME_FMT = new Intl.DateTimeFormat([], { hour: 'numeric', minute: '2-digit' });
+const FULL_FMT = new Intl.DateTimeFormat([], { dateStyle: 'full', timeStyle: 'medium' });
+const DAY_FMT = new Intl.DateTimeFormat([], { weekday: 'long', month: 'long', day: 'numeric' });
+const DAY_YEAR_FMT = new Intl.DateTimeFormat([], { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' });
+
+export const fmtTime = (ts) => TIME_FMT.format(tsDate(ts));
+export const fmtFull = (ts) => FULL_FMT.format(tsDate(ts));
+
+// The local calendar day of a ts as a number (cheap to compare).
+export function dayKey(ts) {
+  const ms = Math.floor(parseFloat(ts) * 1000);
+  return Math.floor((ms - new Date(ms).getTimezoneOffset() * 60000) / 86400000);
 }
 
 export function fmtDay(ts) {
+  const k = dayKey(ts);
+  const today = dayKey(String(Date.now() / 1000));
+  if (k === today) return 'Today';
+  if (k === today - 1) return 'Yesterday';
   const d = tsDate(ts);
-  const today = new Date();
-  const yest = new Date(Date.now() - 86400000);
-  if (d.toDateString() === today.toDateString()) return 'Today';
-  if (d.toDateString() === yest.toDateString()) return 'Yesterday';
-  return d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric', year: d.getFullYear() === today.getFullYear() ? undefined : 'numeric' });
+  return (d.getFullYear() === new Date().getFullYear() ? DAY_FMT : DAY_YEAR_FMT).format(d);
 }
-
-export const dayKey = (ts) => tsDate(ts).toDateString();
 
 export function debounce(fn, ms) {
   let t;
