@@ -130,7 +130,8 @@ export async function startApp(session) {
   // Real time.
   const subscribePresence = () => {
     const ids = [...new Set([...S.convs.values()].filter((c) => c.is_im).map((c) => c.user).filter(Boolean))].slice(0, 500);
-    if (ids.length) socket.send({ type: 'presence_sub', ids });
+    // Subscribing tells of changes; the query tells how they are now.
+    if (ids.length) { socket.send({ type: 'presence_sub', ids }); socket.send({ type: 'presence_query', ids }); }
   };
   socket = new RtmSocket({
     onEvent: applyEvent,

@@ -99,9 +99,11 @@ export function createChannelView({ socket, openMembers, back }) {
   async function show(id, { focusTs } = {}) {
     const t0 = performance.now();
     showing = id;
-    const c = await ensureConv(id);
-    pinBox.hidden = true;
+    // The draft moves with the conversation before anything else can
+    // render it (a 'convs' event re-renders the header at once).
     composer.setKey(id);
+    pinBox.hidden = true;
+    const c = await ensureConv(id);
     renderHeader();
     renderTyping();
     if (focusTs && !c.byTs.has(focusTs)) await loadAround(id, focusTs);

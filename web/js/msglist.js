@@ -91,9 +91,11 @@ export class MessageList {
     if (!r) return;
     r.scrollIntoView({ block: 'center' });
     const art = r.querySelector('article');
+    for (const old of this.list.querySelectorAll('article[data-target]')) delete old.dataset.target;
     art.classList.add('highlight');
+    art.dataset.target = '1';   // the message a link pointed at
     art.focus({ preventScroll: true });
-    setTimeout(() => art.classList.remove('highlight'), 2500);
+    setTimeout(() => art.classList.remove('highlight'), 4000);
   }
 
   // Adds rows above, keeping what is on screen where it is.

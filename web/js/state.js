@@ -115,7 +115,8 @@ export async function ensureConv(id) {
 // ---- messages ----
 const isReply = (m) => m.thread_ts && m.thread_ts !== m.ts && m.subtype !== 'thread_broadcast';
 
-function insertSorted(arr, byTs, m) {
+function insertSorted(arr, byTs, m, channel) {
+  if (channel && !m.channel) m.channel = channel;
   if (byTs.has(m.ts)) {
     const old = byTs.get(m.ts);
     let i = arr.length - 1;
@@ -171,7 +172,7 @@ export async function loadHistory(id, { older = false } = {}) {
     const r = await api('conversations.history', args);
     if (!older) { c.msgs = []; c.byTs = new Map(); c.hasNewer = false; }
     c.lastAdded = 0;
-    for (const m of r.messages) if (insertSorted(c.msgs, c.byTs, m)) c.lastAdded++;
+    for (const m of r.messages) if (insertSorted(c.msgs, c.byTs, m, id)) c.lastAdded++;
     c.hasOlder = !!r.has_more;
     c.loaded = true;
   } finally {
@@ -187,7 +188,7 @@ export async function loadNewer(id) {
   c.loadingNewer = true;
   try {
     const r = await api('conversations.history', { channel: id, oldest: c.msgs[c.msgs.length - 1].ts, inclusive: false, limit: 100 });
-    for (const m of r.messages) insertSorted(c.msgs, c.byTs, m);
+    for (const m of r.messages) insertSorted(c.msgs, c.byTs, m, id);
     c.hasNewer = !!r.has_more;
   } finally { c.loadingNewer = false; }
   emit('newer', id);
@@ -201,7 +202,7 @@ export async function loadAround(id, ts) {
     api('conversations.history', { channel: id, oldest: ts, inclusive: false, limit: 30 }),
   ]);
   c.msgs = []; c.byTs = new Map();
-  for (const m of [...before.messages, ...after.messages]) insertSorted(c.msgs, c.byTs, m);
+  for (const m of [...before.messages, ...after.messages]) insertSorted(c.msgs, c.byTs, m, id);
   c.hasOlder = !!before.has_more;
   c.hasNewer = !!after.has_more;
   c.loaded = true;
@@ -212,7 +213,7 @@ export async function loadThread(channel, ts) {
   const t = threadOf(channel, ts);
   const all = await paged('conversations.replies', { channel, ts }, 'messages');
   t.replies = []; t.byTs = new Map();
-  for (const m of all) if (m.ts !== ts) insertSorted(t.replies, t.byTs, m);
+  for (const m of all) if (m.ts !== ts) insertSorted(t.replies, t.byTs, m, channel);
   const parent = all.find((m) => m.ts === ts);
   if (parent) t.parent = parent;
   t.loaded = true;
@@ -232,7 +233,7 @@ export async function catchUp() {
     const r = await api('conversations.history', { channel: c.id, oldest: last.ts, inclusive: false, limit: 200 });
     if (r.has_more) { await loadHistory(c.id); continue; }
     let added = false;
-    for (const m of r.messages) added = insertSorted(c.msgs, c.byTs, m) || added;
+    for (const m of r.messages) added = insertSorted(c.msgs, c.byTs, m, c.id) || added;
     if (added) emit('history-merge', c.id);
   }
   if (S.thread) await loadThread(S.thread.channel, S.thread.ts).catch(() => {});
@@ -275,6 +276,10 @@ function addMessage(chId, m) {
     return;
   }
   m.channel = chId;
+  // Topic, purpose and name changes also arrive as system messages.
+  if (m.subtype === 'channel_topic' || m.subtype === 'group_topic') { c.topic = { ...(c.topic || {}), value: m.topic ?? c.topic?.value }; emit('header', chId); }
+  if (m.subtype === 'channel_purpose' || m.subtype === 'group_purpose') { c.purpose = { ...(c.purpose || {}), value: m.purpose ?? c.purpose?.value }; emit('header', chId); }
+  if ((m.subtype === 'channel_name' || m.subtype === 'group_name') && m.name) { c.name = m.name; emit('header', chId); emit('convs'); }
   if (isReply(m)) {
     const t = threadOf(chId, m.thread_ts);
     insertSorted(t.replies, t.byTs, m);
