@@ -218,6 +218,67 @@ test('phone width (390 px): one pane at a time, no sideways scrolling', async ()
   await P.context().close();
 });
 
+// Accessible names for every control, the landmarks, and text contrast
+// (WCAG AA, 4.5:1) in light and dark.
+const AUDIT = () => {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const bgOf = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = getComputedStyle(e).backgroundColor;
+      const a = c.match(/[\d.]+/g);
+      if (a && (a.length < 4 || Number(a[3]) > 0.9)) return c;
+    }
+    return 'rgb(255, 255, 255)';
+  };
+  const ratio = (el) => {
+    const a = lum(getComputedStyle(el).color);
+    const b = lum(bgOf(el));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  };
+  const unnamed = [];
+  for (const el of document.querySelectorAll('button, input, textarea, select, a[href]')) {
+    if (!el.offsetParent && getComputedStyle(el).position !== 'fixed') continue;
+    const name = el.getAttribute('aria-label') || (el.labels && el.labels[0]?.textContent) || el.textContent.trim() || el.title ||
+      (el.getAttribute('aria-labelledby') && document.getElementById(el.getAttribute('aria-labelledby'))?.textContent);
+    if (!name || !name.trim()) unnamed.push(el.outerHTML.slice(0, 120));
+  }
+  const low = [];
+  for (const sel of ['.ch-title', '.ch-topic', '.author', '.time', '.msg .text', '.sidebar a.conv', '.sec-toggle', '.side-btn', '.composer-hint', '.day-sep span', '.team']) {
+    for (const el of [...document.querySelectorAll(sel)].slice(0, 5)) {
+      if (!el.offsetParent) continue;
+      const r = ratio(el);
+      if (r < 4.5) low.push(`${sel}: ${r.toFixed(2)}`);
+    }
+  }
+  const landmarks = ['header.topbar', 'nav[aria-label="Conversations"]', 'main#main'].filter((q) => !document.querySelector(q));
+  return { unnamed, low, landmarks, dark: lum(getComputedStyle(document.body).backgroundColor) < 0.2 };
+};
+
+test('accessible names, landmarks and contrast, light and dark', async () => {
+  const light = await A.evaluate(AUDIT);
+  assert.deepEqual(light.unnamed, [], 'controls without a name');
+  assert.deepEqual(light.landmarks, [], 'missing landmarks');
+  assert.deepEqual(light.low, [], 'text under 4.5:1 (light)');
+  assert.equal(light.dark, false);
+  const D = await signedIn(browser, env.srv.base, env.fx.alice.email, { errors });
+  await D.emulateMedia({ colorScheme: 'dark' });
+  await D.goto(`${env.srv.base}/client/${env.fx.org.id}/${chanId}`);
+  await D.waitForSelector('body[data-ready="1"]');
+  await msg(D, 'back after restart').waitFor();
+  const dark = await D.evaluate(AUDIT);
+  assert.equal(dark.dark, true, 'dark background under prefers-color-scheme: dark');
+  assert.deepEqual(dark.low, [], 'text under 4.5:1 (dark)');
+  await shot(D, 'web-channel-dark-1440');
+  // Keyboard: Tab from the composer's start reaches the list, then the sidebar.
+  await D.locator('#composer-main').focus();
+  await D.keyboard.press('Shift+Tab');
+  assert.ok(await D.evaluate(() => !!document.activeElement.closest('main, nav, header')), 'focus stays in the page landmarks');
+  await D.context().close();
+});
+
 nodeTest('no script errors on any page', { skip }, () => {
   assert.deepEqual(errors, []);
 });
