@@ -8,14 +8,22 @@ import { RtmSocket } from './socket.js';
 import { createSidebar, sidebarOrder } from './sidebar.js';
 import { createChannelView } from './channel.js';
 import { createThreadPanel } from './thread.js';
-import { createSearchView } from './search.js';
-import { browseChannels, createChannel, newMessage, showMembers, quickSwitcher } from './dialogs.js';
-import { initModals } from './modal.js';
 import { initNotifications, askPermission } from './notify.js';
 import { setActionHooks } from './actions.js';
 import { h, prefs, toast } from './util.js';
 
 let socket = null;
+
+// Parts a first load does not need come when first used.
+const later = (path) => { let p; return () => (p ||= import(path)); };
+const dialogs = later('./dialogs.js');
+const modal = later('./modal.js');
+const searchMod = later('./search.js');
+const browseChannels = (open) => dialogs().then((m) => m.browseChannels(open));
+const createChannel = (open) => dialogs().then((m) => m.createChannel(open));
+const newMessage = (open) => dialogs().then((m) => m.newMessage(open));
+const showMembers = (id, open) => dialogs().then((m) => m.showMembers(id, open));
+const quickSwitcher = (open) => dialogs().then((m) => m.quickSwitcher(open));
 
 function parseRoute() {
   const p = location.pathname;
@@ -57,14 +65,22 @@ export async function startApp(session) {
   const channel = createChannelView({ socket: () => socket, openMembers: (id) => showMembers(id, open), back: showSidebar });
   channel.composer.ta.id = 'composer-main';
   const thread = createThreadPanel({ socket: () => socket, onClose: () => channel.composer.focus() });
-  const search = createSearchView({ jump, back: () => { search.hide(); channel.el.hidden = false; open(S.current); } });
+  let search = null;
+  async function getSearch() {
+    if (!search) {
+      const { createSearchView } = await searchMod();
+      search ||= createSearchView({ jump, back: () => { search.hide(); channel.el.hidden = false; open(S.current); } });
+      app.insertBefore(search.el, thread.el);
+    }
+    return search;
+  }
   const sidebar = createSidebar({ open, browse: () => browseChannels(open), create: () => createChannel(open), newDm: () => newMessage(open) });
-  const app = h('div.app', { dataset: { view: 'main' } }, topbar, sidebar.el, channel.el, search.el, thread.el);
+  const app = h('div.app', { dataset: { view: 'main' } }, topbar, sidebar.el, channel.el, thread.el);
   root.className = '';
   root.removeAttribute('aria-busy');
   root.replaceChildren(app);
   setActionHooks({ open, jump, thread: (c, ts) => thread.open(c, ts), refocus: () => channel.composer.focus() });
-  initModals();
+  on('view', (e) => { modal().then((m) => m.handleView(e)); });
   initNotifications({ open });
 
   function showSidebar() { app.dataset.view = 'sidebar'; sidebar.el.querySelector('a.conv[aria-current]')?.focus(); }
@@ -75,7 +91,7 @@ export async function startApp(session) {
       id = gen?.id;
       if (!id) { showSidebar(); return; }
     }
-    search.hide();
+    search?.hide();
     channel.el.hidden = false;
     app.dataset.view = 'main';
     if (thread.el.hidden === false && S.thread?.channel !== id) thread.close();
@@ -104,7 +120,8 @@ export async function startApp(session) {
     } else await open(channelId, { focusTs: ts });
   }
 
-  function openSearch(q) {
+  async function openSearch(q) {
+    await getSearch();
     channel.el.hidden = true;
     thread.close();
     app.dataset.view = 'main';
@@ -121,7 +138,7 @@ export async function startApp(session) {
   window.addEventListener('popstate', () => route(false));
   function route(push) {
     const r = parseRoute();
-    if (r.search !== undefined) { channel.el.hidden = true; search.show(r.search); return; }
+    if (r.search !== undefined) { getSearch().then((x) => { channel.el.hidden = true; x.show(r.search); }); return; }
     if (r.channel && r.ts) { jump(r.channel, r.ts, r.thread_ts); return; }
     const last = prefs.get('last');
     open(r.channel || (S.convs.get(last)?.is_member || S.convs.get(last)?.is_im ? last : null), { push });

@@ -1,7 +1,6 @@
 // Entry point: who is signed in (GET /auth/session), then the sign-in or
 // invite page, or the app.
 import { authGet, setCsrf } from './api.js';
-import { showSignin, showInvite } from './signin.js';
 
 async function startApp(session) {
   setCsrf(session.csrf_token);
@@ -12,10 +11,10 @@ async function startApp(session) {
 async function boot() {
   window.__canalT0 = performance.now();
   const inv = location.pathname.match(/^\/invite\/([^/]+)$/);
-  if (inv) { await showInvite(inv[1], startApp); return; }
+  if (inv) { (await import('./signin.js')).showInvite(inv[1], startApp); return; }
   const s = await authGet('/auth/session');
   if (s.ok) await startApp(s);
-  else showSignin(startApp);
+  else (await import('./signin.js')).showSignin(startApp);
 }
 
 boot().catch((e) => {

@@ -4,7 +4,6 @@
 // the app's errors show next to their inputs. App Home views are ignored
 // here (no App Home page yet).
 import { api } from './api.js';
-import { on } from './state.js';
 import { renderBlocks, readViewState } from './render.js';
 import { h, toast } from './util.js';
 
@@ -76,10 +75,9 @@ function closeView(id) {
 
 function closeAll() { while (stack.length) closeView(stack[stack.length - 1].view.id); }
 
-export function initModals() {
-  on('view', (e) => {
-    if (e.type === 'view_opened' || e.type === 'view_pushed') { if (e.view?.type === 'modal') show(e.view); }
-    else if (e.type === 'view_updated') { if (stack.some((x) => x.view.id === e.view?.id)) show(e.view, e.view.id); }
-    else if (e.type === 'view_closed') { if (e.is_cleared) closeAll(); else closeView(e.view_id); }
-  });
+// A view_* event for this person (app.js loads this module on the first).
+export function handleView(e) {
+  if (e.type === 'view_opened' || e.type === 'view_pushed') { if (e.view?.type === 'modal') show(e.view); }
+  else if (e.type === 'view_updated') { if (stack.some((x) => x.view.id === e.view?.id)) show(e.view, e.view.id); }
+  else if (e.type === 'view_closed') { if (e.is_cleared) closeAll(); else closeView(e.view_id); }
 }
