@@ -74,7 +74,7 @@ try {
   console.log(`first load: JS ${(bytes.script / 1024).toFixed(1)} KB + CSS ${(bytes.stylesheet / 1024).toFixed(1)} KB = ${(total / 1024).toFixed(1)} KB uncompressed in ${files.length} files (target < 200 KB): ${verdict(total < 200 * 1024)}`);
 
   // 2. Time to interactive: navigation start -> app ready (sidebar, list
-  //    and composer usable, history of the open channel shown).
+  //    and composer usable, history of the open channel on screen).
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: false });
   const ready = [];
   for (let i = 0; i < LOADS; i++) {
@@ -84,7 +84,7 @@ try {
   }
   console.log(`time to interactive: median ${f1(median(ready))} ms, max ${f1(Math.max(...ready))} ms over ${LOADS} loads (target < 300 ms): ${verdict(median(ready) < 300)}`);
 
-  // 3. Channel switch with history: first visit (fetches a page of
+  // 3. Channel switch with history: a first visit (fetches a page of
   //    history) and later visits (already loaded), until the next frame.
   const sw = await page.evaluate(async ({ a, b, n }) => {
     const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
@@ -95,6 +95,9 @@ try {
     for (let i = 0; i < n; i++) {
       for (const id of [a, b]) {
         const c = window.__canal.S.convs.get(id);
+        // Every other round forgets the history, so that visit fetches it
+        // as a first visit does (the app prefetches a few conversations).
+        if (i % 2 === 0 && window.__canal.S.current !== id) { c.loaded = false; c.msgs = []; c.byTs = new Map(); c.hasOlder = true; }
         const first = !c.loaded;
         const t = performance.now();
         await window.__canal.open(id);
@@ -106,8 +109,9 @@ try {
     }
     return { cold, warm, coldIn, warmIn };
   }, { a: big.id, b: small.id, n: SWITCHES });
-  console.log(`channel switch: first visit (fetch + render) median ${f1(median(sw.cold))} ms; loaded median ${f1(median(sw.warm))} ms, p95 ${f1(pct(sw.warm, 0.95))} ms (target < 100 ms): ${verdict(median(sw.cold) < 100 && median(sw.warm) < 100)}`);
-  console.log(`  of which script work before the paint: first visit ${f1(median(sw.coldIn))} ms, loaded ${f1(median(sw.warmIn))} ms`);
+  const coldTxt = sw.cold.length ? `first visit (fetch + render) ${f1(median(sw.cold))} ms` : 'first visit: history already prefetched';
+  console.log(`channel switch: ${coldTxt}; loaded median ${f1(median(sw.warm))} ms, p95 ${f1(pct(sw.warm, 0.95))} ms (target < 100 ms): ${verdict((!sw.cold.length || median(sw.cold) < 100) && median(sw.warm) < 100)}`);
+  console.log(`  of which script work before the paint: ${sw.coldIn.length ? `first visit ${f1(median(sw.coldIn))} ms, ` : ''}loaded ${f1(median(sw.warmIn))} ms`);
 
   // 4. 10,000 messages: page all of the big channel's history in, then
   //    scroll through it and time the frames.

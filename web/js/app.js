@@ -129,6 +129,22 @@ export async function startApp(session) {
     history.pushState({ search: q }, '', `/client/${S.me.team_id}/search${q ? `?q=${encodeURIComponent(q)}` : ''}`);
   }
 
+  // Once idle, the newest page of a few conversations (unread ones first)
+  // so that switching to them shows history at once, as Slack's client does.
+  function prefetch() {
+    const idle = window.requestIdleCallback || ((f) => setTimeout(f, 200));
+    const want = [...S.convs.values()].filter((c) => !c.loaded && !c.is_archived && (c.is_member || c.is_im || c.is_mpim))
+      .sort((a, b) => (b.unread_count > 0) - (a.unread_count > 0) || String(b.latest || '').localeCompare(String(a.latest || '')))
+      .slice(0, 8);
+    const next = () => {
+      const c = want.shift();
+      if (!c) return;
+      if (c.loaded) { idle(next); return; }
+      loadHistory(c.id).catch(() => {}).finally(() => idle(next));
+    };
+    idle(next);
+  }
+
   async function signOut() {
     socket?.stop();
     await authPost('/auth/signout', {});
@@ -138,10 +154,10 @@ export async function startApp(session) {
   window.addEventListener('popstate', () => route(false));
   function route(push) {
     const r = parseRoute();
-    if (r.search !== undefined) { getSearch().then((x) => { channel.el.hidden = true; x.show(r.search); }); return; }
-    if (r.channel && r.ts) { jump(r.channel, r.ts, r.thread_ts); return; }
+    if (r.search !== undefined) return getSearch().then((x) => { channel.el.hidden = true; x.show(r.search); });
+    if (r.channel && r.ts) return jump(r.channel, r.ts, r.thread_ts);
     const last = prefs.get('last');
-    open(r.channel || (S.convs.get(last)?.is_member || S.convs.get(last)?.is_im ? last : null), { push });
+    return open(r.channel || (S.convs.get(last)?.is_member || S.convs.get(last)?.is_im ? last : null), { push });
   }
 
   // Real time.
@@ -198,13 +214,16 @@ export async function startApp(session) {
     if (ev.key === 'Escape' && !ev.defaultPrevented) {
       if (!menu.hidden) { menu.hidden = true; userBtn.setAttribute('aria-expanded', 'false'); userBtn.focus(); return; }
       if (document.querySelector('.picker')) return;
-      if (S.current) { const c = S.convs.get(S.current); if (c) { c.hasNewer ? null : markRead(S.current); } }
+      const c = S.convs.get(S.current);
+      if (c && !c.hasNewer) markRead(S.current);
     }
   });
   document.addEventListener('click', (ev) => { if (!menu.hidden && !ev.target.closest('.user')) { menu.hidden = true; userBtn.setAttribute('aria-expanded', 'false'); } });
 
-  route(false);
-  // For the benchmark (bench/web.mjs) and tests: when the app became usable.
+  await route(false);
+  prefetch();
+  // For the benchmark (bench/web.mjs) and tests: when the app became usable
+  // (the open conversation's history is on screen).
   window.__canalReadyMs = performance.now() - t0;
   window.__canalReadyAt = performance.now();
   document.body.dataset.ready = '1';

@@ -170,7 +170,14 @@ export async function loadHistory(id, { older = false } = {}) {
   c.loadingOlder = older;
   try {
     const r = await api('conversations.history', args);
-    if (!older) { c.msgs = []; c.byTs = new Map(); c.hasNewer = false; }
+    if (!older) {
+      // Live messages newer than this page (they arrived while it was on
+      // its way) stay; everything else is replaced by the page.
+      const top = r.messages[0]?.ts;
+      const keep = c.msgs.filter((m) => top && tsCmp(m.ts, top) > 0);
+      c.msgs = []; c.byTs = new Map(); c.hasNewer = false;
+      for (const m of keep) insertSorted(c.msgs, c.byTs, m, id);
+    }
     c.lastAdded = 0;
     for (const m of r.messages) if (insertSorted(c.msgs, c.byTs, m, id)) c.lastAdded++;
     c.hasOlder = !!r.has_more;
