@@ -1,6 +1,25 @@
 // The app shell: top bar, sidebar, the channel view or the search page, the
 // thread panel; routing (/client/T/C, /archives/C/p..., search), the
 // real-time socket with catch-up on reconnect, and the keyboard shortcuts.
+//
+// The modules (web/js/), one component each:
+//   main.js      entry: GET /auth/session, then sign-in / invite or the app
+//   signin.js    sign-in page, invite and first-run page
+//   api.js       Web API calls (cookie + CSRF token), /auth/* helpers
+//   socket.js    the /rtm socket: reconnect with backoff, ping, catch-up hook
+//   state.js     people, conversations, messages, threads, unreads, presence,
+//                typing; real-time events applied here; a tiny event bus
+//   render.js    mrkdwn / emoji / Block Kit through mrkdwn.js, emoji.js,
+//                blockkit.js (render-fallback.js where one is missing)
+//   sidebar.js   conversations list          msglist.js  windowed message list
+//   message.js   one message row             channel.js  header + list + composer
+//   composer.js  text box, drafts, typing    autocomplete.js  @ # : suggestions
+//   send.js      messages and slash commands actions.js  clicks inside messages
+//   reactions.js toggling and the picker     thread.js   the thread panel
+//   dialogs.js   browse/create/DM/members/Ctrl+K (loaded on first use)
+//   search.js    search page (first use)     modal.js    app modals (first use)
+//   notify.js    desktop notifications and the tab title
+//   util.js      DOM helper, dates, local preferences
 import { api, authPost } from './api.js';
 import { S, on, emit, applyEvent, loadUsers, loadConversations, catchUp, markRead, ensureConv, loadHistory } from './state.js';
 import { loadRenderers } from './render.js';
