@@ -91,4 +91,8 @@ int api_views_publish(api_ctx *c);
 int api_views_submit(api_ctx *c);
 int api_views_close(api_ctx *c);
 
+/* api_prefs.c */
+int api_users_prefs_get(api_ctx *c);
+int api_users_prefs_set(api_ctx *c);
+
 #endif

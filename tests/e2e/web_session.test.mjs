@@ -164,3 +164,47 @@ test('first start prints a first-run link for the owner that sets their password
 	assert.equal(ok.body.ok, true);
 	await signin('admin@canal.local', 'the owner chose this');
 });
+
+test('users.prefs: get, set by name/value and by object, merge, removal, errors', async () => {
+  const { alice, bob, bot } = env.fx;
+  const get = async (who) => (await who.client.apiCall('users.prefs.get')).prefs;
+  assert.deepEqual(await get(alice), {});
+  let r = await alice.client.apiCall('users.prefs.set', { name: 'muted_channels', value: 'C1,C2' });
+  assert.deepEqual(r.prefs, { muted_channels: 'C1,C2' });
+  r = await alice.client.apiCall('users.prefs.set', { prefs: JSON.stringify({ sidebar_collapsed: 'dms', theme: 'dark' }) });
+  assert.deepEqual(r.prefs, { muted_channels: 'C1,C2', sidebar_collapsed: 'dms', theme: 'dark' });
+  r = await alice.client.apiCall('users.prefs.set', { prefs: JSON.stringify({ theme: null, compact: true }) });
+  assert.deepEqual(r.prefs, { muted_channels: 'C1,C2', sidebar_collapsed: 'dms', compact: true });
+  assert.deepEqual(await get(alice), { muted_channels: 'C1,C2', sidebar_collapsed: 'dms', compact: true });
+  // Each person has their own; the browser session reads the same ones.
+  assert.deepEqual(await get(bob), {});
+  const s = await signin(alice.email);
+  assert.deepEqual((await call('users.prefs.get', { cookie: s.cookie, bearer: s.csrf_token })).prefs.muted_channels, 'C1,C2');
+  // Concurrent sets of different keys both land.
+  await Promise.all(Array.from({ length: 8 }, (_, i) => bob.client.apiCall('users.prefs.set', { name: `k${i}`, value: String(i) })));
+  assert.deepEqual(Object.keys(await get(bob)).sort(), ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+  // They survive a restart.
+  await env.srv.restart();
+  assert.deepEqual(await get(alice), { muted_channels: 'C1,C2', sidebar_collapsed: 'dms', compact: true });
+  // Bad input.
+  const err = async (args, want) => {
+    const e = await alice.client.apiCall('users.prefs.set', args).then((x) => x, (x) => x.data);
+    assert.equal(e.error, want, JSON.stringify(args).slice(0, 100));
+  };
+  await err({}, 'invalid_arguments');
+  await err({ prefs: '{nope' }, 'invalid_prefs');
+  await err({ prefs: '[1,2]' }, 'invalid_prefs');
+  await err({ prefs: '{}' }, 'invalid_prefs');
+  await err({ prefs: JSON.stringify({ 'Bad Key': 'x' }) }, 'invalid_prefs');
+  await err({ prefs: JSON.stringify({ nested: { a: 1 } }) }, 'invalid_prefs');
+  await err({ name: 'long', value: 'x'.repeat(4001) }, 'invalid_prefs');
+  await err({ prefs: JSON.stringify(Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, 'v']))) }, 'invalid_prefs');
+  for (let i = 0; i < 4; i++) await alice.client.apiCall('users.prefs.set', { name: `big${i}`, value: 'y'.repeat(4000) });
+  await err({ name: 'big4', value: 'y'.repeat(4000) }, 'prefs_too_large');
+  assert.equal((await get(alice)).big4, undefined);
+  assert.equal((await get(alice)).big3.length, 4000);
+  // Bot tokens have no preferences here.
+  const b = await bot.client.apiCall('users.prefs.get').then((x) => x, (x) => x.data);
+  assert.equal(b.ok, false);
+  assert.equal(b.error, 'not_allowed_token_type');
+});
