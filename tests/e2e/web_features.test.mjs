@@ -114,6 +114,11 @@ test('DMs: start one, presence dot, DM badge, desktop notification; mute silence
   assert.equal(await B.evaluate(() => window.__notes.length), before);
   await conv(B, ch.id).locator('.badge', { hasText: '1' }).waitFor(); // still counted
   assert.match(await conv(B, ch.id).getAttribute('class'), /muted/);
+  // Kept by the server: another browser of bob's sees it muted too.
+  assert.deepEqual((await env.fx.bob.client.apiCall('users.prefs.get')).prefs.muted_channels, ch.id);
+  const B2 = await signedIn(b, env.srv.base, env.fx.bob.email, { errors });
+  await B2.locator(`.sidebar a.conv.muted[data-id="${ch.id}"]`).waitFor();
+  await B2.context().close();
   await A.context().close();
   await B.context().close();
 });
@@ -146,14 +151,20 @@ test('quick switcher (Ctrl+K), Alt+Up/Down, Esc marks read, drafts per channel, 
   await P.locator(`.sidebar a.conv.unread[data-id="${c1.id}"]`).waitFor();
   await P.locator('#composer-main').press('Escape');
   await waitFor(async () => (await P.locator(`.sidebar a.conv.unread[data-id="${c1.id}"]`).count()) === 0, { what: 'Esc marked read', timeoutMs: UI_TIMEOUT_MS });
-  // Sections: collapsed, and still collapsed after a reload.
+  // Sections: collapsed, and still collapsed after a reload (a server-side
+  // preference).
   const toggle = P.getByRole('button', { name: 'Channels', exact: false }).filter({ hasText: /^\W*Channels$/ });
   await toggle.click();
-  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  await P.locator('button.sec-toggle[data-id="sec-channels"][aria-expanded="false"]').waitFor();
+  // Collapsed, the section still shows the open conversation (and unread ones).
+  assert.equal(await P.locator('section.sec').first().locator('a.conv:visible').count(), 1);
+  assert.equal(await P.locator(`.sidebar a.conv[data-id="${c1.id}"]:visible`).count(), 1);
   await P.reload();
   await P.waitForSelector('body[data-ready="1"]');
   assert.equal(await P.getByRole('button', { name: /Channels$/ }).filter({ hasText: /^\W*Channels$/ }).getAttribute('aria-expanded'), 'false');
+  assert.equal((await env.fx.alice.client.apiCall('users.prefs.get')).prefs.sidebar_collapsed, 'channels');
   await P.getByRole('button', { name: /Channels$/ }).filter({ hasText: /^\W*Channels$/ }).click();
+  await waitFor(async () => (await env.fx.alice.client.apiCall('users.prefs.get')).prefs.sidebar_collapsed === '', { what: 'section expanded again', timeoutMs: UI_TIMEOUT_MS });
   await P.context().close();
 });
 

@@ -23,6 +23,7 @@
 import { api, authPost } from './api.js';
 import { S, on, emit, applyEvent, loadUsers, loadConversations, catchUp, markRead, ensureConv, loadHistory } from './state.js';
 import { loadRenderers } from './render.js';
+import { loadPrefs } from './userprefs.js';
 import { RtmSocket } from './socket.js';
 import { createSidebar, sidebarOrder } from './sidebar.js';
 import { createChannelView } from './channel.js';
@@ -64,7 +65,7 @@ export async function startApp(session) {
   const [me] = await Promise.all([api('auth.test'), loadRenderers()]);
   S.me = { id: session.user_id, team_id: session.team_id, user: me.user, team: me.team };
   S.team = { id: me.team_id, name: me.team };
-  await Promise.all([loadUsers(), loadConversations()]);
+  await Promise.all([loadUsers(), loadConversations(), loadPrefs()]);
 
   const status = h('span.conn', { role: 'status', 'aria-live': 'polite' }, 'Connecting…');
   const userBtn = h('button.user-btn', { type: 'button', 'aria-haspopup': 'true', 'aria-expanded': 'false' },
@@ -194,7 +195,7 @@ export async function startApp(session) {
       if (st === 'online') subscribePresence();
     },
     onReconnect: async () => {
-      try { await catchUp(); subscribePresence(); } catch (e) { console.warn('catch-up failed', e); }
+      try { await Promise.all([catchUp(), loadPrefs()]); subscribePresence(); } catch (e) { console.warn('catch-up failed', e); }
     },
   });
   socket.start();

@@ -8,7 +8,8 @@ import { ownLast, messageRow } from './message.js';
 import { wireMessageActions, startEdit } from './actions.js';
 import { sendText, sendTyping } from './send.js';
 import { renderText } from './render.js';
-import { h, prefs, toast } from './util.js';
+import { h, toast } from './util.js';
+import { isMuted, setMuted } from './userprefs.js';
 
 export function createChannelView({ socket, openMembers, back }) {
   const title = h('h1.ch-title', { id: 'ch-title' });
@@ -48,7 +49,7 @@ export function createChannelView({ socket, openMembers, back }) {
     members.setAttribute('aria-label', `${n ?? 'unknown number of'} members`);
     members.hidden = !!c.is_im;
     pins.textContent = c.pin_count ? `Pins ${c.pin_count}` : 'Pins';
-    const muted = prefs.get(`mute.${c.id}`, false);
+    const muted = isMuted(c.id);
     mute.textContent = muted ? 'Muted' : 'Mute';
     mute.setAttribute('aria-pressed', muted ? 'true' : 'false');
     mute.setAttribute('aria-label', muted ? 'Unmute notifications' : 'Mute notifications');
@@ -68,10 +69,8 @@ export function createChannelView({ socket, openMembers, back }) {
   }
 
   mute.addEventListener('click', () => {
-    const k = `mute.${S.current}`;
-    prefs.set(k, prefs.get(k, false) ? undefined : true);
+    setMuted(S.current, !isMuted(S.current));
     renderHeader();
-    emit('convs');
   });
 
   pins.addEventListener('click', async () => {

@@ -1,11 +1,11 @@
 // Desktop notifications for mentions and DMs (not in muted conversations,
 // not for the one being read), and the unread count in the tab title.
 import { S, on, convName, userName } from './state.js';
-import { prefs } from './util.js';
+import { isMuted } from './userprefs.js';
 
 export function initNotifications({ open }) {
   on('notify', ({ conv, msg, mention }) => {
-    if (!mention || prefs.get(`mute.${conv.id}`, false)) return;
+    if (!mention || isMuted(conv.id)) return;
     if (S.current === conv.id && document.visibilityState === 'visible' && S.focused) return;
     if (!('Notification' in window) || Notification.permission !== 'granted') return;
     const who = userName(msg.user) || msg.username || 'Someone';
@@ -18,7 +18,7 @@ export function initNotifications({ open }) {
     let mentions = 0;
     let unread = false;
     for (const c of S.convs.values()) {
-      if (prefs.get(`mute.${c.id}`, false)) continue;
+      if (isMuted(c.id)) continue;
       mentions += c.mention_count || 0;
       if (c.unread_count > 0 && (c.is_member || c.is_im || c.is_mpim)) unread = true;
     }

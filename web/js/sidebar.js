@@ -2,16 +2,16 @@
 // presence dots, unread conversations bold, mention badges, collapsible
 // sections, and the buttons to browse/create channels and start a DM.
 import { S, on, sidebarLists, convName } from './state.js';
-import { h, prefs } from './util.js';
+import { h } from './util.js';
+import { isMuted, isCollapsed, setCollapsed } from './userprefs.js';
 
 export function createSidebar({ open, browse, create, newDm }) {
   const nav = h('nav.sidebar', { 'aria-label': 'Conversations', id: 'sidebar' });
-  const collapsed = prefs.get('collapsed', {});
 
   function item(c) {
     const unread = c.unread_count > 0 && !c.muted;
     const badge = c.mention_count > 0 ? c.mention_count : 0;
-    const muted = prefs.get(`mute.${c.id}`, false);
+    const muted = isMuted(c.id);
     let icon;
     if (c.is_im) {
       const p = S.presence.get(c.user) === 'active' ? 'active' : 'away';
@@ -28,12 +28,12 @@ export function createSidebar({ open, browse, create, newDm }) {
   }
 
   function section(key, title, list, extra) {
-    const closed = !!collapsed[key];
+    const closed = isCollapsed(key);
     const id = `sec-${key}`;
     return h('section.sec', { 'aria-labelledby': `${id}-h` },
       h('h2', { id: `${id}-h` }, h('button.sec-toggle', {
-        type: 'button', 'aria-expanded': closed ? 'false' : 'true', 'aria-controls': id,
-        onclick: () => { collapsed[key] = !closed; prefs.set('collapsed', collapsed); render(); },
+        type: 'button', 'aria-expanded': closed ? 'false' : 'true', 'aria-controls': id, dataset: { id: `sec-${key}` },
+        onclick: () => setCollapsed(key, !closed),
       }, h('span.caret', { 'aria-hidden': 'true' }, closed ? '▸' : '▾'), title)),
       h('ul', { id, hidden: closed }, list.map(item)),
       closed ? h('ul', {}, list.filter((c) => c.unread_count > 0 || c.id === S.current).map(item)) : null,
