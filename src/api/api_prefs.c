@@ -10,12 +10,16 @@
  * bytes), numbers or booleans (invalid_prefs otherwise, or for JSON that
  * does not parse). All of a person's preferences together stay within
  * STORE_WEB_PREFS_MAX bytes (prefs_too_large). The merge happens in the
- * store's writer (store_web.h), so concurrent sets keep each other's keys. */
+ * store's writer (store_web.h), so concurrent sets keep each other's keys.
+ * Every session of the person then gets {"type":"pref_change","name","value"}
+ * per key (value null for a removed one), as on Slack, so their other
+ * browsers follow at once. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/handlers.h"
 #include "base/clock.h"
+#include "rt/bus.h"
 
 #define PREF_KEY_MAX 64
 #define PREF_VALUE_MAX 4000
@@ -111,6 +115,9 @@ int api_users_prefs_set(api_ctx *c)
 	char *text = json_dumps(patch, JSON_COMPACT);
 	store_web_prefs_merge(api_job(c), c->me->id, text, clock_now_s());
 	free(text);
+	json_object_foreach(patch, k, v)
+		api_emit(c, BUS_USER, c->me->id,
+			 json_pack("{s:s,s:s,s:O}", "type", "pref_change", "name", k, "value", v), NULL);
 	json_decref(patch);
 	json_object_set_new(c->out, "prefs", cur);
 	return 0;

@@ -102,7 +102,11 @@ test('DMs: start one, presence dot, DM badge, desktop notification; mute silence
   const ch = (await env.fx.alice.client.conversations.create({ name: uniq('mute') })).channel;
   await env.fx.alice.client.conversations.invite({ channel: ch.id, users: env.fx.bob.id });
   await conv(B, ch.id).click();
+  // Another browser of bob's, open while he mutes: it follows at once.
+  const B2 = await signedIn(b, env.srv.base, env.fx.bob.email, { errors });
   await B.getByRole('button', { name: 'Mute notifications' }).click();
+  await B2.locator(`.sidebar a.conv.muted[data-id="${ch.id}"]`).waitFor();
+  await B2.context().close();
   await B.getByRole('button', { name: 'Unmute notifications' }).waitFor();
   await conv(B, dm).click();
   await B.locator('#ch-title', { hasText: 'alice' }).waitFor();
@@ -114,11 +118,11 @@ test('DMs: start one, presence dot, DM badge, desktop notification; mute silence
   assert.equal(await B.evaluate(() => window.__notes.length), before);
   await conv(B, ch.id).locator('.badge', { hasText: '1' }).waitFor(); // still counted
   assert.match(await conv(B, ch.id).getAttribute('class'), /muted/);
-  // Kept by the server: another browser of bob's sees it muted too.
+  // Kept by the server: a browser signed in later sees it muted too.
   assert.deepEqual((await env.fx.bob.client.apiCall('users.prefs.get')).prefs.muted_channels, ch.id);
-  const B2 = await signedIn(b, env.srv.base, env.fx.bob.email, { errors });
-  await B2.locator(`.sidebar a.conv.muted[data-id="${ch.id}"]`).waitFor();
-  await B2.context().close();
+  const B3 = await signedIn(b, env.srv.base, env.fx.bob.email, { errors });
+  await B3.locator(`.sidebar a.conv.muted[data-id="${ch.id}"]`).waitFor();
+  await B3.context().close();
   await A.context().close();
   await B.context().close();
 });

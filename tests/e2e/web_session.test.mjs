@@ -5,10 +5,13 @@
 // password in the browser and sign the person in.
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { after } from 'node:test';
 import { test, useServer } from './lib/server.mjs';
+import { connect, closeAll } from './lib/rtm.mjs';
 import { uniq, createUser } from './lib/fixture.mjs';
 
 const env = useServer();
+after(closeAll);
 const PW = 'correct horse battery staple';
 
 async function signin(email, password = PW) {
@@ -207,4 +210,23 @@ test('users.prefs: get, set by name/value and by object, merge, removal, errors'
   const b = await bot.client.apiCall('users.prefs.get').then((x) => x, (x) => x.data);
   assert.equal(b.ok, false);
   assert.equal(b.error, 'not_allowed_token_type');
+});
+
+test('users.prefs.set tells every session of that person (pref_change), nobody else', async () => {
+  const { alice, bob } = env.fx;
+  const A1 = await connect(alice.client, { label: 'alice' });
+  const B1 = await connect(bob.client, { label: 'bob' });
+  const from = A1.mark();
+  const bfrom = B1.mark();
+  await alice.client.apiCall('users.prefs.set', { prefs: JSON.stringify({ muted_channels: 'C9', gone: null }) });
+  const e = await A1.next((x) => x.type === 'pref_change' && x.name === 'muted_channels', undefined, from, 'pref_change');
+  assert.equal(e.value, 'C9');
+  const g = await A1.next((x) => x.type === 'pref_change' && x.name === 'gone', undefined, from, 'pref_change for a removal');
+  assert.equal(g.value, null);
+  await B1.ping();
+  assert.deepEqual(B1.all((x) => x.type === 'pref_change', bfrom), []);
+  // A refused set tells nobody.
+  await alice.client.apiCall('users.prefs.set', { prefs: '{"Bad":1}' }).catch(() => {});
+  await A1.ping();
+  assert.equal(A1.all((x) => x.type === 'pref_change', from).length, 2);
 });

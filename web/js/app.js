@@ -23,7 +23,7 @@
 import { api, authPost } from './api.js';
 import { S, on, emit, applyEvent, loadUsers, loadConversations, catchUp, markRead, ensureConv, loadHistory } from './state.js';
 import { loadRenderers } from './render.js';
-import { loadPrefs } from './userprefs.js';
+import { loadPrefs, prefChanged } from './userprefs.js';
 import { RtmSocket } from './socket.js';
 import { createSidebar, sidebarOrder } from './sidebar.js';
 import { createChannelView } from './channel.js';
@@ -101,6 +101,7 @@ export async function startApp(session) {
   root.replaceChildren(app);
   setActionHooks({ open, jump, thread: (c, ts) => thread.open(c, ts), refocus: () => channel.composer.focus() });
   on('view', (e) => { modal().then((m) => m.handleView(e)); });
+  on('pref', prefChanged);
   initNotifications({ open });
 
   function showSidebar() { app.dataset.view = 'sidebar'; sidebar.el.querySelector('a.conv[aria-current]')?.focus(); }

@@ -427,6 +427,9 @@ export function applyEvent(e) {
       if (c) { c.pin_count = Math.max(0, (c.pin_count || 0) + (e.type === 'pin_added' ? 1 : -1)); emit('header', c.id); }
       break;
     }
+    case 'pref_change':
+      emit('pref', e);
+      break;
     case 'view_opened': case 'view_pushed': case 'view_updated': case 'view_closed': case 'view_published':
       emit('view', e);
       break;

@@ -20,6 +20,13 @@ async function setList(k, items) {
   try { P = (await api('users.prefs.set', { name: k, value: P[k] })).prefs; } catch (e) { toast(`Could not save the setting: ${e.error}`); }
 }
 
+// Another browser of the same person changed one.
+export function prefChanged(e) {
+  if (typeof e.name !== 'string') return;
+  if (e.value === null || e.value === undefined) delete P[e.name]; else P[e.name] = e.value;
+  emit('convs');
+}
+
 export const isMuted = (id) => list('muted_channels').includes(id);
 export const setMuted = (id, on) => setList('muted_channels', on ? [...new Set([...list('muted_channels'), id])] : list('muted_channels').filter((x) => x !== id));
 export const isCollapsed = (key) => list('sidebar_collapsed').includes(key);
