@@ -302,12 +302,24 @@ void signin_route(canal_server *s, http_req *req, const char *rest)
 	uv_queue_work(s->loop, &si->work, verify_work, verify_done);
 }
 
+typedef struct signout {
+	canal_server *s;
+	http_req *req;
+	char hash[TOKEN_HASH_HEX];
+} signout;
+
+/* Once the revocation is durable, the session's sockets close too (its
+ * other tabs notice and go back to the sign-in page). */
 static void signout_committed(void *ud, int err)
 {
-	http_req *req = ud;
-	http_respond(req, 200, "application/json; charset=utf-8",
+	signout *so = ud;
+	token *t = core_token_get(&so->s->state, so->hash);
+	if (t && so->s->rt)
+		rt_drop_token_sessions(so->s->rt, t);
+	http_respond(so->req, 200, "application/json; charset=utf-8",
 		     "Set-Cookie: canal_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0\r\n",
 		     "{\"ok\":true}", 11);
+	free(so);
 }
 
 void signout_route(canal_server *s, http_req *req, const char *rest)
@@ -341,7 +353,11 @@ void signout_route(canal_server *s, http_req *req, const char *rest)
 	t->revoked = true;
 	store_job *job = store_job_new(s->store);
 	store_put_token(job, t);
-	store_submit(s->store, job, signout_committed, req);
+	signout *so = xcalloc(1, sizeof *so);
+	so->s = s;
+	so->req = req;
+	memcpy(so->hash, t->hash, sizeof so->hash);
+	store_submit(s->store, job, signout_committed, so);
 }
 
 /* The session in the request's cookie if it is live: a session token, not

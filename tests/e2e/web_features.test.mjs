@@ -330,6 +330,20 @@ test('private channels never show to people outside them', async () => {
   await B.context().close();
 });
 
+test('signing out in one tab signs out the others', async () => {
+  const b = await getBrowser();
+  const P1 = await signedIn(b, env.srv.base, env.fx.bob.email, { errors });
+  const P2 = await P1.context().newPage();
+  await P2.goto(`${env.srv.base}/`);
+  await P2.waitForSelector('body[data-ready="1"]');
+  await P2.getByRole('button', { name: /bob/ }).click();
+  await P2.getByRole('menuitem', { name: 'Sign out' }).click();
+  await P2.getByRole('heading', { name: 'Sign in to Canal' }).waitFor();
+  // The server closed P1's socket with the session; P1 notices by itself.
+  await P1.getByRole('heading', { name: 'Sign in to Canal' }).waitFor();
+  await P1.context().close();
+});
+
 nodeTest('no script errors on any page', { skip }, () => {
   assert.deepEqual(errors, []);
 });

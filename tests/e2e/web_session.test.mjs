@@ -82,9 +82,17 @@ test('sign-out by cookie: another origin is refused, the page itself signs out',
 	const cross = await fetch(`${env.srv.base}/auth/signout`, { method: 'POST', headers: { cookie: a.cookie, origin: 'http://evil.test' } });
 	assert.equal(cross.status, 403);
 	assert.equal((await call('auth.test', { cookie: a.cookie, bearer: a.csrf_token })).ok, true);
+	// A socket of this session, open while it signs out, is closed.
+	const ws = new WebSocket(`${env.srv.base.replace('http', 'ws')}/rtm`, { headers: { cookie: a.cookie } });
+	const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+	await new Promise((resolve, reject) => { ws.on('message', resolve); ws.on('error', reject); });
 	const own = await fetch(`${env.srv.base}/auth/signout`, { method: 'POST', headers: { cookie: a.cookie, origin: env.srv.base } });
 	assert.deepEqual(await own.json(), { ok: true });
 	assert.match(own.headers.get('set-cookie'), /canal_session=;.*Max-Age=0/);
+	let timer;
+	const code = await Promise.race([closed, new Promise((resolve) => { timer = setTimeout(() => resolve('still open'), 5000); })]);
+	clearTimeout(timer);
+	assert.equal(code, 1008);
 	assert.notEqual((await call('auth.test', { cookie: a.cookie, bearer: a.csrf_token })).ok, true);
 	assert.deepEqual(await (await fetch(`${env.srv.base}/auth/session`, { headers: { cookie: a.cookie } })).json(), { ok: false, error: 'not_authed' });
 });

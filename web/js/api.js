@@ -12,6 +12,7 @@ export class ApiError extends Error {
 }
 
 let csrf = null;
+const SIGNED_OUT = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive']);
 export function setCsrf(token) { csrf = token; }
 
 export async function api(method, args = {}, { retries = 2 } = {}) {
@@ -38,6 +39,8 @@ export async function api(method, args = {}, { retries = 2 } = {}) {
   }
   let body;
   try { body = await res.json(); } catch { body = { ok: false, error: `http_${res.status}` }; }
+  // The session ended (signed out elsewhere, password reset, deactivated).
+  if (!body.ok && SIGNED_OUT.has(body.error)) window.dispatchEvent(new Event('canal:signedout'));
   if (!body.ok) throw new ApiError(method, body);
   return body;
 }

@@ -20,7 +20,7 @@
 //   search.js    search page (first use)     modal.js    app modals (first use)
 //   notify.js    desktop notifications and the tab title
 //   util.js      DOM helper, dates, local preferences
-import { api, authPost } from './api.js';
+import { api, authGet, authPost } from './api.js';
 import { S, on, emit, applyEvent, loadUsers, loadConversations, catchUp, markRead, ensureConv, loadHistory } from './state.js';
 import { loadRenderers } from './render.js';
 import { loadPrefs, prefChanged } from './userprefs.js';
@@ -195,11 +195,17 @@ export async function startApp(session) {
       document.body.dataset.conn = st;
       if (st === 'online') subscribePresence();
     },
+    onRefused: async () => {
+      const s = await authGet('/auth/session').catch(() => null);
+      if (s && !s.ok) window.dispatchEvent(new Event('canal:signedout'));
+    },
     onReconnect: async () => {
       try { await Promise.all([catchUp(), loadPrefs()]); subscribePresence(); } catch (e) { console.warn('catch-up failed', e); }
     },
   });
   socket.start();
+  // Signed out (here, in another tab, or by an admin): back to sign-in.
+  window.addEventListener('canal:signedout', () => { socket.stop(); location.replace('/'); }, { once: true });
   on('convs', () => {
     const known = new Set([...S.convs.values()].filter((c) => c.is_im).map((c) => c.user));
     if (known.size !== (S.presenceSubs || 0)) { S.presenceSubs = known.size; subscribePresence(); }

@@ -3,8 +3,9 @@
 // is reported as a reconnect so the app can catch up on what it missed.
 // A ping every 20 s notices a dead connection the browser would not.
 export class RtmSocket {
-  constructor({ onEvent, onState, onReconnect }) {
+  constructor({ onEvent, onState, onReconnect, onRefused }) {
     this.onEvent = onEvent;
+    this.onRefused = onRefused;
     this.onState = onState;
     this.onReconnect = onReconnect;
     this.ws = null;
@@ -44,6 +45,8 @@ export class RtmSocket {
       if (this.ws !== ws) return;
       this.ws = null;
       this.onState('offline');
+      // Refused twice in a row: is the session still there at all?
+      if (this.attempt >= 2) this.onRefused?.();
       this.retry();
     };
     ws.onerror = () => { /* onclose follows */ };
