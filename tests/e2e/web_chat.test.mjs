@@ -272,10 +272,24 @@ test('accessible names, landmarks and contrast, light and dark', async () => {
   assert.equal(dark.dark, true, 'dark background under prefers-color-scheme: dark');
   assert.deepEqual(dark.low, [], 'text under 4.5:1 (dark)');
   await shot(D, 'web-channel-dark-1440');
-  // Keyboard: Tab from the composer's start reaches the list, then the sidebar.
+  // Keyboard: Shift+Tab from the composer reaches the message list; Up
+  // goes to the newest message and on to older ones, showing its actions.
   await D.locator('#composer-main').focus();
   await D.keyboard.press('Shift+Tab');
-  assert.ok(await D.evaluate(() => !!document.activeElement.closest('main, nav, header')), 'focus stays in the page landmarks');
+  assert.equal(await D.evaluate(() => document.activeElement.className), 'scroller');
+  await D.keyboard.press('ArrowUp');
+  assert.match(await D.evaluate(() => document.activeElement.textContent), /back after restart/);
+  await D.keyboard.press('ArrowUp');
+  assert.match(await D.evaluate(() => document.activeElement.textContent), /sent during the outage/);
+  await D.locator('#main article.msg:focus .msg-actions').waitFor();
+  // Tab walks that message's own controls, its actions among them.
+  let label = '';
+  for (let i = 0; i < 8 && !/React with/.test(label); i++) {
+    await D.keyboard.press('Tab');
+    assert.match(await D.evaluate(() => document.activeElement.closest('article.msg')?.textContent || ''), /sent during the outage/);
+    label = await D.evaluate(() => document.activeElement.getAttribute('aria-label') || '');
+  }
+  assert.match(label, /React with/);
   await D.context().close();
 });
 

@@ -6,7 +6,7 @@ import { S, findMessage, applyEvent } from './state.js';
 import { toggleReaction, openPicker } from './reactions.js';
 import { encodeMentions } from './autocomplete.js';
 import { h, toast } from './util.js';
-import { actionsBar } from './message.js';
+import { actionsBar, FOCUSABLE } from './message.js';
 
 let hooks = {};
 export function setActionHooks(x) { hooks = x; }
@@ -76,7 +76,15 @@ function showBar(art, channel) {
 
 export function wireMessageActions(container, getChannel) {
   container.addEventListener('mouseover', (ev) => showBar(ev.target.closest('article.msg'), getChannel()));
-  container.addEventListener('focusin', (ev) => showBar(ev.target.closest('article.msg'), getChannel()));
+  let active = null;
+  container.addEventListener('focusin', (ev) => {
+    const art = ev.target.closest('article.msg');
+    showBar(art, getChannel());
+    if (art === active) return;
+    if (active) for (const el of active.querySelectorAll(FOCUSABLE)) el.tabIndex = -1;
+    active = art;
+    if (art) for (const el of art.querySelectorAll(FOCUSABLE)) el.tabIndex = 0;
+  });
   // Up/Down move between messages (one tab stop for the whole list).
   container.addEventListener('keydown', (ev) => {
     if (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown') return;

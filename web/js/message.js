@@ -9,6 +9,7 @@ const SYSTEM = new Set(['channel_join', 'channel_leave', 'channel_topic', 'chann
   'channel_archive', 'channel_unarchive', 'group_join', 'group_leave', 'group_topic', 'group_purpose', 'group_name', 'pinned_item']);
 
 export const isSystem = (m) => SYSTEM.has(m.subtype);
+export const FOCUSABLE = 'a[href], button, select, input, textarea';
 
 // Does m continue prev's group (same author, five minutes, same day)?
 export function groups(prev, m) {
@@ -71,7 +72,9 @@ export function messageRow(m, prev, { inThread = false } = {}) {
   const time = h('a.time', { href: `/archives/${m.channel}/p${m.ts.replace('.', '')}`, title: fmtFull(m.ts), dataset: { act: 'permalink' } },
     h('time', { datetime: tsDate(m.ts).toISOString() }, fmtTime(m.ts)));
   if (isSystem(m)) {
-    row.append(h('article.msg.system', { 'aria-label': `${author(m)}: ${m.text || ''}` }, time, h('div.text', { html: renderText(m.text) })));
+    const sys = h('article.msg.system', { tabindex: '-1', 'aria-label': `${author(m)}: ${m.text || ''}` }, time, h('div.text', { html: renderText(m.text) }));
+    for (const el of sys.querySelectorAll(FOCUSABLE)) el.tabIndex = -1;
+    row.append(sys);
     return row;
   }
   const cls = ['msg'];
@@ -89,6 +92,9 @@ export function messageRow(m, prev, { inThread = false } = {}) {
   const art = h(`article.${cls.join('.')}`, { tabindex: '-1', 'aria-label': `${author(m)} at ${fmtTime(m.ts)}`, dataset: inThread ? { thread: '1' } : {} },
     grouped ? h('span.gutter-time', {}, time) : h('img.avatar', { src: avatar(m.user), alt: '', width: 36, height: 36, loading: 'lazy' }),
     body);
+  // The list is one tab stop: a message's own controls (links, reactions,
+  // the thread summary, Block Kit) join the tab order while it has focus.
+  for (const el of art.querySelectorAll(FOCUSABLE)) el.tabIndex = -1;
   row.append(art);
   return row;
 }

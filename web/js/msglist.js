@@ -26,7 +26,16 @@ function indexOf(msgs, ts) {
 
 export class MessageList {
   constructor() {
-    this.scroller = h('div.scroller', { tabindex: '0', 'aria-label': 'Message list' });
+    this.scroller = h('div.scroller', { tabindex: '0', 'aria-label': 'Messages: Up and Down move between them' });
+    // From the list itself, Up goes to the newest message on screen; from
+    // there Up/Down move message by message (actions.js).
+    this.scroller.addEventListener('keydown', (ev) => {
+      if (ev.target !== this.scroller || ev.key !== 'ArrowUp' || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+      const box = this.scroller.getBoundingClientRect();
+      const arts = [...this.list.querySelectorAll('article.msg')].filter((a) => a.getBoundingClientRect().top < box.bottom);
+      const last = arts[arts.length - 1];
+      if (last) { ev.preventDefault(); last.focus(); }
+    });
     this.top = h('div.list-top', { 'aria-live': 'polite' });
     this.list = h('div.msgs', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions' });
     this.scroller.append(this.top, this.list);
