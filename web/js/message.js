@@ -85,8 +85,10 @@ export function messageRow(m, prev, { inThread = false } = {}) {
   const body = h('div.body', {},
     grouped ? null : h('div.meta', {}, h('span.author', {}, author(m)), m.bot_id ? h('span.badge', {}, 'APP') : null, time),
     m.subtype === 'thread_broadcast' && !inThread ? h('div.broadcast-note', {}, 'replied to a thread') : null,
-    h('div.text', { html: renderText(m.text) + (m.edited ? ' <span class="edited">(edited)</span>' : '') }),
-    m.blocks?.length ? h('div.blocks', { html: renderBlocks(m.blocks) }) : null,
+    // With blocks, the text is only the notification fallback (as on Slack).
+    m.blocks?.length ? h('div.blocks', { html: renderBlocks(m.blocks) })
+      : h('div.text', { html: renderText(m.text) + (m.edited ? ' <span class="edited">(edited)</span>' : '') }),
+    m.blocks?.length && m.edited ? h('span.edited', {}, '(edited)') : null,
     m.is_ephemeral ? h('div.ephemeral-note', {}, 'Only visible to you') : null,
     reactionsBar(m), threadSummary(m, inThread));
   const art = h(`article.${cls.join('.')}`, { tabindex: '-1', 'aria-label': `${author(m)} at ${fmtTime(m.ts)}`, dataset: inThread ? { thread: '1' } : {} },
