@@ -75,6 +75,7 @@ bench: build/canal build/canal-load build/canal-wsload
 	bench/run
 	bench/rt-run
 	node bench/web-render.mjs
+	bench/web-run
 
 # Uploads and downloads through the upload URL; prints MiB/s and the server's RSS (bench/files.mjs).
 bench-files: build/canal

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api/api_http.h"
+#include "api/api_session.h"
 #include "base/map.h"
 #include "base/xalloc.h"
 
@@ -204,6 +205,18 @@ void api_http_handle(api_env *env, http_req *req, const char *method)
 	}
 	if (!tok || !*tok)
 		tok = json_string_value(json_object_get(args, "token"));
+	/* The browser client: its CSRF token stands for the session in its
+	 * cookie (api_session.h); a wrong one or no cookie is invalid_auth. */
+	char session[256];
+	if (tok && !strncmp(tok, API_CSRF_PREFIX, sizeof API_CSRF_PREFIX - 1)) {
+		char sh[TOKEN_HASH_HEX];
+		token *st = NULL;
+		if (api_session_resolve(req, tok, session, sizeof session)) {
+			ids_token_hash(session, sh);
+			st = core_token_get(env->state, sh);
+		}
+		tok = st && st->kind == TOKEN_SESSION ? session : "csrf-invalid";
+	}
 	char hash[TOKEN_HASH_HEX];
 	if (tok && *tok) {
 		ids_token_hash(tok, hash);

@@ -99,6 +99,8 @@ const api_method api_methods[] = {
 	{"users.info", api_users_info, U | B, "users:read", false, T4},
 	{"users.list", api_users_list, U | B, "users:read", false, T2},
 	{"users.lookupByEmail", api_users_lookup_by_email, U | B, "users:read.email", false, T3},
+	{"users.prefs.get", api_users_prefs_get, U, NULL, false, T3},
+	{"users.prefs.set", api_users_prefs_set, U, NULL, true, T3},
 	{"users.profile.get", api_users_profile_get, U | B, "users.profile:read", false, T4},
 	{"users.profile.set", api_users_profile_set, U, NULL, true, T3},
 	{"users.setPresence", api_users_set_presence, U, NULL, true, T2},

@@ -114,4 +114,8 @@ int api_admin_files_revoke_access(api_ctx *c);
 int api_admin_files_restore_access(api_ctx *c);
 int api_search_files(api_ctx *c);
 
+/* api_prefs.c */
+int api_users_prefs_get(api_ctx *c);
+int api_users_prefs_set(api_ctx *c);
+
 #endif

@@ -12,6 +12,7 @@
 #include "base/xalloc.h"
 #include "cli/audit_route.h"
 #include "cli/files_route.h"
+#include "cli/invite.h"
 #include "cli/respond_route.h"
 #include "cli/signin.h"
 #include "cli/webhook_route.h"
@@ -292,6 +293,8 @@ static const struct route {
 	{"/link/", false, route_link},
 	{"/auth/signin", true, signin_route},
 	{"/auth/signout", true, signout_route},
+	{"/auth/session", true, session_route},
+	{"/auth/invite", true, invite_route},
 	{"/avatars/", false, route_avatar},
 	{"/services/", false, webhook_route},
 	{"/respond/", false, respond_route},

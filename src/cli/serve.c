@@ -30,6 +30,7 @@
 #include "cli/admin_cli.h"
 #include "cli/config.h"
 #include "cli/files_route.h"
+#include "cli/invite.h"
 #include "cli/routes.h"
 #include "cli/signin.h"
 #include "audit/audit_sink.h"
@@ -131,6 +132,8 @@ static int bootstrap(canal_server *s)
 					true, &u, &utok, NULL);
 	if (!err)
 		err = admin_app_create(&e, job, o->id, "starter-bot", NULL, &a, &bt, &at);
+	/* The owner's first-run page: a one-time link to choose a password. */
+	char *setup = err ? NULL : invite_issue(s, job, u);
 	if (err) {
 		store_job_free(job);
 		goto out;
@@ -147,13 +150,16 @@ static int bootstrap(canal_server *s)
 	printf("\nCanal: first start, created organisation \"%s\" (%s).\n"
 	       "  Sign in at %s/ as admin@canal.local with password: %s\n"
 	       "  (change it: canal admin user password --user %s --password NEW --data %s)\n"
+	       "  First-run page (choose your own password): %s/invite/%s\n"
 	       "  Owner's user token:   %s\n"
 	       "  Starter bot token:    %s\n"
 	       "  Try the API:  curl -s -H 'Authorization: Bearer %s' %s/api/auth.test\n\n",
-	       o->name, o->id, s->env.base_url, pw, u->id, s->cfg.data_dir, utok, bt, bt,
+	       o->name, o->id, s->env.base_url, pw, u->id, s->cfg.data_dir, s->env.base_url, setup, utok,
+	       bt, bt,
 	       s->env.base_url);
 	fflush(stdout);
 out:
+	free(setup);
 	free(pw);
 	free(utok);
 	free(bt);

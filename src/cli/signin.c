@@ -9,6 +9,7 @@
 
 #include "admin/admin.h"
 #include "audit/audit.h"
+#include "api/api_session.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -209,8 +210,11 @@ static void session_committed(void *ud, int err)
 		char *cookie = xasprintf("Set-Cookie: canal_session=%s; Path=/; HttpOnly; SameSite=Lax; "
 					 "Max-Age=%d\r\nCache-Control: no-store\r\n",
 					 si->token, SESSION_DAYS * 86400);
-		char *body = xasprintf("{\"ok\":true,\"token\":\"%s\",\"user_id\":\"%s\",\"team_id\":\"%s\"}",
-				       si->token, u->id, u->org_id);
+		char csrf[API_CSRF_MAX];
+		api_session_csrf(si->token, csrf);
+		char *body = xasprintf("{\"ok\":true,\"token\":\"%s\",\"user_id\":\"%s\",\"team_id\":\"%s\","
+				       "\"csrf_token\":\"%s\"}",
+				       si->token, u->id, u->org_id, csrf);
 		/* Log before answering: the answer frees the request. */
 		log_info("signed in", "user=%s ip=%s", u->id, si->req->remote_ip);
 		http_respond_owned(si->req, 200, "application/json; charset=utf-8", cookie, body,
@@ -325,12 +329,24 @@ void signin_route(canal_server *s, http_req *req, const char *rest)
 	uv_queue_work(s->loop, &si->work, verify_work, verify_done);
 }
 
+typedef struct signout {
+	canal_server *s;
+	http_req *req;
+	char hash[TOKEN_HASH_HEX];
+} signout;
+
+/* Once the revocation is durable, the session's sockets close too (its
+ * other tabs notice and go back to the sign-in page). */
 static void signout_committed(void *ud, int err)
 {
-	http_req *req = ud;
-	http_respond(req, 200, "application/json; charset=utf-8",
+	signout *so = ud;
+	token *t = core_token_get(&so->s->state, so->hash);
+	if (t && so->s->rt)
+		rt_drop_token_sessions(so->s->rt, t);
+	http_respond(so->req, 200, "application/json; charset=utf-8",
 		     "Set-Cookie: canal_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0\r\n",
 		     "{\"ok\":true}", 11);
+	free(so);
 }
 
 void signout_route(canal_server *s, http_req *req, const char *rest)
@@ -346,12 +362,13 @@ void signout_route(canal_server *s, http_req *req, const char *rest)
 	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
 		snprintf(tok, sizeof tok, "%s", auth + 7);
 	} else if (cookie) {
-		const char *p = strstr(cookie, "canal_session=");
-		if (p) {
-			p += 14;
-			size_t n = strcspn(p, "; ");
-			snprintf(tok, sizeof tok, "%.*s", (int)n, p);
+		/* Signing out by cookie alone is a state change another site
+		 * could trigger: a browser's Origin must be this server. */
+		if (!api_same_origin(req)) {
+			answer(req, 403, "invalid_auth", NULL);
+			return;
 		}
+		api_cookie_value(cookie, "canal_session", tok, sizeof tok);
 	}
 	char hash[TOKEN_HASH_HEX];
 	ids_token_hash(tok, hash);
@@ -370,5 +387,47 @@ void signout_route(canal_server *s, http_req *req, const char *rest)
 		audit_entity en = {.user = u};
 		audit_record(job, &s->state, u->org_id, &by, "user_logout", &en, NULL);
 	}
-	store_submit(s->store, job, signout_committed, req);
+	signout *so = xcalloc(1, sizeof *so);
+	so->s = s;
+	so->req = req;
+	memcpy(so->hash, t->hash, sizeof so->hash);
+	store_submit(s->store, job, signout_committed, so);
+}
+
+/* The session in the request's cookie if it is live: a session token, not
+ * revoked or expired, its person active. */
+static user *cookie_session(canal_server *s, const http_req *req, char *secret, size_t cap)
+{
+	if (api_cookie_value(http_req_header(req, "cookie"), "canal_session", secret, cap) != 0)
+		return NULL;
+	char hash[TOKEN_HASH_HEX];
+	ids_token_hash(secret, hash);
+	token *t = core_token_get(&s->state, hash);
+	if (!t || t->kind != TOKEN_SESSION || t->revoked ||
+	    (t->expires && t->expires <= (int64_t)time(NULL)))
+		return NULL;
+	user *u = core_user_get(&s->state, t->user_id);
+	return u && !u->deleted && strcmp(u->org_id, t->org_id) == 0 ? u : NULL;
+}
+
+void session_route(canal_server *s, http_req *req, const char *rest)
+{
+	if (strcmp(req->method, "GET") != 0) {
+		http_respond(req, 405, "text/plain; charset=utf-8", "Allow: GET\r\n", "use GET\n", 8);
+		return;
+	}
+	char secret[256];
+	user *u = cookie_session(s, req, secret, sizeof secret);
+	if (!u) {
+		answer(req, 200, "not_authed", "Cache-Control: no-store\r\n");
+		return;
+	}
+	char csrf[API_CSRF_MAX];
+	api_session_csrf(secret, csrf);
+	sodium_memzero(secret, sizeof secret);
+	/* No CORS headers: another origin cannot read this answer. */
+	char *body = xasprintf("{\"ok\":true,\"user_id\":\"%s\",\"team_id\":\"%s\",\"csrf_token\":\"%s\"}",
+			       u->id, u->org_id, csrf);
+	http_respond_owned(req, 200, "application/json; charset=utf-8", "Cache-Control: no-store\r\n",
+			   body, strlen(body));
 }

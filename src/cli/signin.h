@@ -11,6 +11,9 @@
 
 void signin_route(canal_server *s, http_req *req, const char *rest);
 void signout_route(canal_server *s, http_req *req, const char *rest);
+/* GET /auth/session: for the page, the live session in its cookie:
+ * {"ok":true,"user_id","team_id","csrf_token"} or not_authed. */
+void session_route(canal_server *s, http_req *req, const char *rest);
 /* Frees the per-address lockout table (at exit). */
 void signin_limits_free(void);
 

@@ -97,6 +97,8 @@
 	X(INVALID_USERS, "invalid_users", 200) \
 	X(INVALID_PRESENCE, "invalid_presence", 200) \
 	X(INVALID_PROFILE, "invalid_profile", 200) \
+	X(INVALID_PREFS, "invalid_prefs", 200) \
+	X(PREFS_TOO_LARGE, "prefs_too_large", 200) \
 	X(INVALID_TYPES, "invalid_types", 200) \
 	X(CANNOT_UPDATE_ADMIN_USER, "cannot_update_admin_user", 200) \
 	X(NOT_FOUND, "not_found", 200) \

@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_session.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -584,7 +585,10 @@ void rt_handle_upgrade(rt *r, http_req *req)
 		}
 	} else {
 		char secret[256];
-		if (cookie_value(req_header(req, "cookie"), "canal_session", secret, sizeof secret) == 0) {
+		/* A cookie rides along with any page's socket: only this
+		 * server's own pages may use it (cross-site WebSocket hijack). */
+		if (api_same_origin(req) &&
+		    cookie_value(req_header(req, "cookie"), "canal_session", secret, sizeof secret) == 0) {
 			char hash[TOKEN_HASH_HEX];
 			ids_token_hash(secret, hash);
 			u = token_user(r, hash, &t);

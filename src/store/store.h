@@ -231,6 +231,7 @@ int store_msg_mention_counts(store *st, const char *user_id, const char *const *
 			     const int64_t *after_ts, size_t n, int64_t *counts);
 
 #include "store/store_files.h"
+#include "store/store_web.h"
+#include "store/store_compliance.h"
 
 #endif
-#include "store/store_compliance.h"

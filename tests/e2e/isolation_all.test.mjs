@@ -257,6 +257,17 @@ const ROWS = {
 	'users.info': { user: (u) => ({ user: u }) },
 	'users.list': { list: () => [{ limit: 1000 }] },
 	'users.lookupByEmail': { email: (e) => ({ email: e }) },
+	'users.prefs.get': {
+		none: 'the caller\'s own preferences: it takes no object',
+		custom: async ({ tok, who, i }) => {
+			// Another person's preferences never show, whatever is asked.
+			if (i > 0) return;
+			await call(B.alice.token, 'users.prefs.set', { name: 'note', value: MARKB });
+			const r = await call(tok, 'users.prefs.get', { user: B.alice.id });
+			assert.equal(r._text.includes(MARKB), false, `${who} sees org B's preferences: ${r._text}`);
+		},
+	},
+	'users.prefs.set': { none: 'sets the caller\'s own preferences', list: () => [{ name: 'probe', value: 'x' }] },
 	'users.profile.get': { user: (u) => ({ user: u }) },
 	'users.profile.set': { user: (u) => ({ user: u, profile: { status_text: 'intruder' } }) },
 	'users.setPresence': { none: 'sets the caller\'s own presence', list: () => [{ presence: 'auto' }] },

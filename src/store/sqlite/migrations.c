@@ -216,8 +216,13 @@ const char *const sqlite__migrations[] = {
 	/* 6: SLOT-APPS (reminders, interaction state) */
 	"SELECT 1;",
 
-	/* 7: SLOT-WEB (web client: invites, preferences) */
-	"SELECT 1;",
+	/* 7: SLOT-WEB (web client: per-person preferences, users.prefs.*;
+	 * invites use the tokens table) */
+	"CREATE TABLE web_prefs ("
+	" user_id TEXT PRIMARY KEY,"
+	" prefs TEXT NOT NULL,"      /* JSON object of string/number/bool values */
+	" updated INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 const int sqlite__schema_version = (int)(sizeof sqlite__migrations / sizeof sqlite__migrations[0]);
