@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "rt/bus.h"
+#include "rt/rt.h"
 
 typedef struct call {
 	api_ctx c;              /* first: api_resume finds the call from its ctx */
@@ -215,6 +216,11 @@ static void call_run(api_env *env, const char *method, json_t *args, const char 
 		return;
 	}
 	k->err = tok ? accept_token(c, tok, false) : authenticate(c, token_str);
+	/* A person's own calls (their token or browser session) are activity
+	 * for presence: they keep or make them active (auto away). */
+	if (!k->err && env->rt && c->me && c->tok &&
+	    (c->tok->kind == TOKEN_USER || c->tok->kind == TOKEN_SESSION))
+		rt_user_activity(env->rt, c->me->id, c->now_us);
 	/* Rate limits count authenticated calls only (the key is the token). */
 	if (!k->err)
 		k->err = api_ratelimit_check(env->ratelimit, c);

@@ -37,6 +37,7 @@ static const struct setting {
 	{"signin-max-failures", "CANAL_SIGNIN_MAX_FAILURES", T_LONG, offsetof(canal_config, signin_max_failures), "failed sign-ins per address in 15 min before a lockout; 0 = off (5)"},
 	{"apps-connection-lifetime", "CANAL_APPS_CONNECTION_LIFETIME", T_LONG, offsetof(canal_config, apps_connection_lifetime), "Socket Mode connection lifetime in seconds before a refresh disconnect (3600)"},
 	{"response-url-ttl", "CANAL_RESPONSE_URL_TTL", T_LONG, offsetof(canal_config, response_url_ttl), "seconds a slash command's or action's response_url stays usable (1800)"},
+	{"presence-idle-seconds", "CANAL_PRESENCE_IDLE_SECONDS", T_LONG, offsetof(canal_config, presence_idle_seconds), "a connected person with no activity this long is auto away; 0 = never (1800)"},
 	{"signin-lockout-seconds", "CANAL_SIGNIN_LOCKOUT_SECONDS", T_LONG, offsetof(canal_config, signin_lockout_seconds), "first lockout; doubles with each one, up to 60 times this (60)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
@@ -62,6 +63,7 @@ void config_defaults(canal_config *c)
 	c->apps_connection_lifetime = 3600;
 	c->response_url_ttl = 1800;
 	c->signin_lockout_seconds = 60;
+	c->presence_idle_seconds = 1800;
 }
 
 void config_release(canal_config *c)
