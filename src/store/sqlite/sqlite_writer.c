@@ -348,16 +348,55 @@ void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
 	if (st->inflight++ == 0)
 		uv_ref((uv_handle_t *)st->async);
 	pthread_mutex_lock(&st->mu);
-	while (st->q_len >= SQLITE_QUEUE_MAX)
-		pthread_cond_wait(&st->room, &st->mu);
+	if (st->q_len >= SQLITE_QUEUE_MAX) {
+		pthread_cond_signal(&st->wake);   /* never wait for room unwoken */
+		while (st->q_len >= SQLITE_QUEUE_MAX)
+			pthread_cond_wait(&st->room, &st->mu);
+	}
 	if (st->q_tail)
 		st->q_tail->next = job;
 	else
 		st->q_head = job;
 	st->q_tail = job;
 	st->q_len++;
+	/* The writer is woken once per loop turn, at its end (kick), not per
+	 * job: the requests read in the same turn then share one commit
+	 * instead of the first going alone while the rest wait a whole fsync
+	 * for the next. A busy writer takes whatever is queued when its batch
+	 * is done anyway; a full batch is worth waking it for at once. */
+	if (st->q_len >= (size_t)st->cfg.batch_max || !st->kick_check)
+		pthread_cond_signal(&st->wake);
+	else if (!st->kick_pending) {
+		st->kick_pending = true;
+		/* check: right after this turn's poll phase, where requests are
+		 * read; prepare: before the next poll, for jobs submitted from
+		 * timers or close callbacks after the check phase. */
+		uv_check_start(st->kick_check, sqlite__kick_check_cb);
+		uv_prepare_start(st->kick_prepare, sqlite__kick_prepare_cb);
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void kick(store *st)
+{
+	if (!st || !st->kick_pending)
+		return;
+	st->kick_pending = false;
+	uv_check_stop(st->kick_check);
+	uv_prepare_stop(st->kick_prepare);
+	pthread_mutex_lock(&st->mu);
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->mu);
+}
+
+void sqlite__kick_check_cb(uv_check_t *h)
+{
+	kick(h->data);
+}
+
+void sqlite__kick_prepare_cb(uv_prepare_t *h)
+{
+	kick(h->data);
 }
 
 void sqlite__deliver(store *st)
