@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_json.h"
 #include "api/api_ratelimit.h"
 #include "base/buf.h"
 #include "base/clock.h"
@@ -142,17 +143,17 @@ static void publish_events(api_ctx *c)
 		else if (m.scope == BUS_USER)
 			snprintf(m.user_id, sizeof m.user_id, "%s", id);
 		json_t *ev = json_object_get(e, "event");
-		char *plain = json_dumps(ev, JSON_COMPACT), *marked = NULL;
+		char *plain = api_json_dump(ev, &m.len), *marked = NULL;
+		if (!plain)
+			continue;  /* events are objects; nothing else is sent */
 		m.json = plain;
-		m.len = strlen(plain);
 		m.mentions = json_string_value(json_object_get(e, "mentions"));
 		if (m.mentions) {
 			json_t *v = json_copy(ev);
 			json_object_set_new(v, "mentioned", json_true());
-			marked = json_dumps(v, JSON_COMPACT);
+			marked = api_json_dump(v, &m.mention_len);
 			json_decref(v);
 			m.mention_json = marked;
-			m.mention_len = strlen(marked);
 		}
 		bus_publish(c->env->bus, &m);
 		free(plain);

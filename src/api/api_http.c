@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api/api_http.h"
+#include "api/api_json.h"
 #include "base/map.h"
 #include "base/xalloc.h"
 
@@ -164,8 +165,11 @@ static void answered_cb(void *ud, json_t *answer, int status)
 	} else if (h->scopes)
 		hdr = xasprintf("X-OAuth-Scopes: %s\r\n", h->scopes);
 	size_t len;
-	char *body = json_dumps(answer, JSON_COMPACT);
-	len = strlen(body);
+	char *body = api_json_dump(answer, &len);
+	if (!body) {
+		body = xstrdup("{\"ok\":false,\"error\":\"internal_error\"}");
+		len = strlen(body);
+	}
 	http_respond_owned(h->req, status, "application/json; charset=utf-8", hdr, body, len);
 	free(hdr);
 	json_decref(answer);
