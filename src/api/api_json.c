@@ -132,7 +132,9 @@ char *api_json_dump(const json_t *v, size_t *len)
 	if (!v || (!json_is_object(v) && !json_is_array(v)))
 		return NULL;  /* as json_dumps without JSON_ENCODE_ANY */
 	buf b = BUF_INIT;
-	buf_reserve(&b, 512);
+	/* 511 bytes of room: a 512-byte block (1024 and up is a large-bin
+	 * request, which made malloc consolidate its fast bins each time). */
+	buf_reserve(&b, 510);
 	put_value(&b, v);
 	if (len)
 		*len = b.len;
