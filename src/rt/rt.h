@@ -13,8 +13,8 @@
  * mention variant, framed once too.
  *
  * Client messages: {"type":"ping","id":N} -> {"type":"pong","reply_to":N};
- * {"type":"typing","channel":C} -> user_typing to the channel's other
- * members; {"type":"presence_sub","ids":[...]} replaces the session's
+ * {"type":"typing","channel":C} (optionally "thread_ts":T) -> user_typing
+ * (with the same thread_ts) to the channel's other members; {"type":"presence_sub","ids":[...]} replaces the session's
  * presence subscriptions; {"type":"presence_query","ids":[...]} answers
  * presence_change for each. Anything else: {"type":"error",...} with
  * Slack's shape ({"ok":false,"reply_to":id,"error":{"code":N,"msg":"..."}}),
