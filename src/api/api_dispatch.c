@@ -82,6 +82,16 @@ static int accept_token(api_ctx *c, token *t, bool check_scope)
 	return 0;
 }
 
+/* The caller by the hash of a non-empty token string. */
+static int authenticate_hash(api_ctx *c, const char *hash)
+{
+	const api_method *m = c->method;
+	token *t = core_token_get(c->env->state, hash);
+	if (!t || t->kind == TOKEN_INVITE)
+		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
+	return accept_token(c, t, true);
+}
+
 static int authenticate(api_ctx *c, const char *token_str)
 {
 	const api_method *m = c->method;
@@ -89,10 +99,7 @@ static int authenticate(api_ctx *c, const char *token_str)
 		return (m->callers & API_NOAUTH) ? 0 : ERR_NOT_AUTHED;
 	char hash[TOKEN_HASH_HEX];
 	ids_token_hash(token_str, hash);
-	token *t = core_token_get(c->env->state, hash);
-	if (!t || t->kind == TOKEN_INVITE)
-		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
-	return accept_token(c, t, true);
+	return authenticate_hash(c, hash);
 }
 
 static json_t *build_answer(api_ctx *c, int err)
@@ -200,7 +207,7 @@ static void run_handler(call *k);
 /* The shared body of api_call and api_call_as: token_str is
  * authenticated, or else tok is the caller. */
 static void call_run(api_env *env, const char *method, json_t *args, const char *token_str,
-		     token *tok, api_answer_cb done, void *ud)
+		     const char *token_hash, token *tok, api_answer_cb done, void *ud)
 {
 	call *k = xcalloc(1, sizeof *k);
 	api_ctx *c = &k->c;
@@ -216,7 +223,9 @@ static void call_run(api_env *env, const char *method, json_t *args, const char 
 		call_finish(k);
 		return;
 	}
-	k->err = tok ? accept_token(c, tok, false) : authenticate(c, token_str);
+	k->err = tok ? accept_token(c, tok, false)
+		 : token_hash ? authenticate_hash(c, token_hash)
+			      : authenticate(c, token_str);
 	/* A person's own calls (their token or browser session) are activity
 	 * for presence: they keep or make them active (auto away). */
 	if (!k->err && env->rt && c->me && c->tok &&
@@ -311,11 +320,17 @@ void api_call_fn(api_env *env, const char *name, api_handler fn, json_t *args, t
 void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
 	      api_answer_cb done, void *ud)
 {
-	call_run(env, method, args, token_str, NULL, done, ud);
+	call_run(env, method, args, token_str, NULL, NULL, done, ud);
+}
+
+void api_call_hashed(api_env *env, const char *method, json_t *args, const char *token_hash,
+		     api_answer_cb done, void *ud)
+{
+	call_run(env, method, args, NULL, token_hash, NULL, done, ud);
 }
 
 void api_call_as(api_env *env, const char *method, json_t *args, token *tok,
 		 api_answer_cb done, void *ud)
 {
-	call_run(env, method, args, NULL, tok, done, ud);
+	call_run(env, method, args, NULL, NULL, tok, done, ud);
 }

@@ -208,15 +208,15 @@ void api_http_handle(api_env *env, http_req *req, const char *method)
 	}
 	if (!tok || !*tok)
 		tok = json_string_value(json_object_get(args, "token"));
-	char hash[TOKEN_HASH_HEX];
 	if (tok && *tok) {
+		char hash[TOKEN_HASH_HEX];
 		ids_token_hash(tok, hash);
 		token *t = core_token_get(env->state, hash);
 		if (t && t->scopes)
 			h->scopes = xstrdup(t->scopes);
+		api_call_hashed(env, method, args, hash, answered_cb, h);
+	} else {
+		api_call(env, method, args, NULL, answered_cb, h);
 	}
-	char *tok_copy = xstrdup(tok);
-	api_call(env, method, args, tok_copy, answered_cb, h);
-	free(tok_copy);
 	json_decref(args);
 }
