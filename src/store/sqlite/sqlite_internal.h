@@ -221,7 +221,7 @@ struct store {
 	/* End-of-turn wake-up of the writer (store_submit): both heap, freed
 	 * in their close callbacks; active only while kick_pending. */
 	uv_check_t *kick_check;
-	uv_prepare_t *kick_prepare;
+	uv_idle_t *kick_idle;
 	bool kick_pending;        /* loop thread: jobs queued, writer not yet woken */
 
 	sqlite3 *wdb;             /* writer thread only (calling thread offline) */
@@ -280,7 +280,7 @@ void *sqlite__writer_main(void *arg);
 void sqlite__run_batch(store *st, store_job *batch);
 void sqlite__async_cb(uv_async_t *h);
 void sqlite__kick_check_cb(uv_check_t *h);
-void sqlite__kick_prepare_cb(uv_prepare_t *h);
+void sqlite__kick_idle_cb(uv_idle_t *h);
 void sqlite__deliver(store *st);
 /* Records the WAL hook's frame count after a commit (mu held). */
 void sqlite__wal_note(store *st);

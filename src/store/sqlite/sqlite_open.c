@@ -235,10 +235,10 @@ static void close_kick(store *st)
 		uv_close((uv_handle_t *)st->kick_check, async_free_cb);
 		st->kick_check = NULL;
 	}
-	if (st->kick_prepare) {
-		st->kick_prepare->data = NULL;
-		uv_close((uv_handle_t *)st->kick_prepare, async_free_cb);
-		st->kick_prepare = NULL;
+	if (st->kick_idle) {
+		st->kick_idle->data = NULL;
+		uv_close((uv_handle_t *)st->kick_idle, async_free_cb);
+		st->kick_idle = NULL;
 	}
 	st->kick_pending = false;
 }
@@ -313,12 +313,12 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 		 * loop can end (see store_submit). */
 		uv_unref((uv_handle_t *)st->async);
 		st->kick_check = xmalloc(sizeof *st->kick_check);
-		st->kick_prepare = xmalloc(sizeof *st->kick_prepare);
+		st->kick_idle = xmalloc(sizeof *st->kick_idle);
 		uv_check_init(loop, st->kick_check);
-		uv_prepare_init(loop, st->kick_prepare);
-		st->kick_check->data = st->kick_prepare->data = st;
+		uv_idle_init(loop, st->kick_idle);
+		st->kick_check->data = st->kick_idle->data = st;
 		uv_unref((uv_handle_t *)st->kick_check);
-		uv_unref((uv_handle_t *)st->kick_prepare);
+		uv_unref((uv_handle_t *)st->kick_idle);
 		if (pthread_create(&st->writer, NULL, sqlite__writer_main, st) != 0) {
 			snprintf(err, errlen, "store: cannot start the writer thread");
 			goto fail;

@@ -390,10 +390,13 @@ void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
 	else if (!st->kick_pending) {
 		st->kick_pending = true;
 		/* check: right after this turn's poll phase, where requests are
-		 * read; prepare: before the next poll, for jobs submitted from
-		 * timers or close callbacks after the check phase. */
+		 * read. idle: for jobs submitted anywhere else (timers, close
+		 * callbacks, other check or prepare callbacks); an active idle
+		 * handle also keeps the next poll from blocking, so whatever
+		 * phase a job was submitted in, the writer is woken within a
+		 * turn and never waits for unrelated I/O. */
 		uv_check_start(st->kick_check, sqlite__kick_check_cb);
-		uv_prepare_start(st->kick_prepare, sqlite__kick_prepare_cb);
+		uv_idle_start(st->kick_idle, sqlite__kick_idle_cb);
 	}
 	pthread_mutex_unlock(&st->mu);
 }
@@ -404,7 +407,7 @@ static void kick(store *st)
 		return;
 	st->kick_pending = false;
 	uv_check_stop(st->kick_check);
-	uv_prepare_stop(st->kick_prepare);
+	uv_idle_stop(st->kick_idle);
 	pthread_mutex_lock(&st->mu);
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->mu);
@@ -415,7 +418,7 @@ void sqlite__kick_check_cb(uv_check_t *h)
 	kick(h->data);
 }
 
-void sqlite__kick_prepare_cb(uv_prepare_t *h)
+void sqlite__kick_idle_cb(uv_idle_t *h)
 {
 	kick(h->data);
 }
