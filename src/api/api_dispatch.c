@@ -227,14 +227,22 @@ static void call_run(api_env *env, const char *method, json_t *args, const char 
 		 : token_hash ? authenticate_hash(c, token_hash)
 			      : authenticate(c, token_str);
 	/* A person's own calls (their token or browser session) are activity
-	 * for presence: they keep or make them active (auto away). */
-	if (!k->err && env->rt && c->me && c->tok &&
-	    (c->tok->kind == TOKEN_USER || c->tok->kind == TOKEN_SESSION))
-		rt_user_activity(env->rt, c->me->id, c->now_us);
+	 * for presence: they keep or make them active (auto away). Counted
+	 * once the handler has run, so users.setPresence away from an idle
+	 * user is one change at most (no "active" flicker first) and
+	 * users.getPresence shows the state the call found. k may be freed
+	 * by then; the user is hot state, never freed. */
+	user *active = !k->err && env->rt && c->me && c->tok &&
+				       (c->tok->kind == TOKEN_USER || c->tok->kind == TOKEN_SESSION)
+			       ? c->me
+			       : NULL;
+	int64_t now = c->now_us;
 	/* Rate limits count authenticated calls only (the key is the token). */
 	if (!k->err)
 		k->err = api_ratelimit_check(env->ratelimit, c);
 	run_handler(k);
+	if (active)
+		rt_user_activity(env->rt, active->id, now);
 }
 
 /* After the handler: commit its writes (if any), then answer. */

@@ -76,15 +76,20 @@ test('a Web API call with the person\'s own token is activity; somebody else\'s 
 	await W.ping();
 	assert.deepEqual(W.all(pc(alice), from).map((e) => e.presence), ['active', 'away'], 'no change from others\' calls');
 
-	// Her own call (any method) makes her active before it is answered.
+	// Her own call (any method) makes her active once it has run: the
+	// answer shows what it found (auto away), then presence_change.
 	const fOwn = W.mark();
 	const own = await presence(alice, alice);
-	assert.equal(own.presence, 'active', `own call: ${JSON.stringify(own)}`);
-	assert.equal(own.auto_away, false);
+	assert.equal(own.presence, 'away', `own call while idle: ${JSON.stringify(own)}`);
+	assert.equal(own.auto_away, true);
 	assert.equal(own.manual_away, false);
+	assert.equal(own.online, true);
 	assert.equal(own.connection_count, 1);
 	assert.ok(Math.abs(own.last_activity - Date.now() / 1000) < 60, `last_activity: ${JSON.stringify(own)}`);
 	await W.next(pc(alice, 'active'), EVENT_TIMEOUT_MS, fOwn, 'alice active after her own API call');
+	const again = await presence(alice, alice);
+	assert.equal(again.presence, 'active', `own call right after: ${JSON.stringify(again)}`);
+	assert.equal(again.auto_away, false);
 
 	// Idle again: getPresence from others says auto away.
 	const f2 = W.mark();
@@ -109,9 +114,10 @@ test('a new socket makes an idle person active; manual away stays away through a
 	await W.next(pc(alice, 'active'), EVENT_TIMEOUT_MS, f2, 'a second socket is activity');
 	await W.next(pc(alice, 'away'), EVENT_TIMEOUT_MS, f2, 'both sockets idle');
 
-	// Manually away: activity does not bring her back until auto.
-	await alice.client.users.setPresence({ presence: 'away' });
+	// Manually away while idle: no change at all (she was away already,
+	// and the call's activity must not flicker her to active first).
 	const f3 = W.mark();
+	await alice.client.users.setPresence({ presence: 'away' });
 	await A.ping();
 	await alice.client.auth.test();
 	assert.equal((await presence(env.fx.bob, alice)).presence, 'away', 'manual away wins over activity');
