@@ -1536,6 +1536,7 @@ static void report(void)
 	const char *proto = opt.proto == P_IRC ? "irc" : "ws";
 	double run_wall = secs(t_run, mono_us());   /* the span the CPU figures cover */
 	char cpu[160];
+	double srv_cpu_s = -1;
 	snprintf(cpu, sizeof cpu, "client_cpu=%.2f server_cpu=%s", run_wall > 0 ? cpu_self / run_wall : 0,
 		 "n/a");
 	double all = cpu_busy_all_s();
@@ -1545,6 +1546,7 @@ static void report(void)
 		 * time charged to no process). Well above 0.1 means the
 		 * figures were taken on a busy machine. */
 		double srv_s = srv - cpu0_server;
+		srv_cpu_s = srv_s;
 		double other = all >= 0 && cpu0_all >= 0 ? (all - cpu0_all - srv_s - cpu_self) / run_wall : -1;
 		snprintf(cpu, sizeof cpu, "client_cpu=%.2f server_cpu=%.2f other_cpu=%.2f",
 			 cpu_self / run_wall, srv_s / run_wall, other < 0 ? 0.0 : other);
@@ -1592,6 +1594,11 @@ static void report(void)
 	       dur > 0 ? (double)sent_msgs / dur : 0, (double)hist_percentile(&lat, 50) / 1e3,
 	       (double)hist_percentile(&lat, 90) / 1e3, (double)hist_percentile(&lat, 99) / 1e3,
 	       (double)lat.max / 1e3, secs(t_begin, t_ready), cpu);
+	/* Server CPU per delivery: the figure to compare changes by on a
+	 * shared machine, where wall-clock throughput depends on neighbours. */
+	if (srv_cpu_s >= 0)
+		printf(" server_cpu_s=%.3f server_ns_per_delivery=%.0f", srv_cpu_s,
+		       deliveries ? srv_cpu_s * 1e9 / (double)deliveries : 0.0);
 	if (opt.proto == P_WS)
 		printf(" post_p50_ms=%.3f post_p99_ms=%.3f", (double)hist_percentile(&post_lat, 50) / 1e3,
 		       (double)hist_percentile(&post_lat, 99) / 1e3);

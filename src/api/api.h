@@ -98,6 +98,10 @@ const api_method *api_method_find(const char *name);
 typedef void (*api_answer_cb)(void *ud, json_t *answer, int http_status);
 void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
 	      api_answer_cb done, void *ud);
+/* The same for a caller whose (non-empty) token string the HTTP layer has
+ * already hashed (ids_token_hash), so it is not hashed twice. */
+void api_call_hashed(api_env *env, const char *method, json_t *args, const char *token_hash,
+		     api_answer_cb done, void *ud);
 /* The same with the caller given as a token entity, for calls Canal makes
  * on an app's behalf (an incoming webhook posting as its app's bot): the
  * token must still be live and allowed to call the method, but the

@@ -12,12 +12,14 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_json.h"
 #include "api/api_ratelimit.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "rt/bus.h"
+#include "rt/rt.h"
 
 typedef struct call {
 	api_ctx c;              /* first: api_resume finds the call from its ctx */
@@ -80,6 +82,16 @@ static int accept_token(api_ctx *c, token *t, bool check_scope)
 	return 0;
 }
 
+/* The caller by the hash of a non-empty token string. */
+static int authenticate_hash(api_ctx *c, const char *hash)
+{
+	const api_method *m = c->method;
+	token *t = core_token_get(c->env->state, hash);
+	if (!t || t->kind == TOKEN_INVITE)
+		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
+	return accept_token(c, t, true);
+}
+
 static int authenticate(api_ctx *c, const char *token_str)
 {
 	const api_method *m = c->method;
@@ -87,10 +99,7 @@ static int authenticate(api_ctx *c, const char *token_str)
 		return (m->callers & API_NOAUTH) ? 0 : ERR_NOT_AUTHED;
 	char hash[TOKEN_HASH_HEX];
 	ids_token_hash(token_str, hash);
-	token *t = core_token_get(c->env->state, hash);
-	if (!t || t->kind == TOKEN_INVITE)
-		return (m->callers & API_NOAUTH) ? 0 : ERR_INVALID_AUTH;
-	return accept_token(c, t, true);
+	return authenticate_hash(c, hash);
 }
 
 static json_t *build_answer(api_ctx *c, int err)
@@ -141,17 +150,17 @@ static void publish_events(api_ctx *c)
 		else if (m.scope == BUS_USER)
 			snprintf(m.user_id, sizeof m.user_id, "%s", id);
 		json_t *ev = json_object_get(e, "event");
-		char *plain = json_dumps(ev, JSON_COMPACT), *marked = NULL;
+		char *plain = api_json_dump(ev, &m.len), *marked = NULL;
+		if (!plain)
+			continue;  /* events are objects; nothing else is sent */
 		m.json = plain;
-		m.len = strlen(plain);
 		m.mentions = json_string_value(json_object_get(e, "mentions"));
 		if (m.mentions) {
 			json_t *v = json_copy(ev);
 			json_object_set_new(v, "mentioned", json_true());
-			marked = json_dumps(v, JSON_COMPACT);
+			marked = api_json_dump(v, &m.mention_len);
 			json_decref(v);
 			m.mention_json = marked;
-			m.mention_len = strlen(marked);
 		}
 		bus_publish(c->env->bus, &m);
 		free(plain);
@@ -198,7 +207,7 @@ static void run_handler(call *k);
 /* The shared body of api_call and api_call_as: token_str is
  * authenticated, or else tok is the caller. */
 static void call_run(api_env *env, const char *method, json_t *args, const char *token_str,
-		     token *tok, api_answer_cb done, void *ud)
+		     const char *token_hash, token *tok, api_answer_cb done, void *ud)
 {
 	call *k = xcalloc(1, sizeof *k);
 	api_ctx *c = &k->c;
@@ -214,11 +223,26 @@ static void call_run(api_env *env, const char *method, json_t *args, const char 
 		call_finish(k);
 		return;
 	}
-	k->err = tok ? accept_token(c, tok, false) : authenticate(c, token_str);
+	k->err = tok ? accept_token(c, tok, false)
+		 : token_hash ? authenticate_hash(c, token_hash)
+			      : authenticate(c, token_str);
+	/* A person's own calls (their token or browser session) are activity
+	 * for presence: they keep or make them active (auto away). Counted
+	 * once the handler has run, so users.setPresence away from an idle
+	 * user is one change at most (no "active" flicker first) and
+	 * users.getPresence shows the state the call found. k may be freed
+	 * by then; the user is hot state, never freed. */
+	user *active = !k->err && env->rt && c->me && c->tok &&
+				       (c->tok->kind == TOKEN_USER || c->tok->kind == TOKEN_SESSION)
+			       ? c->me
+			       : NULL;
+	int64_t now = c->now_us;
 	/* Rate limits count authenticated calls only (the key is the token). */
 	if (!k->err)
 		k->err = api_ratelimit_check(env->ratelimit, c);
 	run_handler(k);
+	if (active)
+		rt_user_activity(env->rt, active->id, now);
 }
 
 /* After the handler: commit its writes (if any), then answer. */
@@ -304,11 +328,17 @@ void api_call_fn(api_env *env, const char *name, api_handler fn, json_t *args, t
 void api_call(api_env *env, const char *method, json_t *args, const char *token_str,
 	      api_answer_cb done, void *ud)
 {
-	call_run(env, method, args, token_str, NULL, done, ud);
+	call_run(env, method, args, token_str, NULL, NULL, done, ud);
+}
+
+void api_call_hashed(api_env *env, const char *method, json_t *args, const char *token_hash,
+		     api_answer_cb done, void *ud)
+{
+	call_run(env, method, args, NULL, token_hash, NULL, done, ud);
 }
 
 void api_call_as(api_env *env, const char *method, json_t *args, token *tok,
 		 api_answer_cb done, void *ud)
 {
-	call_run(env, method, args, NULL, tok, done, ud);
+	call_run(env, method, args, NULL, NULL, tok, done, ud);
 }

@@ -7,6 +7,7 @@
 
 #include "api/api_http.h"
 #include "api/api_session.h"
+#include "api/api_json.h"
 #include "base/map.h"
 #include "base/xalloc.h"
 
@@ -165,8 +166,11 @@ static void answered_cb(void *ud, json_t *answer, int status)
 	} else if (h->scopes)
 		hdr = xasprintf("X-OAuth-Scopes: %s\r\n", h->scopes);
 	size_t len;
-	char *body = json_dumps(answer, JSON_COMPACT);
-	len = strlen(body);
+	char *body = api_json_dump(answer, &len);
+	if (!body) {
+		body = xstrdup("{\"ok\":false,\"error\":\"internal_error\"}");
+		len = strlen(body);
+	}
 	http_respond_owned(h->req, status, "application/json; charset=utf-8", hdr, body, len);
 	free(hdr);
 	json_decref(answer);
@@ -217,15 +221,15 @@ void api_http_handle(api_env *env, http_req *req, const char *method)
 		}
 		tok = st && st->kind == TOKEN_SESSION ? session : "csrf-invalid";
 	}
-	char hash[TOKEN_HASH_HEX];
 	if (tok && *tok) {
+		char hash[TOKEN_HASH_HEX];
 		ids_token_hash(tok, hash);
 		token *t = core_token_get(env->state, hash);
 		if (t && t->scopes)
 			h->scopes = xstrdup(t->scopes);
+		api_call_hashed(env, method, args, hash, answered_cb, h);
+	} else {
+		api_call(env, method, args, NULL, answered_cb, h);
 	}
-	char *tok_copy = xstrdup(tok);
-	api_call(env, method, args, tok_copy, answered_cb, h);
-	free(tok_copy);
 	json_decref(args);
 }

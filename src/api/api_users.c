@@ -487,8 +487,8 @@ out:
 }
 
 /* ---- presence ----
- * "active" while one of the user's sockets is connected and the user has
- * not set themself away (rt_user_online), "away" otherwise. The details
+ * "active" while one of the user's sockets is connected and not idle and
+ * the user has not set themself away (rt_user_online), "away" otherwise. The details
  * (connections, manual/auto away) are Slack's and shown only to the user
  * themself. */
 
@@ -508,9 +508,11 @@ int api_users_get_presence(api_ctx *c)
 	json_object_set_new(c->out, "auto_away", json_boolean(!active && !u->manual_away));
 	json_object_set_new(c->out, "manual_away", json_boolean(u->manual_away));
 	json_object_set_new(c->out, "connection_count", json_integer(conns));
-	/* A connected user is active now as far as Canal can tell. */
+	/* Seconds since the epoch of the latest client message, API call or
+	 * connect (this call included). */
 	if (conns > 0)
-		json_object_set_new(c->out, "last_activity", json_integer(c->now_us / 1000000));
+		json_object_set_new(c->out, "last_activity",
+				    json_integer(rt_user_last_activity_us(r, u->id) / 1000000));
 	return 0;
 }
 

@@ -38,6 +38,7 @@ static const struct setting {
 	{"apps-connection-lifetime", "CANAL_APPS_CONNECTION_LIFETIME", T_LONG, offsetof(canal_config, apps_connection_lifetime), "Socket Mode connection lifetime in seconds before a refresh disconnect (3600)"},
 	{"response-url-ttl", "CANAL_RESPONSE_URL_TTL", T_LONG, offsetof(canal_config, response_url_ttl), "seconds a slash command's or action's response_url stays usable (1800)"},
 	{"max-file-size", "CANAL_MAX_FILE_SIZE", T_LONG, offsetof(canal_config, max_file_size), "largest uploaded file in bytes (1073741824)"},
+	{"presence-idle-seconds", "CANAL_PRESENCE_IDLE_SECONDS", T_LONG, offsetof(canal_config, presence_idle_seconds), "a connected person with no activity this long is auto away; 0 = never (1800)"},
 	{"signin-lockout-seconds", "CANAL_SIGNIN_LOCKOUT_SECONDS", T_LONG, offsetof(canal_config, signin_lockout_seconds), "first lockout; doubles with each one, up to 60 times this (60)"},
 	{"retention-interval", "CANAL_RETENTION_INTERVAL", T_LONG, offsetof(canal_config, retention_interval), "seconds between retention runs; 0 = only `canal admin retention run` (3600)"},
 	{"audit-syslog", "CANAL_AUDIT_SYSLOG", T_STR, offsetof(canal_config, audit_syslog), "stream the audit log to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT"},
@@ -68,6 +69,7 @@ void config_defaults(canal_config *c)
 	c->response_url_ttl = 1800;
 	c->signin_lockout_seconds = 60;
 	c->retention_interval = 3600;
+	c->presence_idle_seconds = 1800;
 }
 
 void config_release(canal_config *c)

@@ -25,6 +25,7 @@ typedef struct canal_config {
 	long max_channels_per_org;    /* 0 = no limit */
 	long signin_max_failures;     /* per address in 15 min; 0 = no lockout */
 	long apps_connection_lifetime; /* Socket Mode connection lifetime, seconds */
+	long presence_idle_seconds;   /* auto away after this long idle (Slack: 30 min) */
 	long response_url_ttl;        /* seconds a response_url works (Slack: 30 min) */
 	long signin_lockout_seconds;  /* the first lockout; doubles up to 60x */
 	long retention_interval;      /* seconds between retention runs; 0 = only on demand */

@@ -316,6 +316,7 @@ int serve_main(int argc, char **argv)
 	ws_cfg wc = {.max_connections = (uint64_t)s->cfg.max_ws_connections};
 	s->ws = ws_ctx_new(s->loop, &wc);
 	s->rt = rt_new(s->loop, &s->state, s->ws, s->base_url);
+	rt_set_idle_timeout(s->rt, s->cfg.presence_idle_seconds);
 	s->fetch = fetch_ctx_new(s->loop, NULL);
 	apps *ap = apps_new(s->loop, &s->state, s->ws, s->fetch, rt_bus(s->rt), s->base_url);
 	apps_set_connection_lifetime(ap, (int)s->cfg.apps_connection_lifetime);

@@ -38,7 +38,9 @@
  *    where most sends happen) and from a uv_prepare handle (right before
  *    the next poll, catching sends made by timers, idle handlers and close
  *    callbacks, which would otherwise wait for the poll to time out). Both
- *    run only while the dirty list is non-empty.
+ *    act only while the dirty list is non-empty (the check handle runs
+ *    every turn but returns at once; the prepare handle is started only
+ *    then).
  *  - A new connection's first flush feeds the bytes that came right
  *    behind the upgrade request to the parser and then starts reading, so
  *    on_message never runs inside ws_accept, before its caller has the
@@ -96,6 +98,8 @@
 #define WS_CLOSE_WAIT_MS    2000     /* wait this long for the peer's close */
 #define WS_TICK_MAX_MS      1000
 #define WS_WREQ_CACHE       64       /* spare write requests kept for reuse */
+#define WS_RING_CAP         32       /* a queue ring's first size (frames) */
+#define WS_RING_CACHE       4096     /* spare rings of that size kept (1 MiB at most) */
 #define WS_DEFAULT_MESSAGE  (64u << 10)
 #define WS_DEFAULT_OUTPUT   (4u << 20)
 #define WS_DEFAULT_PING     10000
@@ -151,7 +155,7 @@ struct ws_ctx {
 	uv_timer_t timer;
 	uv_timer_t coalesce;        /* a deferred fan-out flush (flush_cb) */
 	uint64_t last_fanout_ns;    /* uv_hrtime() of the last large flush */
-	unsigned flushing : 1;      /* check and prepare started */
+	unsigned flushing : 1;      /* something to flush: prepare started, check acts */
 	unsigned deferred : 1;      /* the coalesce timer will flush */
 	unsigned ticking : 1;
 	unsigned stopping : 1;
@@ -167,6 +171,8 @@ struct ws_ctx {
 	size_t spare_cap;
 	ws_wreq *wfree;
 	size_t nwfree;
+	void **rfree;               /* spare WS_RING_CAP rings, linked through slot 0 */
+	size_t nrfree;
 	ws_frame *ping;             /* one empty ping shared by every connection */
 	uv_buf_t iov[WS_MAX_IOV];
 	unsigned char rbuf[WS_READ_BUF];   /* every read lands here */
@@ -225,14 +231,43 @@ static int key_valid(const char *k)
 
 /* ---- queue ---- */
 
+/* Rings of the first size come from and go back to a ctx-wide cache:
+ * under fan-out every receiver's ring empties and refills each turn, and
+ * a malloc/free pair per socket per turn showed in profiles. The cache
+ * keeps idle connections ring-less (invariant 5) at a bounded cost per
+ * server. */
+static ws_frame **ring_get(ws_ctx *x)
+{
+	if (!x->rfree)
+		return xmalloc(WS_RING_CAP * sizeof(ws_frame *));
+	void **r = x->rfree;
+	x->rfree = r[0];
+	x->nrfree--;
+	return (ws_frame **)r;
+}
+
+static void ring_put(ws_ctx *x, ws_frame **q, uint32_t cap)
+{
+	if (!q)
+		return;
+	if (cap != WS_RING_CAP || x->nrfree >= WS_RING_CACHE) {
+		free(q);
+		return;
+	}
+	void **r = (void **)q;
+	r[0] = x->rfree;
+	x->rfree = r;
+	x->nrfree++;
+}
+
 static void q_push(ws_conn *c, ws_frame *f)
 {
 	if (c->qlen == c->qcap) {
-		uint32_t cap = c->qcap ? c->qcap * 2 : 4;
-		ws_frame **q = xmalloc(cap * sizeof *q);
+		uint32_t cap = c->qcap ? c->qcap * 2 : WS_RING_CAP;
+		ws_frame **q = cap == WS_RING_CAP ? ring_get(c->x) : xmalloc(cap * sizeof *q);
 		for (uint32_t i = 0; i < c->qlen; i++)
 			q[i] = c->q[(c->qhead + i) & (c->qcap - 1)];
-		free(c->q);
+		ring_put(c->x, c->q, c->qcap);
 		c->q = q;
 		c->qcap = cap;
 		c->qhead = 0;
@@ -250,7 +285,7 @@ static void q_pop(ws_conn *c, uint32_t n)
 	}
 	c->qlen -= n;
 	if (c->qlen == 0) {
-		free(c->q);
+		ring_put(c->x, c->q, c->qcap);
 		c->q = NULL;
 		c->qcap = c->qhead = 0;
 	}
@@ -275,7 +310,6 @@ static void ctx_flush_start(ws_ctx *x)
 	if (x->flushing || x->finished || x->deferred)
 		return;
 	x->flushing = 1;
-	uv_check_start(&x->check, flush_cb_check);
 	uv_prepare_start(&x->prepare, flush_cb_prepare);
 }
 
@@ -466,7 +500,6 @@ static void flush_all(ws_ctx *x)
 	}
 	if (x->flushing) {
 		x->flushing = 0;
-		uv_check_stop(&x->check);
 		uv_prepare_stop(&x->prepare);
 	}
 }
@@ -502,7 +535,6 @@ static void flush_cb(ws_ctx *x)
 	    uv_hrtime() - x->last_fanout_ns < WS_COALESCE_AFTER_NS) {
 		x->deferred = 1;
 		x->flushing = 0;
-		uv_check_stop(&x->check);
 		uv_prepare_stop(&x->prepare);
 		uv_timer_start(&x->coalesce, coalesce_cb, WS_COALESCE_MS, 0);
 		return;
@@ -512,7 +544,9 @@ static void flush_cb(ws_ctx *x)
 
 static void flush_cb_check(uv_check_t *h)
 {
-	flush_cb(h->data);
+	ws_ctx *x = h->data;
+	if (x->flushing)
+		flush_cb(x);
 }
 
 static void flush_cb_prepare(uv_prepare_t *h)
@@ -829,6 +863,14 @@ ws_ctx *ws_ctx_new(uv_loop_t *loop, const ws_cfg *cfg)
 	uv_timer_init(loop, &x->timer);
 	uv_timer_init(loop, &x->coalesce);
 	x->check.data = x->prepare.data = x->timer.data = x->coalesce.data = x;
+	/* The check handle runs every turn (a no-op unless something is
+	 * queued) and never keeps the loop alive. Started once, here, it
+	 * stays behind every check handle started later (libuv runs the
+	 * newest first), so work those start in a turn, such as waking the
+	 * store's writer for the requests just read, happens before this
+	 * turn's flush (which can take milliseconds at fan-out), not after. */
+	uv_check_start(&x->check, flush_cb_check);
+	uv_unref((uv_handle_t *)&x->check);
 	x->ping = ws__frame_new(WS_OP_PING, NULL, 0);
 	return x;
 }
@@ -855,6 +897,11 @@ void ws_ctx_free(ws_ctx *x)
 		ws_wreq *w = x->wfree;
 		x->wfree = w->next_free;
 		free(w);
+	}
+	while (x->rfree) {
+		void **r = x->rfree;
+		x->rfree = r[0];
+		free(r);
 	}
 	free(x->dirty);
 	free(x->spare);

@@ -176,6 +176,10 @@ static void session_start(rt *r, rt_session *s, ws_conn *c)
 	session_index(r, s);
 	static const char hello[] = "{\"type\":\"hello\"}";
 	ws_send_text(c, hello, sizeof hello - 1);
+	/* Connecting is activity: a new socket makes an idle user active. */
+	if (s->connected_us > s->ue->last_activity_us)
+		s->ue->last_activity_us = s->connected_us;
+	s->ue->idle = false;
 	rt__presence_update(r, s->ue);
 	log_debug("rt session open", "session=%llu user=%s", (unsigned long long)s->id, s->user_id);
 }
@@ -320,6 +324,38 @@ static void timer_free_cb(uv_handle_t *h)
 	free(h);
 }
 
+static void idle_timer_cb(uv_timer_t *t)
+{
+	rt *r = t->data;
+	rt__idle_sweep(r, clock_now_us());
+}
+
+#define RT_IDLE_DEFAULT_S 1800   /* Slack: auto away after 30 minutes */
+
+void rt_set_idle_timeout(rt *r, long seconds)
+{
+	r->idle_us = seconds > 0 ? (int64_t)seconds * 1000000 : 0;
+	if (!r->loop)
+		return;
+	if (!r->idle_timer) {
+		r->idle_timer = xcalloc(1, sizeof *r->idle_timer);
+		uv_timer_init(r->loop, r->idle_timer);
+		r->idle_timer->data = r;
+		uv_unref((uv_handle_t *)r->idle_timer);  /* never keeps the loop alive */
+	}
+	uv_timer_stop(r->idle_timer);
+	if (!r->idle_us)
+		return;
+	/* A quarter of the timeout, between 100 ms and 30 s: auto away is at
+	 * most that late, and the sweep (O(users with sockets)) stays rare. */
+	int64_t every_ms = r->idle_us / 4000;
+	if (every_ms < 100)
+		every_ms = 100;
+	if (every_ms > 30000)
+		every_ms = 30000;
+	uv_timer_start(r->idle_timer, idle_timer_cb, (uint64_t)every_ms, (uint64_t)every_ms);
+}
+
 /* "http://h:p/x/" -> "ws://h:p/x"; "https://..." -> "wss://...". */
 static char *ws_base_from(const char *base_url)
 {
@@ -357,6 +393,7 @@ rt *rt_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, const char *base_url)
 		uv_timer_start(r->purge_timer, purge_timer_cb, RT_TICKET_PURGE_MS, RT_TICKET_PURGE_MS);
 		uv_unref((uv_handle_t *)r->purge_timer);  /* never keeps the loop alive */
 	}
+	rt_set_idle_timeout(r, RT_IDLE_DEFAULT_S);
 	return r;
 }
 
@@ -409,6 +446,10 @@ void rt_free(rt *r)
 	if (r->purge_timer) {
 		uv_timer_stop(r->purge_timer);
 		uv_close((uv_handle_t *)r->purge_timer, timer_free_cb);
+	}
+	if (r->idle_timer) {
+		uv_timer_stop(r->idle_timer);
+		uv_close((uv_handle_t *)r->idle_timer, timer_free_cb);
 	}
 	map_release(&r->tickets);
 	map_release(&r->users);

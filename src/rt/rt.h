@@ -13,8 +13,8 @@
  * mention variant, framed once too.
  *
  * Client messages: {"type":"ping","id":N} -> {"type":"pong","reply_to":N};
- * {"type":"typing","channel":C} -> user_typing to the channel's other
- * members; {"type":"presence_sub","ids":[...]} replaces the session's
+ * {"type":"typing","channel":C} (optionally "thread_ts":T) -> user_typing
+ * (with the same thread_ts) to the channel's other members; {"type":"presence_sub","ids":[...]} replaces the session's
  * presence subscriptions; {"type":"presence_query","ids":[...]} answers
  * presence_change for each. Anything else: {"type":"error",...} with
  * Slack's shape ({"ok":false,"reply_to":id,"error":{"code":N,"msg":"..."}}),
@@ -73,10 +73,22 @@ void rt_deliver(void *rt_ud, const bus_msg *m);
 void rt_revalidate(rt *r);
 
 /* Presence as Slack defines it: "active" while one of the user's sockets
- * is connected and the user is not manually away, else "away". Bots are
- * "active" while they hold a socket. */
+ * is connected and not idle and the user is not manually away, else
+ * "away". Idle (auto away): no client message on any of the user's sockets
+ * and no Web API call with the user's own token or session for the idle
+ * timeout (rt_set_idle_timeout; Slack: 30 minutes). Bots are "active"
+ * while they hold a socket: they never go idle. */
 bool rt_user_online(const rt *r, const char *user_id);
 int rt_user_connections(const rt *r, const char *user_id);
+/* Seconds after which a connected person with no activity is auto away;
+ * 0 = never. Default 1800. Starts the sweep timer (rt_new's loop). */
+void rt_set_idle_timeout(rt *r, long seconds);
+/* A Web API call authenticated as user_id (a person's token or browser
+ * session): counts as activity for presence. Cheap (one map lookup) when
+ * the user has no socket. */
+void rt_user_activity(rt *r, const char *user_id, int64_t now_us);
+/* Latest activity of a connected user (µs, wall clock); 0 if no socket. */
+int64_t rt_user_last_activity_us(const rt *r, const char *user_id);
 /* users.setPresence: away=true sets manual away; false = auto. Emits
  * presence_change to subscribers if the visible presence changed. */
 void rt_set_manual_away(rt *r, user *u, bool away);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "core/rules.h"
 
 typedef enum rt_client_err {
 	RT_E_INVALID,
@@ -72,9 +73,24 @@ static void client_ping(rt *r, rt_session *s, json_t *msg, json_t *id)
 	json_decref(pong);
 }
 
-/* {"type":"typing","channel":C} -> user_typing to C's other members. */
+/* {"type":"typing","channel":C} -> user_typing to C's other members.
+ * With "thread_ts":T (someone typing a thread reply) the event carries the
+ * same thread_ts, as Slack's does. T must be a ts ("1712345678.000100");
+ * whether that thread exists is not checked (that would be a database
+ * read per keystroke): the event only says someone is typing there. */
 static void client_typing(rt *r, rt_session *s, json_t *msg, json_t *id)
 {
+	json_t *jt = json_object_get(msg, "thread_ts");
+	int64_t tsv;
+	char thread_ts[24] = "";
+	if (jt && !json_is_null(jt)) {
+		const char *t = json_string_value(jt);
+		if (!t || rules_ts_parse(t, &tsv) != 0 || tsv <= 0) {
+			send_error(s, id, RT_E_ARGS);
+			return;
+		}
+		rules_ts_format(tsv, thread_ts);
+	}
 	const char *cid = json_string_value(json_object_get(msg, "channel"));
 	channel *ch = cid ? core_channel_get(r->state, cid) : NULL;
 	if (!ch || ch->archived || strcmp(ch->org_id, s->org_id) != 0 ||
@@ -82,9 +98,15 @@ static void client_typing(rt *r, rt_session *s, json_t *msg, json_t *id)
 		send_error(s, id, RT_E_CHANNEL);
 		return;
 	}
-	char js[160];
-	int len = snprintf(js, sizeof js, "{\"type\":\"user_typing\",\"channel\":\"%s\",\"user\":\"%s\"}",
-			   ch->id, s->user_id);
+	char js[200];
+	int len;
+	if (thread_ts[0])
+		len = snprintf(js, sizeof js,
+			       "{\"type\":\"user_typing\",\"channel\":\"%s\",\"thread_ts\":\"%s\",\"user\":\"%s\"}",
+			       ch->id, thread_ts, s->user_id);
+	else
+		len = snprintf(js, sizeof js, "{\"type\":\"user_typing\",\"channel\":\"%s\",\"user\":\"%s\"}",
+			       ch->id, s->user_id);
 	bus_msg m = {.scope = BUS_CHANNEL, .except_session = s->id, .json = js, .len = (size_t)len};
 	snprintf(m.org_id, sizeof m.org_id, "%s", ch->org_id);
 	snprintf(m.channel_id, sizeof m.channel_id, "%s", ch->id);
@@ -167,6 +189,11 @@ void rt__client_message(rt *r, rt_session *s, const char *msg, size_t len)
 {
 	int64_t now = clock_now_us();
 	s->last_activity_us = now;
+	/* Any message from the client (ping, typing, subscriptions) is a
+	 * client in use: it keeps or makes its user active. Protocol-level
+	 * pongs to the server's pings never get here. */
+	if (s->ue)
+		rt__activity(r, s->ue, now);
 	if (rate_limited(s, now))
 		return;
 	if (len > RT_CLIENT_MAX_BYTES) {

@@ -74,6 +74,8 @@ struct rt_user {
 	rt_subscriber *subscribers;          /* sessions with a presence_sub on us */
 	uint32_t nsubscribers, subscribers_cap;
 	bool announced_online;               /* presence last told to subscribers */
+	bool idle;                           /* no activity for rt.idle_us (auto away) */
+	int64_t last_activity_us;            /* latest client message, API call or connect */
 	uint64_t mention_gen;                /* == rt.gen: targeted by this delivery */
 	uint64_t sub_gen;                    /* == rt.gen: already in this presence_sub */
 };
@@ -96,6 +98,8 @@ struct rt {
 	map orgs;                            /* org id -> rt_org* */
 	uint64_t next_session_id;
 	uint64_t gen;                        /* generation counter for marks */
+	int64_t idle_us;                     /* auto away after this long idle; 0 = never */
+	uv_timer_t *idle_timer;              /* sweeps for idle users; own allocation */
 	rt_stats stats;
 	/* Delivery scratch, grown to the number of sessions, reused. */
 	rt_session **scratch;
@@ -107,10 +111,10 @@ struct rt {
 	rt_session *reap;
 };
 
-/* Visible presence: a connected session and not manually away. */
+/* Visible presence: a connected session, not idle, not manually away. */
 static inline bool rt__online(const rt_user *ue)
 {
-	return ue->nsessions > 0 && !(ue->u && ue->u->manual_away);
+	return ue->nsessions > 0 && !ue->idle && !(ue->u && ue->u->manual_away);
 }
 
 /* ---- rt.c ---- */
@@ -146,6 +150,12 @@ void rt__presence_sub(rt *r, rt_session *s, const char *const *ids, size_t n);
 void rt__presence_unsub_all(rt *r, rt_session *s);
 /* Sends presence_change for user_id to s alone. */
 void rt__presence_tell(rt *r, rt_session *s, const char *user_id);
+/* ue did something now (client message, API call, connect): no longer
+ * idle; presence_change if that makes it active. */
+void rt__activity(rt *r, rt_user *ue, int64_t now_us);
+/* Marks idle every connected person whose last activity is idle_us old
+ * or more (bots never go idle) and tells subscribers. The timer's work. */
+void rt__idle_sweep(rt *r, int64_t now_us);
 /* Number of sessions subscribed to user_id (tests). */
 size_t rt__presence_subscribers(const rt *r, const char *user_id);
 

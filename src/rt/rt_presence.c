@@ -1,7 +1,13 @@
 /* Presence: who is online, who wants to know, and telling them.
  *
  * A user is "active" while at least one of their sessions is connected and
- * they are not manually away (users.setPresence away); otherwise "away".
+ * not idle and they are not manually away (users.setPresence away);
+ * otherwise "away". Idle is kept per user (rt_user.idle), not per socket:
+ * a user with one active socket is active, so the user is idle exactly when
+ * the latest activity over all their sockets and API calls
+ * (rt_user.last_activity_us) is idle_us old. Activity clears it at once
+ * (rt__activity); a timer sweeps for users that became idle
+ * (rt__idle_sweep), so auto away is late by at most one sweep period.
  * rt_user.announced_online remembers what was last told, so a change is
  * sent exactly once per visible transition (0 -> 1 session, 1 -> 0,
  * manual away on/off while connected), never for a second tab.
@@ -61,6 +67,53 @@ void rt__presence_update(rt *r, rt_user *ue)
 		return;
 	ue->announced_online = now;
 	presence_emit(r, ue, now);
+}
+
+void rt__activity(rt *r, rt_user *ue, int64_t now_us)
+{
+	if (now_us > ue->last_activity_us)
+		ue->last_activity_us = now_us;
+	if (!ue->idle)
+		return;
+	ue->idle = false;
+	rt__presence_update(r, ue);
+}
+
+void rt__idle_sweep(rt *r, int64_t now_us)
+{
+	if (r->idle_us <= 0)
+		return;
+	size_t it = 0;
+	void *v;
+	rt__busy(r);
+	/* presence_emit neither adds nor removes rt_user entries, and frees
+	 * wait for rt__unbusy: the map may be walked while sending. */
+	while (map_next(&r->users, &it, NULL, &v)) {
+		rt_user *ue = v;
+		if (ue->idle || ue->nsessions == 0 || (ue->u && ue->u->is_bot))
+			continue;
+		if (now_us - ue->last_activity_us >= r->idle_us) {
+			ue->idle = true;
+			rt__presence_update(r, ue);
+		}
+	}
+	rt__unbusy(r);
+}
+
+void rt_user_activity(rt *r, const char *user_id, int64_t now_us)
+{
+	rt_user *ue = user_id ? map_get(&r->users, user_id) : NULL;
+	if (!ue || ue->nsessions == 0)
+		return;  /* no socket: nothing to keep active */
+	rt__busy(r);
+	rt__activity(r, ue, now_us);
+	rt__unbusy(r);
+}
+
+int64_t rt_user_last_activity_us(const rt *r, const char *user_id)
+{
+	const rt_user *ue = map_get(&r->users, user_id);
+	return ue && ue->nsessions ? ue->last_activity_us : 0;
 }
 
 bool rt_user_online(const rt *r, const char *user_id)

@@ -262,6 +262,44 @@ test('typing -> user_typing to the other members, not to the sender', async () =
 	assert.deepEqual(B.all((e) => e.type === 'user_typing', from), [], 'sender socket got its own user_typing');
 });
 
+test('typing in a thread -> user_typing with thread_ts; a bad thread_ts is an error event', async () => {
+	const { alice, bob } = env.fx;
+	const parent = (await alice.client.chat.postMessage({ channel: chan.id, text: 'thread for typing' })).ts;
+	const fa = A.mark();
+	const fb = B.mark();
+	B.send({ type: 'typing', channel: chan.id, thread_ts: parent });
+	const ev = await A.next((e) => e.type === 'user_typing' && e.channel === chan.id && e.user === bob.id && e.thread_ts === parent,
+		EVENT_TIMEOUT_MS, fa, 'user_typing with thread_ts');
+	assert.deepEqual(ev, { type: 'user_typing', channel: chan.id, thread_ts: parent, user: bob.id });
+	await T.next((e) => e.type === 'user_typing' && e.thread_ts === parent && e.user === bob.id);
+	// Channel-level typing still has no thread_ts.
+	B.send({ type: 'typing', channel: chan.id });
+	const plainEv = await A.next((e) => e.type === 'user_typing' && e.user === bob.id && !('thread_ts' in e), EVENT_TIMEOUT_MS, fa);
+	assert.deepEqual(plainEv, { type: 'user_typing', channel: chan.id, user: bob.id });
+	await B.ping();
+	assert.deepEqual(B.all((e) => e.type === 'user_typing', fb), [], 'sender socket got its own user_typing');
+
+	// Malformed thread_ts: an error event answering the id, nothing to anyone.
+	const fa2 = A.mark();
+	const bad = [42, 'abc', '', '1.2.3', '-5', '1712345678.1234567', { ts: parent }, [parent], true];
+	for (const [i, t] of bad.entries()) {
+		const from = B.mark();
+		B.send({ type: 'typing', channel: chan.id, thread_ts: t, id: 900 + i });
+		const err = await B.next((e) => e.type === 'error' && e.reply_to === 900 + i, EVENT_TIMEOUT_MS, from, `error for thread_ts ${JSON.stringify(t)}`);
+		assert.equal(err.ok, false);
+		assert.equal(err.error.code, 6, `error shape: ${JSON.stringify(err)}`);
+	}
+	// thread_ts in a channel bob is not in: channel error, as without it.
+	const other = (await alice.client.conversations.create({ name: uniq('rt-thr-priv'), is_private: true })).channel;
+	const from = B.mark();
+	B.send({ type: 'typing', channel: other.id, thread_ts: parent, id: 990 });
+	const cerr = await B.next((e) => e.type === 'error' && e.reply_to === 990, EVENT_TIMEOUT_MS, from);
+	assert.equal(cerr.error.code, 4, `error shape: ${JSON.stringify(cerr)}`);
+	const sentinel = (await bob.client.chat.postMessage({ channel: chan.id, text: 'after bad typing' })).ts;
+	await A.none((e) => e.type === 'user_typing', isMsg(sentinel), { from: fa2, what: 'user_typing from a malformed typing message' });
+	assert.equal(B.closeInfo, null, 'socket still open');
+});
+
 test('channel_created (to everyone), channel_joined, channel_rename, channel_archive, channel_unarchive, topic', async () => {
 	const { alice, bob } = env.fx;
 	const name = uniq('rt-life');

@@ -775,6 +775,95 @@ static void test_presence_transitions(void **state)
 	assert_int_equal(s->nframes, 4);
 }
 
+/* Auto away: idle for the timeout (client messages, API calls and new
+ * sockets are activity), one change per transition, bots never idle,
+ * 0 = never; @here follows (rt_user_online). */
+/* The watcher w stays active: a ping from it now, then its socket is
+ * emptied (the pong and anything before). */
+static void keep_active(ws_conn *w)
+{
+	fake_client_send(w, "{\"type\":\"ping\",\"id\":9}");
+	fake_clear(w);
+}
+
+static void test_presence_idle(void **state)
+{
+	fx *f = *state;
+	const char *a_active = "{\"type\":\"presence_change\",\"user\":\"UA\",\"presence\":\"active\"}";
+	const char *a_away = "{\"type\":\"presence_change\",\"user\":\"UA\",\"presence\":\"away\"}";
+	user *bot = core_user_get(&f->st, "UD");
+	bot->is_bot = true;
+	rt_set_idle_timeout(f->r, 60);
+	int64_t t0 = clock_now_us();
+	ws_conn *w = connect_user(f, "UB");
+	fake_client_send(w, "{\"type\":\"presence_sub\",\"ids\":[\"UA\",\"UD\"]}");
+	ws_conn *a = connect_user(f, "UA");
+	connect_user(f, "UD");
+	assert_string_equal(last(w), "{\"type\":\"presence_change\",\"user\":\"UD\",\"presence\":\"active\"}");
+	clear_all();
+
+	/* Just under the timeout: nothing. */
+	clock_set_fake(t0 + 59 * 1000000LL);
+	keep_active(w);
+	rt__idle_sweep(f->r, clock_now_us());
+	assert_int_equal(w->nframes, 0);
+	assert_true(rt_user_online(f->r, "UA"));
+	/* At the timeout: away, to subscribers and the user's own sockets;
+	 * the bot stays active; once only. */
+	clock_set_fake(t0 + 60 * 1000000LL);
+	rt__idle_sweep(f->r, clock_now_us());
+	assert_int_equal(w->nframes, 1);
+	assert_string_equal(last(w), a_away);
+	assert_string_equal(last(a), a_away);
+	assert_false(rt_user_online(f->r, "UA"));
+	assert_true(rt_user_online(f->r, "UD"));
+	assert_true(rt_user_online(f->r, "UB"));
+	assert_int_equal(rt_user_connections(f->r, "UA"), 1);
+	rt__idle_sweep(f->r, clock_now_us());
+	assert_int_equal(w->nframes, 1);
+
+	/* @here skips the idle user. */
+	clear_all();
+	publish(f, BUS_CHANNEL, "CPUB", "UB", "T1", "<!here>", "here");
+	assert_false(is_mention(last(a)));
+
+	/* A client message makes her active at once. */
+	clear_all();
+	fake_client_send(a, "{\"type\":\"ping\",\"id\":1}");
+	assert_string_equal(last(w), a_active);
+	assert_true(rt_user_online(f->r, "UA"));
+	publish(f, BUS_CHANNEL, "CPUB", "UB", "T1", "<!here>", "here");
+	assert_true(is_mention(last(a)));
+
+	/* An API call of hers too, and it sets last activity. */
+	clock_set_fake(t0 + 200 * 1000000LL);
+	keep_active(w);
+	rt__idle_sweep(f->r, clock_now_us());
+	assert_string_equal(last(w), a_away);
+	rt_user_activity(f->r, "UA", clock_now_us());
+	assert_string_equal(last(w), a_active);
+	assert_int_equal(rt_user_last_activity_us(f->r, "UA"), clock_now_us());
+	rt_user_activity(f->r, "UC", clock_now_us());  /* no socket: nothing */
+	assert_int_equal(rt_user_last_activity_us(f->r, "UC"), 0);
+
+	/* A new socket of an idle user is activity. */
+	clock_set_fake(t0 + 300 * 1000000LL);
+	keep_active(w);
+	rt__idle_sweep(f->r, clock_now_us());
+	assert_string_equal(last(w), a_away);
+	connect_user(f, "UA");
+	assert_string_equal(last(w), a_active);
+
+	/* 0 = never idle. */
+	rt_set_idle_timeout(f->r, 0);
+	clock_set_fake(t0 + 100000 * 1000000LL);
+	size_t n = w->nframes;
+	rt__idle_sweep(f->r, clock_now_us());
+	assert_int_equal(w->nframes, n);
+	assert_true(rt_user_online(f->r, "UA"));
+	assert_true(rt_user_online(f->r, "UB"));
+}
+
 static void test_presence_self_once(void **state)
 {
 	fx *f = *state;
@@ -1062,6 +1151,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_typing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_presence_idle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_rate_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_with_open_sessions, setup, teardown),

@@ -218,6 +218,11 @@ struct store {
 	char *path;
 	uv_loop_t *loop;          /* NULL: offline, synchronous commits */
 	uv_async_t *async;        /* heap: freed in its close callback */
+	/* End-of-turn wake-up of the writer (store_submit): both heap, freed
+	 * in their close callbacks; active only while kick_pending. */
+	uv_check_t *kick_check;
+	uv_idle_t *kick_idle;
+	bool kick_pending;        /* loop thread: jobs queued, writer not yet woken */
 
 	sqlite3 *wdb;             /* writer thread only (calling thread offline) */
 	sqlite3_stmt *wstmt[W__COUNT];
@@ -274,6 +279,8 @@ int sqlite__exec(sqlite3 *db, const char *sql);
 void *sqlite__writer_main(void *arg);
 void sqlite__run_batch(store *st, store_job *batch);
 void sqlite__async_cb(uv_async_t *h);
+void sqlite__kick_check_cb(uv_check_t *h);
+void sqlite__kick_idle_cb(uv_idle_t *h);
 void sqlite__deliver(store *st);
 /* Records the WAL hook's frame count after a commit (mu held). */
 void sqlite__wal_note(store *st);

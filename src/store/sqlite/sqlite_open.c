@@ -226,6 +226,23 @@ static void async_free_cb(uv_handle_t *h)
 	free(h);
 }
 
+/* The kick handles, like the async one, are freed by their close
+ * callbacks and point nowhere once closing. */
+static void close_kick(store *st)
+{
+	if (st->kick_check) {
+		st->kick_check->data = NULL;
+		uv_close((uv_handle_t *)st->kick_check, async_free_cb);
+		st->kick_check = NULL;
+	}
+	if (st->kick_idle) {
+		st->kick_idle->data = NULL;
+		uv_close((uv_handle_t *)st->kick_idle, async_free_cb);
+		st->kick_idle = NULL;
+	}
+	st->kick_pending = false;
+}
+
 /* Stops and joins the writer and the checkpointer (loop thread). */
 static void stop_threads(store *st)
 {
@@ -295,6 +312,13 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 		/* Referenced only while jobs are in flight, so an otherwise idle
 		 * loop can end (see store_submit). */
 		uv_unref((uv_handle_t *)st->async);
+		st->kick_check = xmalloc(sizeof *st->kick_check);
+		st->kick_idle = xmalloc(sizeof *st->kick_idle);
+		uv_check_init(loop, st->kick_check);
+		uv_idle_init(loop, st->kick_idle);
+		st->kick_check->data = st->kick_idle->data = st;
+		uv_unref((uv_handle_t *)st->kick_check);
+		uv_unref((uv_handle_t *)st->kick_idle);
 		if (pthread_create(&st->writer, NULL, sqlite__writer_main, st) != 0) {
 			snprintf(err, errlen, "store: cannot start the writer thread");
 			goto fail;
@@ -313,6 +337,7 @@ store *store_open(const store_cfg *cfg, struct uv_loop_s *loop, char *err, size_
 fail:
 	if (st->async)
 		uv_close((uv_handle_t *)st->async, async_free_cb);
+	close_kick(st);
 	close_cdb(st);
 	close_dbs(st);
 	store_free(st);
@@ -339,6 +364,7 @@ void store_close(store *st)
 		st->async->data = NULL;
 		uv_close((uv_handle_t *)st->async, async_free_cb);
 	}
+	close_kick(st);
 	const store_stats *ss = &st->stats;
 	log_info("store closed",
 		 "path=%s commits=%llu checkpoints=%llu checkpoint_ms=%llu holds=%llu hold_ms=%llu"

@@ -116,9 +116,30 @@ static int run_op(store *st, store_job *j, const sqlite__op *op)
 	return err;
 }
 
+/* Transaction control, prepared once on the write connection (the
+ * statement cache keys them by these addresses): sqlite3_exec parses its
+ * SQL on every call, which was a tenth of the server's instructions per
+ * post with a SAVEPOINT and a RELEASE per job. */
+static const char sql_begin[] = "BEGIN IMMEDIATE";
+static const char sql_commit[] = "COMMIT";
+static const char sql_rollback[] = "ROLLBACK";
+static const char sql_savepoint[] = "SAVEPOINT job";
+static const char sql_rollback_to[] = "ROLLBACK TO job";
+static const char sql_release[] = "RELEASE job";
+
+static int tx_exec(store *st, const char *sql)
+{
+	sqlite3_stmt *s = sqlite__cache_get(&st->wext, st->wdb, sql);
+	if (!s)
+		return sqlite__exec(st->wdb, sql);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
 static int run_job(store *st, store_job *j)
 {
-	int rc = sqlite__exec(st->wdb, "SAVEPOINT job");
+	int rc = tx_exec(st, sql_savepoint);
 	if (rc != SQLITE_OK) {
 		log_sql_err(st, "savepoint", rc);
 		return map_err(rc, NULL);
@@ -130,9 +151,9 @@ static int run_job(store *st, store_job *j)
 	 * whole transaction back; then there is no savepoint left to use and
 	 * the caller sees autocommit mode. */
 	if (err && !sqlite3_get_autocommit(st->wdb))
-		sqlite__exec(st->wdb, "ROLLBACK TO job");
+		tx_exec(st, sql_rollback_to);
 	if (!sqlite3_get_autocommit(st->wdb))
-		sqlite__exec(st->wdb, "RELEASE job");
+		tx_exec(st, sql_release);
 	return err;
 }
 
@@ -169,7 +190,7 @@ void sqlite__run_batch(store *st, store_job *batch)
 	bool committed = false;
 	if (nwork) {
 		int lost = 0;
-		int rc = sqlite__exec(st->wdb, "BEGIN IMMEDIATE");
+		int rc = tx_exec(st, sql_begin);
 		if (rc != SQLITE_OK) {
 			log_sql_err(st, "begin", rc);
 			lost = map_err(rc, NULL);
@@ -182,12 +203,12 @@ void sqlite__run_batch(store *st, store_job *batch)
 				lost = j->err ? j->err : ERR_INTERNAL_ERROR;
 		}
 		if (!lost) {
-			rc = sqlite__exec(st->wdb, "COMMIT");
+			rc = tx_exec(st, sql_commit);
 			if (rc != SQLITE_OK) {
 				log_sql_err(st, "commit", rc);
 				lost = map_err(rc, NULL);
 				if (!sqlite3_get_autocommit(st->wdb))
-					sqlite__exec(st->wdb, "ROLLBACK");
+					tx_exec(st, sql_rollback);
 			}
 		}
 		if (lost) {
@@ -348,16 +369,58 @@ void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
 	if (st->inflight++ == 0)
 		uv_ref((uv_handle_t *)st->async);
 	pthread_mutex_lock(&st->mu);
-	while (st->q_len >= SQLITE_QUEUE_MAX)
-		pthread_cond_wait(&st->room, &st->mu);
+	if (st->q_len >= SQLITE_QUEUE_MAX) {
+		pthread_cond_signal(&st->wake);   /* never wait for room unwoken */
+		while (st->q_len >= SQLITE_QUEUE_MAX)
+			pthread_cond_wait(&st->room, &st->mu);
+	}
 	if (st->q_tail)
 		st->q_tail->next = job;
 	else
 		st->q_head = job;
 	st->q_tail = job;
 	st->q_len++;
+	/* The writer is woken once per loop turn, at its end (kick), not per
+	 * job: the requests read in the same turn then share one commit
+	 * instead of the first going alone while the rest wait a whole fsync
+	 * for the next. A busy writer takes whatever is queued when its batch
+	 * is done anyway; a full batch is worth waking it for at once. */
+	if (st->q_len >= (size_t)st->cfg.batch_max || !st->kick_check)
+		pthread_cond_signal(&st->wake);
+	else if (!st->kick_pending) {
+		st->kick_pending = true;
+		/* check: right after this turn's poll phase, where requests are
+		 * read. idle: for jobs submitted anywhere else (timers, close
+		 * callbacks, other check or prepare callbacks); an active idle
+		 * handle also keeps the next poll from blocking, so whatever
+		 * phase a job was submitted in, the writer is woken within a
+		 * turn and never waits for unrelated I/O. */
+		uv_check_start(st->kick_check, sqlite__kick_check_cb);
+		uv_idle_start(st->kick_idle, sqlite__kick_idle_cb);
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void kick(store *st)
+{
+	if (!st || !st->kick_pending)
+		return;
+	st->kick_pending = false;
+	uv_check_stop(st->kick_check);
+	uv_idle_stop(st->kick_idle);
+	pthread_mutex_lock(&st->mu);
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->mu);
+}
+
+void sqlite__kick_check_cb(uv_check_t *h)
+{
+	kick(h->data);
+}
+
+void sqlite__kick_idle_cb(uv_idle_t *h)
+{
+	kick(h->data);
 }
 
 void sqlite__deliver(store *st)
