@@ -65,6 +65,8 @@ const api_method api_methods[] = {
 	{"reactions.list", api_reactions_list, U | B, "reactions:read", false, T2},
 	{"reactions.remove", api_reactions_remove, U | B, "reactions:write", true, T2},
 	{"rtm.connect", api_rtm_connect, U | B, NULL, false, T1},
+	{"search.all", api_search_all, U, "search:read", false, T2},
+	{"search.messages", api_search_messages, U, "search:read", false, T2},
 	{"shortcuts.run", api_shortcuts_run, U, NULL, true, T3},
 	{"team.info", api_team_info, U | B, "team:read", false, T3},
 	{"usergroups.create", api_usergroups_create, U | B, "usergroups:write", true, T2},

@@ -38,6 +38,7 @@ static const struct setting {
 	{"apps-connection-lifetime", "CANAL_APPS_CONNECTION_LIFETIME", T_LONG, offsetof(canal_config, apps_connection_lifetime), "Socket Mode connection lifetime in seconds before a refresh disconnect (3600)"},
 	{"response-url-ttl", "CANAL_RESPONSE_URL_TTL", T_LONG, offsetof(canal_config, response_url_ttl), "seconds a slash command's or action's response_url stays usable (1800)"},
 	{"signin-lockout-seconds", "CANAL_SIGNIN_LOCKOUT_SECONDS", T_LONG, offsetof(canal_config, signin_lockout_seconds), "first lockout; doubles with each one, up to 60 times this (60)"},
+	{"search-index", "CANAL_SEARCH_INDEX", T_STR, offsetof(canal_config, search_index), "on or off: index new messages for search; off is for benchmarks only, messages posted meanwhile are never found (on)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -48,6 +49,7 @@ void config_defaults(canal_config *c)
 	c->data_dir = xstrdup("./canal-data");
 	c->log_level = xstrdup("info");
 	c->sync = xstrdup("full");
+	c->search_index = xstrdup("on");
 	c->max_body = 10L << 20;
 	c->max_header = 16 << 10;
 	c->max_connections = 10000;

@@ -27,6 +27,7 @@ typedef struct canal_config {
 	long apps_connection_lifetime; /* Socket Mode connection lifetime, seconds */
 	long response_url_ttl;        /* seconds a response_url works (Slack: 30 min) */
 	long signin_lockout_seconds;  /* the first lockout; doubles up to 60x */
+	char *search_index;           /* on|off: index messages for search (off: benchmarks only) */
 } canal_config;
 
 void config_defaults(canal_config *c);

@@ -116,7 +116,9 @@
 	X(VIEW_TOO_LARGE, "view_too_large", 200) \
 	X(DUPLICATE_EXTERNAL_ID, "duplicate_external_id", 200) \
 	X(HASH_CONFLICT, "hash_conflict", 200) \
-	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200)
+	X(PUSH_LIMIT_REACHED, "push_limit_reached", 200) \
+	X(NO_QUERY, "no_query", 200) \
+	X(INVALID_QUERY, "invalid_query", 200)
 
 enum err {
 	ERR_OK = 0,

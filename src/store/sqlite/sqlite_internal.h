@@ -11,7 +11,8 @@
  *   sqlite_read.c    store_msg_* reads and their decoration (threads, reactions, pins)
  *   sqlite_load.c    store_load (hot state at start), the row readers
  *   sqlite_restore.c store_restore: hot state back to the database after a
- *                    failed job; which jobs in flight write which entity */
+ *                    failed job; which jobs in flight write which entity
+ *   sqlite_search.c  the message search index (FTS5) and store_search_messages */
 #ifndef CANAL_STORE_SQLITE_INTERNAL_H
 #define CANAL_STORE_SQLITE_INTERNAL_H
 #include <pthread.h>
@@ -269,6 +270,11 @@ struct store {
 
 /* sqlite_open.c */
 int sqlite__exec(sqlite3 *db, const char *sql);
+
+/* sqlite_search.c: registers canal_search_text, which the search index
+ * triggers call, on the write connection (before migrations). SQLITE_OK
+ * or an SQLite error. */
+int sqlite__search_register(store *st);
 
 /* sqlite_writer.c */
 void *sqlite__writer_main(void *arg);

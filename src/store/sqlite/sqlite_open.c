@@ -162,6 +162,9 @@ static int open_write(store *st, char *err, size_t errlen)
 	    sqlite__exec(st->wdb, wal_limit) != SQLITE_OK ||
 	    sqlite__exec(st->wdb, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
 		return fail(st->wdb, "cannot configure", st->path, err, errlen);
+	/* The search index triggers call it, migrations included. */
+	if (sqlite__search_register(st) != SQLITE_OK)
+		return fail(st->wdb, "cannot register search functions on", st->path, err, errlen);
 	if (migrate(st, err, errlen) != 0)
 		return -1;
 	for (int i = 0; i < W__COUNT; i++) {
