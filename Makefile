@@ -65,9 +65,10 @@ test:
 	$(MAKE) MODE=asan unit
 	$(MAKE) MODE=asan e2e
 
-bench: build/canal build/canal-load build/canal-wsload
+bench: build/canal build/canal-load build/canal-wsload build/canal-search-fill
 	bench/run
 	bench/rt-run
+	bench/search-run
 
 # Not part of `make test` (about 60-90 s; CRASH_ROUNDS=N to change). See docs/reliability.md.
 crash-test: build/canal
@@ -80,6 +81,10 @@ soak: build/canal
 build/canal-load: bench/load.c
 	@mkdir -p build
 	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libuv) -lm
+
+# Bulk loader for bench/search-run: links the library (offline store API).
+build/canal-search-fill: bench/search_fill.c build/libcanal.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/canal-wsload: bench/wsload.c
 	@mkdir -p build

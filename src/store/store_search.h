@@ -2,12 +2,13 @@
  *
  * Index: every message a person would want to find (plain, bot, /me and
  * thread-broadcast messages; not joins, topic changes or tombstones) is
- * indexed at write time, inside the writer's transaction, as the text a
- * person reads (search_text_plain). Edits re-index, deletions unindex, in
- * the same transaction as the change itself, so a search never sees a
- * message in a state it was never committed in. The SQLite backend keeps
- * this in an FTS5 table maintained by triggers on messages (migration
- * SLOT-SEARCH, src/store/sqlite/sqlite_search.c).
+ * indexed by the writer, as the text a person reads (search_text_plain).
+ * Edits re-index, deletions unindex. Unless the writer is saturated, that
+ * happens in the same transaction as the change itself, so a message is
+ * found as soon as its post is answered; under sustained load the index
+ * may lag by up to a thousand messages (src/store/sqlite/sqlite_search.c
+ * explains). The SQLite backend keeps an FTS5 table (migration
+ * SLOT-SEARCH).
  *
  * Reads: store_search_messages never decides who may see what. The
  * caller passes the exact set of channels to look in (visibility, in:,

@@ -35,6 +35,11 @@ async function search(client, query, opts = {}) {
 	return r.messages;
 }
 
+// The texts found, and the ones expected, in the same (sorted) order.
+function same(actual, expected, what) {
+	assert.deepEqual(actual, [...expected].sort(), what);
+}
+
 async function texts(client, query, opts = {}) {
 	const m = await search(client, query, { count: 100, ...opts });
 	return m.matches.map((x) => x.text).sort();
@@ -87,15 +92,15 @@ test('search: "exact phrase", -excluded, word* prefix, stemming', async () => {
 	await alice.client.chat.postMessage({ channel: ch.id, text: `${a} ${b} first` });
 	await alice.client.chat.postMessage({ channel: ch.id, text: `${b} ${a} second` });
 	await alice.client.chat.postMessage({ channel: ch.id, text: `${a} ${c} third` });
-	assert.deepEqual(await texts(alice.client, `"${a} ${b}"`), [`${a} ${b} first`]);
-	assert.deepEqual(await texts(alice.client, `${a} ${b}`), [`${a} ${b} first`, `${b} ${a} second`]);
-	assert.deepEqual(await texts(alice.client, `${a} -${c}`), [`${a} ${b} first`, `${b} ${a} second`]);
-	assert.deepEqual(await texts(alice.client, `${a} -"${b} ${a}"`), [`${a} ${b} first`, `${a} ${c} third`]);
-	assert.deepEqual(await texts(alice.client, `${a.slice(0, -2)}* third`), [`${a} ${c} third`]);
+	same(await texts(alice.client, `"${a} ${b}"`), [`${a} ${b} first`]);
+	same(await texts(alice.client, `${a} ${b}`), [`${a} ${b} first`, `${b} ${a} second`]);
+	same(await texts(alice.client, `${a} -${c}`), [`${a} ${b} first`, `${b} ${a} second`]);
+	same(await texts(alice.client, `${a} -"${b} ${a}"`), [`${a} ${b} first`, `${a} ${c} third`]);
+	same(await texts(alice.client, `${a.slice(0, -2)}* third`), [`${a} ${c} third`]);
 	// Stemming: a form of the word finds the others.
 	const s = word();
 	await alice.client.chat.postMessage({ channel: ch.id, text: `we ${s}ed it yesterday` });
-	assert.deepEqual(await texts(alice.client, `${s}ing`), [`we ${s}ed it yesterday`]);
+	same(await texts(alice.client, `${s}ing`), [`we ${s}ed it yesterday`]);
 	// Only exclusions: everything visible but those.
 	const only = await search(alice.client, `-${a} in:#${ch.name}`);
 	assert.deepEqual(only.matches.map((x) => x.text), [`we ${s}ed it yesterday`]);
@@ -107,11 +112,11 @@ test('search: mrkdwn markup is indexed as a person reads it', async () => {
 	const w = word(), label = word();
 	const text = `${w} see <https://example.com/runbook|${label} guide> and <#${ch.id}|${ch.name}> &amp; <@${bob.id}>`;
 	await alice.client.chat.postMessage({ channel: ch.id, text });
-	assert.deepEqual(await texts(alice.client, `"${label} guide"`), [text]);
-	assert.deepEqual(await texts(alice.client, `${w} example.com`), [text]);
-	assert.deepEqual(await texts(alice.client, `${w} runbook`), [text]);
-	assert.deepEqual(await texts(alice.client, `${w} amp`), [], 'entities are not words');
-	assert.deepEqual(await texts(alice.client, `${w} ${bob.id}`), [text], 'a mention is indexed by its id');
+	same(await texts(alice.client, `"${label} guide"`), [text]);
+	same(await texts(alice.client, `${w} example.com`), [text]);
+	same(await texts(alice.client, `${w} runbook`), [text]);
+	same(await texts(alice.client, `${w} amp`), [], 'entities are not words');
+	same(await texts(alice.client, `${w} ${bob.id}`), [text], 'a mention is indexed by its id');
 });
 
 test('search: in:#channel, in:<#C…>, in:@user, -in:, unknown in: matches nothing', async () => {
@@ -123,17 +128,17 @@ test('search: in:#channel, in:<#C…>, in:@user, -in:, unknown in: matches nothi
 	const dm = (await alice.client.conversations.open({ users: bob.id })).channel.id;
 	await bob.client.chat.postMessage({ channel: dm, text: `${w} dm` });
 
-	assert.deepEqual(await texts(alice.client, `${w} in:#${c1.name}`), [`${w} one`]);
-	assert.deepEqual(await texts(alice.client, `${w} in:${c2.name}`), [`${w} two`]);
-	assert.deepEqual(await texts(alice.client, `${w} in:<#${c2.id}|${c2.name}>`), [`${w} two`]);
-	assert.deepEqual(await texts(alice.client, `${w} in:${c1.id}`), [`${w} one`]);
-	assert.deepEqual(await texts(alice.client, `${w} in:@bob`), [`${w} dm`]);
-	assert.deepEqual(await texts(bob.client, `${w} in:@alice`), [`${w} dm`]);
-	assert.deepEqual(await texts(alice.client, `${w} in:#${c1.name} in:#${c2.name}`), [`${w} one`, `${w} two`]);
-	assert.deepEqual(await texts(alice.client, `${w} -in:#${c1.name}`), [`${w} dm`, `${w} two`]);
+	same(await texts(alice.client, `${w} in:#${c1.name}`), [`${w} one`]);
+	same(await texts(alice.client, `${w} in:${c2.name}`), [`${w} two`]);
+	same(await texts(alice.client, `${w} in:<#${c2.id}|${c2.name}>`), [`${w} two`]);
+	same(await texts(alice.client, `${w} in:${c1.id}`), [`${w} one`]);
+	same(await texts(alice.client, `${w} in:@bob`), [`${w} dm`]);
+	same(await texts(bob.client, `${w} in:@alice`), [`${w} dm`]);
+	same(await texts(alice.client, `${w} in:#${c1.name} in:#${c2.name}`), [`${w} one`, `${w} two`]);
+	same(await texts(alice.client, `${w} -in:#${c1.name}`), [`${w} dm`, `${w} two`]);
 	const unknown = await search(alice.client, `${w} in:#no-such-channel-here`);
 	assert.equal(unknown.total, 0);
-	assert.deepEqual(await texts(alice.client, `${w} in:@nobody-by-that-name`), []);
+	same(await texts(alice.client, `${w} in:@nobody-by-that-name`), []);
 	// The DM is found without in: too, with Slack's DM channel shape.
 	const all = await search(alice.client, `${w} dm`);
 	assert.equal(all.total, 1);
@@ -151,16 +156,16 @@ test('search: from:@user, from:me, from:<@U…>, -from:, to:@user, to:me', async
 	const w = word();
 	await alice.client.chat.postMessage({ channel: ch.id, text: `${w} by alice` });
 	await bob.client.chat.postMessage({ channel: ch.id, text: `${w} by bob` });
-	assert.deepEqual(await texts(alice.client, `${w} from:@bob`), [`${w} by bob`]);
-	assert.deepEqual(await texts(alice.client, `${w} from:bob`), [`${w} by bob`]);
-	assert.deepEqual(await texts(alice.client, `${w} from:<@${bob.id}>`), [`${w} by bob`]);
-	assert.deepEqual(await texts(alice.client, `${w} from:me`), [`${w} by alice`]);
-	assert.deepEqual(await texts(bob.client, `${w} from:me`), [`${w} by bob`]);
-	assert.deepEqual(await texts(alice.client, `${w} -from:@bob`), [`${w} by alice`]);
-	assert.deepEqual(await texts(alice.client, `${w} from:@bob from:@alice`), [`${w} by alice`, `${w} by bob`]);
-	assert.deepEqual(await texts(alice.client, `${w} from:@nobody-by-that-name`), []);
+	same(await texts(alice.client, `${w} from:@bob`), [`${w} by bob`]);
+	same(await texts(alice.client, `${w} from:bob`), [`${w} by bob`]);
+	same(await texts(alice.client, `${w} from:<@${bob.id}>`), [`${w} by bob`]);
+	same(await texts(alice.client, `${w} from:me`), [`${w} by alice`]);
+	same(await texts(bob.client, `${w} from:me`), [`${w} by bob`]);
+	same(await texts(alice.client, `${w} -from:@bob`), [`${w} by alice`]);
+	same(await texts(alice.client, `${w} from:@bob from:@alice`), [`${w} by alice`, `${w} by bob`]);
+	same(await texts(alice.client, `${w} from:@nobody-by-that-name`), []);
 	// A user of another org is nobody here.
-	assert.deepEqual(await texts(alice.client, `${w} from:<@${orgB.alice.id}>`), []);
+	same(await texts(alice.client, `${w} from:<@${orgB.alice.id}>`), []);
 
 	// to: what was said to someone in DMs (and group DMs) they are in.
 	const dmAB = (await alice.client.conversations.open({ users: bob.id })).channel.id;
@@ -170,11 +175,11 @@ test('search: from:@user, from:me, from:<@U…>, -from:, to:@user, to:me', async
 	await bob.client.chat.postMessage({ channel: dmAB, text: `${t} bob to alice` });
 	await alice.client.chat.postMessage({ channel: dmAC, text: `${t} alice to carol` });
 	await alice.client.chat.postMessage({ channel: ch.id, text: `${t} in a channel` });
-	assert.deepEqual(await texts(alice.client, `${t} to:@bob`), [`${t} alice to bob`]);
-	assert.deepEqual(await texts(alice.client, `${t} to:<@${carol.id}>`), [`${t} alice to carol`]);
-	assert.deepEqual(await texts(alice.client, `${t} to:me`), [`${t} bob to alice`]);
-	assert.deepEqual(await texts(bob.client, `${t} to:me`), [`${t} alice to bob`]);
-	assert.deepEqual(await texts(alice.client, `${t} to:@nobody-by-that-name`), []);
+	same(await texts(alice.client, `${t} to:@bob`), [`${t} alice to bob`]);
+	same(await texts(alice.client, `${t} to:<@${carol.id}>`), [`${t} alice to carol`]);
+	same(await texts(alice.client, `${t} to:me`), [`${t} bob to alice`]);
+	same(await texts(bob.client, `${t} to:me`), [`${t} alice to bob`]);
+	same(await texts(alice.client, `${t} to:@nobody-by-that-name`), []);
 });
 
 function day(offsetDays) {
@@ -221,19 +226,19 @@ test('search: has:link, has:reaction, has::emoji:, has:pin, is:thread', async ()
 	await alice.client.pins.add({ channel: ch.id, timestamp: pinned.ts });
 	await bob.client.chat.postMessage({ channel: ch.id, text: `${w} reply`, thread_ts: plain.ts });
 
-	assert.deepEqual(await texts(alice.client, `${w} has:link`), [`${w} link <https://example.org/x>`]);
-	assert.deepEqual(await texts(alice.client, `${w} has:reaction`), [`${w} reacted`, `${w} toned`]);
-	assert.deepEqual(await texts(alice.client, `${w} has::tada:`), [`${w} reacted`]);
-	assert.deepEqual(await texts(alice.client, `${w} has::thumbsup:`), [`${w} toned`], 'any skin tone');
-	assert.deepEqual(await texts(alice.client, `${w} has::thumbsup::skin-tone-3:`), [`${w} toned`]);
-	assert.deepEqual(await texts(alice.client, `${w} has::eyes:`), []);
-	assert.deepEqual(await texts(alice.client, `${w} has:pin`), [`${w} pinned`]);
-	assert.deepEqual(await texts(alice.client, `${w} is:thread`), [`${w} plain`, `${w} reply`]);
+	same(await texts(alice.client, `${w} has:link`), [`${w} link <https://example.org/x>`]);
+	same(await texts(alice.client, `${w} has:reaction`), [`${w} reacted`, `${w} toned`]);
+	same(await texts(alice.client, `${w} has::tada:`), [`${w} reacted`]);
+	same(await texts(alice.client, `${w} has::thumbsup:`), [`${w} toned`], 'any skin tone');
+	same(await texts(alice.client, `${w} has::thumbsup::skin-tone-3:`), [`${w} toned`]);
+	same(await texts(alice.client, `${w} has::eyes:`), []);
+	same(await texts(alice.client, `${w} has:pin`), [`${w} pinned`]);
+	same(await texts(alice.client, `${w} is:thread`), [`${w} plain`, `${w} reply`]);
 	// Modifiers alone (no words) work too.
-	assert.deepEqual(await texts(alice.client, `in:#${ch.name} has:pin`), [`${w} pinned`]);
+	same(await texts(alice.client, `in:#${ch.name} has:pin`), [`${w} pinned`]);
 	// The reaction goes, the match goes.
 	await bob.client.reactions.remove({ channel: ch.id, timestamp: reacted.ts, name: 'tada' });
-	assert.deepEqual(await texts(alice.client, `${w} has::tada:`), []);
+	same(await texts(alice.client, `${w} has::tada:`), []);
 	const r = await search(alice.client, `${w} reply`);
 	assert.equal(r.matches[0].thread_ts, plain.ts);
 	assert.match(r.matches[0].permalink, new RegExp(`thread_ts=${plain.ts.replace('.', '\\.')}`));
@@ -309,11 +314,11 @@ test('search: never finds what the searcher cannot see', async () => {
 
 	// alice sees her own conversations; bob (in the group DM) sees it and
 	// the public channel; carol sees the DM and group DM.
-	assert.deepEqual(await texts(alice.client, w), [`${w} dm secret`, `${w} group dm secret`, `${w} private secret`, `${w} public`]);
-	assert.deepEqual(await texts(bob.client, w), [`${w} group dm secret`, `${w} public`]);
-	assert.deepEqual(await texts(carol.client, w), [`${w} dm secret`, `${w} group dm secret`, `${w} public`]);
-	assert.deepEqual(await texts(orgB.alice.client, w), [`${w} other org private`, `${w} other org public`]);
-	assert.deepEqual(await texts(orgB.bob.client, w), [`${w} other org public`]);
+	same(await texts(alice.client, w), [`${w} dm secret`, `${w} group dm secret`, `${w} private secret`, `${w} public`]);
+	same(await texts(bob.client, w), [`${w} group dm secret`, `${w} public`]);
+	same(await texts(carol.client, w), [`${w} dm secret`, `${w} group dm secret`, `${w} public`]);
+	same(await texts(orgB.alice.client, w), [`${w} other org private`, `${w} other org public`]);
+	same(await texts(orgB.bob.client, w), [`${w} other org public`]);
 
 	// Naming what one cannot see finds nothing, and looks like a name
 	// that does not exist.
@@ -341,9 +346,9 @@ test('search: never finds what the searcher cannot see', async () => {
 
 	// Leaving a private channel: its messages are no longer found.
 	await alice.client.conversations.invite({ channel: priv.id, users: bob.id });
-	assert.deepEqual(await texts(bob.client, `${w} private`), [`${w} private secret`]);
+	same(await texts(bob.client, `${w} private`), [`${w} private secret`]);
 	await bob.client.conversations.leave({ channel: priv.id });
-	assert.deepEqual(await texts(bob.client, `${w} private`), []);
+	same(await texts(bob.client, `${w} private`), []);
 
 	// Archived public channels stay searchable, as on Slack.
 	await alice.client.conversations.archive({ channel: pub.id });

@@ -147,26 +147,32 @@ const char *const sqlite__migrations[] = {
 	" created INTEGER NOT NULL DEFAULT 0,"
 	" revoked INTEGER NOT NULL DEFAULT 0);",
 
-	/* 3: SLOT-SEARCH: message search. An FTS5 index of what a person
-	 * reads in each message (canal_search_text, sqlite_search.c: NULL for
-	 * what search leaves out), rowid = messages.rowid, kept by triggers in
-	 * the writer's transaction; existing messages are indexed here. */
+	/* 3: SLOT-SEARCH: message search. msg_search is an FTS5 index of
+	 * what a person reads in each message (canal_search_text,
+	 * sqlite_search.c: NULL for what search leaves out), rowid =
+	 * messages.rowid. Triggers only note which rows changed in
+	 * msg_search_queue; the writer re-indexes those rows at the end of
+	 * every batch, inside the same transaction (sqlite__search_flush),
+	 * because FTS5 writes a new index segment at every savepoint (one per
+	 * job) while it holds pending changes. Existing messages are indexed
+	 * here. */
 	"CREATE VIRTUAL TABLE msg_search USING fts5(body,"
 	" tokenize='porter unicode61 remove_diacritics 2');"
 	"INSERT INTO msg_search(rowid, body) SELECT rowid, b FROM"
 	" (SELECT rowid, canal_search_text(text, subtype, hidden) AS b FROM messages)"
 	" WHERE b IS NOT NULL;"
+	"CREATE TABLE msg_search_queue(id INTEGER PRIMARY KEY);"
 	"CREATE TRIGGER msg_search_insert AFTER INSERT ON messages BEGIN"
-	" INSERT INTO msg_search(rowid, body) SELECT new.rowid, b FROM"
-	" (SELECT canal_search_text(new.text, new.subtype, new.hidden) AS b) WHERE b IS NOT NULL;"
+	" INSERT INTO msg_search_queue(id) SELECT new.rowid"
+	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = new.rowid);"
 	" END;"
 	"CREATE TRIGGER msg_search_update AFTER UPDATE OF text, subtype, hidden ON messages BEGIN"
-	" DELETE FROM msg_search WHERE rowid = old.rowid;"
-	" INSERT INTO msg_search(rowid, body) SELECT new.rowid, b FROM"
-	" (SELECT canal_search_text(new.text, new.subtype, new.hidden) AS b) WHERE b IS NOT NULL;"
+	" INSERT INTO msg_search_queue(id) SELECT new.rowid"
+	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = new.rowid);"
 	" END;"
 	"CREATE TRIGGER msg_search_delete AFTER DELETE ON messages BEGIN"
-	" DELETE FROM msg_search WHERE rowid = old.rowid;"
+	" INSERT INTO msg_search_queue(id) SELECT old.rowid"
+	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = old.rowid);"
 	" END;",
 
 	/* 4: SLOT-FILES */

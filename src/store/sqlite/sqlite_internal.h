@@ -275,6 +275,14 @@ int sqlite__exec(sqlite3 *db, const char *sql);
  * triggers call, on the write connection (before migrations). SQLITE_OK
  * or an SQLite error. */
 int sqlite__search_register(store *st);
+/* Writer thread, at the end of a batch, before COMMIT: brings the search
+ * index up to date with the messages written since it last was, unless
+ * more jobs are waiting and fewer than a thousand such messages are
+ * queued (then a later batch of the same burst does it). SQLITE_OK or an
+ * SQLite error (the batch is then rolled back). sqlite__search_open does
+ * the same at open, after migrations, in its own transaction. */
+int sqlite__search_flush(store *st);
+int sqlite__search_open(store *st);
 
 /* sqlite_writer.c */
 void *sqlite__writer_main(void *arg);

@@ -5,22 +5,45 @@
  *   msg_search(body)  FTS5, Porter stemming over unicode61 (diacritics
  *                     folded); rowid = messages.rowid; body is
  *                     canal_search_text(text, subtype, hidden).
- *   triggers on messages: after insert, index the new row; after an update
- *   of text/subtype/hidden, drop and re-index it; after a delete, drop it.
- * The triggers run inside the writer's transaction, so the index commits
- * (or rolls back to a job's savepoint) with the message itself, whatever
- * path wrote it.
+ *   msg_search_queue  rowids of messages inserted, edited or deleted since
+ *                     the index was last brought up to date.
+ *   triggers on messages fill the queue; at the end of a batch, before
+ *   COMMIT, the writer empties it (sqlite__search_flush): each queued row
+ *   loses its old entry and, if it still exists and search finds such
+ *   messages, gets one for its current text.
+ *
+ * When the index is brought up to date:
+ *  1. In the batch that wrote the messages, whenever no other job is
+ *     waiting for the writer: then a post, an edit or a deletion is in the
+ *     index when its request is answered, in the same transaction (what a
+ *     person sees: the message they just posted is found).
+ *  2. Under sustained load (jobs keep waiting) the work is left to a later
+ *     batch of the same burst, until SEARCH_FLUSH_ROWS rows are queued:
+ *     the index then lags by at most that many messages (a fraction of a
+ *     second at full speed), and the burst's last batch always catches up
+ *     (no job waits after it). A lagging entry cannot leak: matches are
+ *     joined to the current messages row and filtered by its channel.
+ *  3. At open (sqlite__search_open), for rows a crash left queued.
+ * Why not index in the triggers, per message: FTS5 (3.40) writes its
+ * pending changes out as a new index segment at every savepoint, and the
+ * writer opens one per job: a segment per message (posting throughput
+ * fell to 40%). Why not per batch whatever the load: each flush writes a
+ * segment and does merge work, about as many pages again as the batch's
+ * messages themselves, on the one writer thread; per thousand messages
+ * it costs little (bench/README.md has the figures).
+ * A job that fails rolls back its queue rows with the rest of its
+ * savepoint.
  *
  * canal_search_text is an SQL function registered on the write connection
  * before migrations run (sqlite__search_register): the text a person
  * reads (search_text_plain), or NULL for what search leaves out (system
  * messages such as joins, tombstones, empty text), or NULL for everything
  * while indexing is off (store_cfg.search_index_off, for the benchmark's
- * comparison: messages written then are never indexed). The index has its
- * own copy of body, so dropping a row needs only its rowid: the delete
+ * comparison: the flush then leaves the index alone, so messages written
+ * meanwhile are never found and deleted ones leave stale entries: never
+ * for a server people use). The index keeps
+ * its own copy of body, so dropping an entry needs only its rowid and
  * never depends on the function giving the same answer as at insert.
- * Other programs that write messages (the sqlite3 shell) must register
- * the function too, or their writes fail.
  *
  * The query is built per request (the filters vary), prepared on the read
  * connection and finalized after: a few tens of microseconds beside the
@@ -75,6 +98,101 @@ int sqlite__search_register(store *st)
 	return sqlite3_create_function_v2(st->wdb, "canal_search_text", 3,
 					  SQLITE_UTF8 | SQLITE_DETERMINISTIC, st, search_text_fn,
 					  NULL, NULL, NULL);
+}
+
+/* ---- the end of a batch (writer thread) ---- */
+
+static const char flush_pending[] = "SELECT EXISTS (SELECT 1 FROM msg_search_queue)";
+/* A row's old entry goes whatever happened to it (FTS5 keeps its own copy
+ * of body, so the message row need not exist any more), one rowid at a
+ * time: FTS5 answers "rowid = ?" from its content table, but "rowid IN
+ * (subquery)" with a scan of the whole index (seconds at a million
+ * messages). Then the rows still there are indexed as they are now. A
+ * rowid deleted and reused in one batch ends up indexed as the new
+ * message. CROSS JOIN keeps the queue the outer loop: the planner knows
+ * nothing of its size and would otherwise scan every message. */
+static const char flush_queued[] = "SELECT id FROM msg_search_queue";
+static const char flush_unindex[] = "DELETE FROM msg_search WHERE rowid = ?1";
+static const char flush_index[] =
+	"INSERT INTO msg_search(rowid, body) SELECT id, b FROM (SELECT q.id,"
+	" canal_search_text(m.text, m.subtype, m.hidden) AS b FROM msg_search_queue q CROSS"
+	" JOIN messages m ON m.rowid = q.id) WHERE b IS NOT NULL";
+static const char flush_clear[] = "DELETE FROM msg_search_queue";
+
+static int flush_step(store *st, const char *sql, bool *row)
+{
+	sqlite3_stmt *s = sqlite__cache_get(&st->wext, st->wdb, sql);
+	if (!s)
+		return SQLITE_ERROR;
+	int rc = sqlite3_step(s);
+	if (row)
+		*row = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* At least this many queued rows: the index is brought up to date even
+ * while more jobs wait (bounds the lag under sustained load). */
+#define SEARCH_FLUSH_ROWS "1000"
+static const char flush_enough[] = "SELECT count(*) >= " SEARCH_FLUSH_ROWS
+				   " FROM (SELECT 1 FROM msg_search_queue LIMIT " SEARCH_FLUSH_ROWS ")";
+
+int sqlite__search_flush(store *st)
+{
+	bool pending = false;
+	int rc = flush_step(st, flush_pending, &pending);
+	if (rc != SQLITE_OK || !pending)
+		return rc;
+	pthread_mutex_lock(&st->mu);
+	bool more_jobs = st->q_len > 0;
+	pthread_mutex_unlock(&st->mu);
+	if (more_jobs) {
+		bool enough = false;
+		if ((rc = flush_step(st, flush_enough, &enough)) != SQLITE_OK || !enough)
+			return rc;
+	}
+	/* Indexing off (benchmarks): the index is not touched at all, so
+	 * the comparison measures posting without it. Entries of messages
+	 * deleted meanwhile stay behind. */
+	if (st->cfg.search_index_off)
+		return flush_step(st, flush_clear, NULL);
+	sqlite3_stmt *q = sqlite__cache_get(&st->wext, st->wdb, flush_queued);
+	sqlite3_stmt *d = sqlite__cache_get(&st->wext, st->wdb, flush_unindex);
+	if (!q || !d)
+		return SQLITE_ERROR;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		sqlite3_bind_int64(d, 1, sqlite3_column_int64(q, 0));
+		int drc = sqlite3_step(d);
+		sqlite3_reset(d);
+		if (drc != SQLITE_DONE) {
+			rc = drc;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return rc;
+	if ((rc = flush_step(st, flush_index, NULL)) != SQLITE_OK)
+		return rc;
+	return flush_step(st, flush_clear, NULL);
+}
+
+int sqlite__search_open(store *st)
+{
+	bool pending = false;
+	int rc = flush_step(st, flush_pending, &pending);
+	if (rc != SQLITE_OK || !pending)
+		return rc;
+	/* Rows a batch left queued before the server stopped (a crash
+	 * under load): indexed now, before anyone searches. */
+	if ((rc = sqlite__exec(st->wdb, "BEGIN IMMEDIATE")) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite__search_flush(st)) != SQLITE_OK ||
+	    (rc = sqlite__exec(st->wdb, "COMMIT")) != SQLITE_OK) {
+		sqlite__exec(st->wdb, "ROLLBACK");
+		return rc;
+	}
+	return SQLITE_OK;
 }
 
 /* ---- query building ---- */

@@ -182,6 +182,15 @@ void sqlite__run_batch(store *st, store_job *batch)
 				lost = j->err ? j->err : ERR_INTERNAL_ERROR;
 		}
 		if (!lost) {
+			/* Modules' end-of-batch work, in the same transaction. */
+			rc = sqlite__search_flush(st);
+			if (rc != SQLITE_OK) {
+				log_sql_err(st, "search index", rc);
+				lost = map_err(rc, NULL);
+				sqlite__exec(st->wdb, "ROLLBACK");
+			}
+		}
+		if (!lost) {
 			rc = sqlite__exec(st->wdb, "COMMIT");
 			if (rc != SQLITE_OK) {
 				log_sql_err(st, "commit", rc);
