@@ -224,6 +224,7 @@ struct store {
 	sqlite3_stmt *wstmt[W__COUNT];
 	sqlite__stmt_cache wext;  /* writer thread: modules' write statements */
 	int hook_frames;          /* writer thread: WAL frames after its last commit (WAL hook) */
+	bool search_pending;      /* writer thread: search index behind (sqlite_search.c) */
 
 	sqlite3 *cdb;             /* checkpointer thread only; NULL offline */
 
@@ -276,12 +277,16 @@ int sqlite__exec(sqlite3 *db, const char *sql);
  * or an SQLite error. */
 int sqlite__search_register(store *st);
 /* Writer thread, at the end of a batch, before COMMIT: brings the search
- * index up to date with the messages written since it last was, unless
- * more jobs are waiting and fewer than a thousand such messages are
- * queued (then a later batch of the same burst does it). SQLITE_OK or an
- * SQLite error (the batch is then rolled back). sqlite__search_open does
- * the same at open, after migrations, in its own transaction. */
+ * index up to date with the messages written since it last was, or
+ * leaves it behind under load and sets search_pending (sqlite_search.c
+ * says when). SQLITE_OK or an SQLite error (the batch is then rolled
+ * back). sqlite__search_idle: the writer found no job for
+ * SQLITE_SEARCH_IDLE_US while search_pending: catches up in a transaction
+ * of its own (mu not held; clears search_pending). sqlite__search_open:
+ * the same at open, after migrations. */
+#define SQLITE_SEARCH_IDLE_US 10000
 int sqlite__search_flush(store *st);
+void sqlite__search_idle(store *st);
 int sqlite__search_open(store *st);
 
 /* sqlite_writer.c */

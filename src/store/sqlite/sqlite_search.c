@@ -12,25 +12,29 @@
  *   loses its old entry and, if it still exists and search finds such
  *   messages, gets one for its current text.
  *
- * When the index is brought up to date:
- *  1. In the batch that wrote the messages, whenever no other job is
- *     waiting for the writer: then a post, an edit or a deletion is in the
- *     index when its request is answered, in the same transaction (what a
- *     person sees: the message they just posted is found).
- *  2. Under sustained load (jobs keep waiting) the work is left to a later
- *     batch of the same burst, until SEARCH_FLUSH_ROWS rows are queued:
- *     the index then lags by at most that many messages (a fraction of a
- *     second at full speed), and the burst's last batch always catches up
- *     (no job waits after it). A lagging entry cannot leak: matches are
- *     joined to the current messages row and filtered by its channel.
+ * When the index is brought up to date (sqlite__search_flush's policy):
+ *  1. In the batch that wrote the messages, when no other job waits for
+ *     the writer and at most SEARCH_FLUSH_SMALL rows are queued, which is
+ *     every batch of a server people use interactively: a post, an edit
+ *     or a deletion is then in the index when its request is answered, in
+ *     the same transaction (the message one just posted is found).
+ *  2. Under load (jobs waiting, or a big batch), at the first batch with
+ *     SEARCH_FLUSH_ROWS rows queued, or once the writer has had no job
+ *     for SQLITE_SEARCH_IDLE_US (sqlite__search_idle, its own transaction;
+ *     at once when the store closes). So the index lags by at most a
+ *     thousand messages, or 10 ms after a burst. A lagging entry cannot
+ *     leak: matches are joined to the current messages row and filtered
+ *     by its channel, and a row gone meanwhile drops out of the join.
  *  3. At open (sqlite__search_open), for rows a crash left queued.
+ *  Offline (no loop: the CLI, bulk loads) every batch does it.
  * Why not index in the triggers, per message: FTS5 (3.40) writes its
  * pending changes out as a new index segment at every savepoint, and the
  * writer opens one per job: a segment per message (posting throughput
- * fell to 40%). Why not per batch whatever the load: each flush writes a
- * segment and does merge work, about as many pages again as the batch's
- * messages themselves, on the one writer thread; per thousand messages
- * it costs little (bench/README.md has the figures).
+ * fell to 40%). Why not in every batch whatever the load: each flush
+ * writes a segment and does merge work, one to two times as many pages
+ * as the batch's messages themselves, in the commit that everyone in the
+ * batch waits for on the one writer thread (throughput fell to about
+ * half); per thousand messages it costs little (bench/README.md).
  * A job that fails rolls back its queue rows with the rest of its
  * savepoint.
  *
@@ -54,6 +58,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "core/err.h"
@@ -131,26 +136,10 @@ static int flush_step(store *st, const char *sql, bool *row)
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* At least this many queued rows: the index is brought up to date even
- * while more jobs wait (bounds the lag under sustained load). */
-#define SEARCH_FLUSH_ROWS "1000"
-static const char flush_enough[] = "SELECT count(*) >= " SEARCH_FLUSH_ROWS
-				   " FROM (SELECT 1 FROM msg_search_queue LIMIT " SEARCH_FLUSH_ROWS ")";
-
-int sqlite__search_flush(store *st)
+/* Brings the index up to date with every queued row (inside the caller's
+ * transaction). */
+static int flush_now(store *st)
 {
-	bool pending = false;
-	int rc = flush_step(st, flush_pending, &pending);
-	if (rc != SQLITE_OK || !pending)
-		return rc;
-	pthread_mutex_lock(&st->mu);
-	bool more_jobs = st->q_len > 0;
-	pthread_mutex_unlock(&st->mu);
-	if (more_jobs) {
-		bool enough = false;
-		if ((rc = flush_step(st, flush_enough, &enough)) != SQLITE_OK || !enough)
-			return rc;
-	}
 	/* Indexing off (benchmarks): the index is not touched at all, so
 	 * the comparison measures posting without it. Entries of messages
 	 * deleted meanwhile stay behind. */
@@ -160,6 +149,7 @@ int sqlite__search_flush(store *st)
 	sqlite3_stmt *d = sqlite__cache_get(&st->wext, st->wdb, flush_unindex);
 	if (!q || !d)
 		return SQLITE_ERROR;
+	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		sqlite3_bind_int64(d, 1, sqlite3_column_int64(q, 0));
 		int drc = sqlite3_step(d);
@@ -177,6 +167,77 @@ int sqlite__search_flush(store *st)
 	return flush_step(st, flush_clear, NULL);
 }
 
+/* The policy (see the design note): a batch brings the index up to date
+ * when SEARCH_FLUSH_ROWS rows are queued, or when at most
+ * SEARCH_FLUSH_SMALL are and no job waits (light load: what was just
+ * written is found as soon as it is answered). Otherwise the rows wait
+ * for a later batch or the writer's next idle moment. */
+#define SEARCH_FLUSH_ROWS "1000"
+#define SEARCH_FLUSH_SMALL 16
+static const char flush_count[] = "SELECT count(*) FROM (SELECT 1 FROM msg_search_queue LIMIT "
+				  SEARCH_FLUSH_ROWS ")";
+
+int sqlite__search_flush(store *st)
+{
+	sqlite3_stmt *c = sqlite__cache_get(&st->wext, st->wdb, flush_count);
+	if (!c)
+		return SQLITE_ERROR;
+	int rc = sqlite3_step(c);
+	int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(c, 0) : 0;
+	sqlite3_reset(c);
+	if (rc != SQLITE_ROW)
+		return rc;
+	if (n == 0) {
+		st->search_pending = false;
+		return SQLITE_OK;
+	}
+	/* Offline (the CLI, bulk loads) nothing comes later to catch up. */
+	if (st->loop && n < atoi(SEARCH_FLUSH_ROWS)) {
+		pthread_mutex_lock(&st->mu);
+		bool waiting = st->q_len > 0;
+		pthread_mutex_unlock(&st->mu);
+		if (waiting || n > SEARCH_FLUSH_SMALL) {
+			st->search_pending = true;
+			return SQLITE_OK;
+		}
+	}
+	rc = flush_now(st);
+	if (rc == SQLITE_OK)
+		st->search_pending = false;
+	return rc;
+}
+
+/* flush_now in a transaction of its own. */
+static int flush_alone(store *st)
+{
+	int rc = sqlite__exec(st->wdb, "BEGIN IMMEDIATE");
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = flush_now(st)) != SQLITE_OK || (rc = sqlite__exec(st->wdb, "COMMIT")) != SQLITE_OK) {
+		sqlite__exec(st->wdb, "ROLLBACK");
+		return rc;
+	}
+	return SQLITE_OK;
+}
+
+void sqlite__search_idle(store *st)
+{
+	/* Cleared whatever happens: a failure (disk full) is not retried in
+	 * a loop; the next batch tries again. */
+	st->search_pending = false;
+	int rc = flush_alone(st);
+	if (rc != SQLITE_OK) {
+		log_error("store: search index catch-up failed", "rc=%d err=\"%s\"", rc,
+			  sqlite3_errmsg(st->wdb));
+		return;
+	}
+	pthread_mutex_lock(&st->mu);
+	st->last_commit_us = clock_mono_us();
+	sqlite__wal_note(st);
+	st->stats.commits++;
+	pthread_mutex_unlock(&st->mu);
+}
+
 int sqlite__search_open(store *st)
 {
 	bool pending = false;
@@ -185,14 +246,7 @@ int sqlite__search_open(store *st)
 		return rc;
 	/* Rows a batch left queued before the server stopped (a crash
 	 * under load): indexed now, before anyone searches. */
-	if ((rc = sqlite__exec(st->wdb, "BEGIN IMMEDIATE")) != SQLITE_OK)
-		return rc;
-	if ((rc = sqlite__search_flush(st)) != SQLITE_OK ||
-	    (rc = sqlite__exec(st->wdb, "COMMIT")) != SQLITE_OK) {
-		sqlite__exec(st->wdb, "ROLLBACK");
-		return rc;
-	}
-	return SQLITE_OK;
+	return flush_alone(st);
 }
 
 /* ---- query building ---- */

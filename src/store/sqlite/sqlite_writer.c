@@ -290,6 +290,23 @@ void *sqlite__writer_main(void *arg)
 			continue;
 		}
 		if (!st->q_head) {
+			if (st->search_pending) {
+				/* The search index was left behind under load:
+				 * it catches up once no job came for a while (at
+				 * once when stopping). */
+				if (!st->stopping && wait_us(st, SQLITE_SEARCH_IDLE_US) != ETIMEDOUT)
+					continue;
+				if (st->q_head || st->ckpt_hold)
+					continue;
+				st->writer_busy = true;
+				pthread_mutex_unlock(&st->mu);
+				sqlite__search_idle(st);
+				pthread_mutex_lock(&st->mu);
+				st->writer_busy = false;
+				if (st->ckpt_hold || st->ckpt_want)
+					pthread_cond_signal(&st->held);
+				continue;
+			}
 			if (st->stopping)
 				break;
 			pthread_cond_wait(&st->wake, &st->mu);
