@@ -301,8 +301,8 @@ static void test_queue_left_by_a_crash(void **state)
 	/* As a crash under load leaves it: rows queued, index behind (an
 	 * insert never indexed, a deletion never unindexed). */
 	exec_raw(f->dir, "DELETE FROM msg_search WHERE rowid = (SELECT rowid FROM messages WHERE ts = 1000);"
-			 "INSERT INTO msg_search_queue(id) SELECT rowid FROM messages WHERE ts = 1000;"
-			 "INSERT INTO msg_search_queue(id) SELECT rowid FROM messages WHERE ts = 2000;"
+			 "INSERT INTO msg_search_queue(id, indexed) SELECT rowid, 0 FROM messages WHERE ts = 1000;"
+			 "INSERT INTO msg_search_queue(id, indexed) SELECT rowid, 1 FROM messages WHERE ts = 2000;"
 			 "DELETE FROM messages WHERE ts = 2000;");
 	f->st = open_at(f->dir, false);
 	assert_int_equal(count(f->st, "survivor"), 1);

@@ -161,18 +161,20 @@ const char *const sqlite__migrations[] = {
 	"INSERT INTO msg_search(rowid, body) SELECT rowid, b FROM"
 	" (SELECT rowid, canal_search_text(text, subtype, hidden) AS b FROM messages)"
 	" WHERE b IS NOT NULL;"
-	"CREATE TABLE msg_search_queue(id INTEGER PRIMARY KEY);"
+	/* indexed = 1: the row may have an entry to drop first (it was
+	 * edited or deleted); 0: it was inserted since the last flush. */
+	"CREATE TABLE msg_search_queue(id INTEGER PRIMARY KEY, indexed INTEGER NOT NULL);"
 	"CREATE TRIGGER msg_search_insert AFTER INSERT ON messages BEGIN"
-	" INSERT INTO msg_search_queue(id) SELECT new.rowid"
+	" INSERT INTO msg_search_queue(id, indexed) SELECT new.rowid, 0"
 	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = new.rowid);"
 	" END;"
 	"CREATE TRIGGER msg_search_update AFTER UPDATE OF text, subtype, hidden ON messages BEGIN"
-	" INSERT INTO msg_search_queue(id) SELECT new.rowid"
-	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = new.rowid);"
+	" INSERT INTO msg_search_queue(id, indexed) VALUES(new.rowid, 1)"
+	" ON CONFLICT(id) DO UPDATE SET indexed = 1;"
 	" END;"
 	"CREATE TRIGGER msg_search_delete AFTER DELETE ON messages BEGIN"
-	" INSERT INTO msg_search_queue(id) SELECT old.rowid"
-	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = old.rowid);"
+	" INSERT INTO msg_search_queue(id, indexed) VALUES(old.rowid, 1)"
+	" ON CONFLICT(id) DO UPDATE SET indexed = 1;"
 	" END;",
 
 	/* 4: SLOT-FILES */

@@ -225,6 +225,7 @@ struct store {
 	sqlite__stmt_cache wext;  /* writer thread: modules' write statements */
 	int hook_frames;          /* writer thread: WAL frames after its last commit (WAL hook) */
 	bool search_pending;      /* writer thread: search index behind (sqlite_search.c) */
+	int64_t search_since_us;  /* writer thread: since when (clock_mono_us) */
 
 	sqlite3 *cdb;             /* checkpointer thread only; NULL offline */
 
@@ -276,8 +277,9 @@ int sqlite__exec(sqlite3 *db, const char *sql);
  * triggers call, on the write connection (before migrations). SQLITE_OK
  * or an SQLite error. */
 int sqlite__search_register(store *st);
-/* Writer thread, at the end of a batch, before COMMIT: brings the search
- * index up to date with the messages written since it last was, or
+/* Writer thread, at the end of a batch of njobs jobs, before COMMIT:
+ * brings the search index up to date with the messages written since it
+ * last was, or
  * leaves it behind under load and sets search_pending (sqlite_search.c
  * says when). SQLITE_OK or an SQLite error (the batch is then rolled
  * back). sqlite__search_idle: the writer found no job for
@@ -285,7 +287,7 @@ int sqlite__search_register(store *st);
  * of its own (mu not held; clears search_pending). sqlite__search_open:
  * the same at open, after migrations. */
 #define SQLITE_SEARCH_IDLE_US 10000
-int sqlite__search_flush(store *st);
+int sqlite__search_flush(store *st, size_t njobs);
 void sqlite__search_idle(store *st);
 int sqlite__search_open(store *st);
 

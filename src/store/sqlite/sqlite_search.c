@@ -13,18 +13,19 @@
  *   messages, gets one for its current text.
  *
  * When the index is brought up to date (sqlite__search_flush's policy):
- *  1. In the batch that wrote the messages, when no other job waits for
- *     the writer and at most SEARCH_FLUSH_SMALL rows are queued, which is
- *     every batch of a server people use interactively: a post, an edit
+ *  1. In the batch that wrote the messages, when it held at most
+ *     SEARCH_FLUSH_QUIET_JOBS jobs and no other job waits for the writer:
+ *     every batch of a server people use interactively. A post, an edit
  *     or a deletion is then in the index when its request is answered, in
  *     the same transaction (the message one just posted is found).
- *  2. Under load (jobs waiting, or a big batch), at the first batch with
- *     SEARCH_FLUSH_ROWS rows queued, or once the writer has had no job
- *     for SQLITE_SEARCH_IDLE_US (sqlite__search_idle, its own transaction;
- *     at once when the store closes). So the index lags by at most a
- *     thousand messages, or 10 ms after a burst. A lagging entry cannot
- *     leak: matches are joined to the current messages row and filtered
- *     by its channel, and a row gone meanwhile drops out of the join.
+ *  2. Under load, at the first batch that finds SEARCH_FLUSH_ROWS rows
+ *     queued or its oldest queued row SEARCH_FLUSH_MAX_LAG_US old, or
+ *     once the writer has had no job for SQLITE_SEARCH_IDLE_US
+ *     (sqlite__search_idle, its own transaction; at once when the store
+ *     closes). So the index lags by at most a thousand messages and about
+ *     50 ms. A lagging entry cannot leak: matches are joined to the
+ *     current messages row and filtered by its channel, and a row gone
+ *     meanwhile drops out of the join.
  *  3. At open (sqlite__search_open), for rows a crash left queued.
  *  Offline (no loop: the CLI, bulk loads) every batch does it.
  * Why not index in the triggers, per message: FTS5 (3.40) writes its
@@ -34,7 +35,8 @@
  * writes a segment and does merge work, one to two times as many pages
  * as the batch's messages themselves, in the commit that everyone in the
  * batch waits for on the one writer thread (throughput fell to about
- * half); per thousand messages it costs little (bench/README.md).
+ * half); at most every 50 ms it costs about 8 µs of writer time per
+ * message (bench/README.md).
  * A job that fails rolls back its queue rows with the rest of its
  * savepoint.
  *
@@ -116,7 +118,9 @@ static const char flush_pending[] = "SELECT EXISTS (SELECT 1 FROM msg_search_que
  * rowid deleted and reused in one batch ends up indexed as the new
  * message. CROSS JOIN keeps the queue the outer loop: the planner knows
  * nothing of its size and would otherwise scan every message. */
-static const char flush_queued[] = "SELECT id FROM msg_search_queue";
+/* Rows inserted since the last flush have no entry: only edited and
+ * deleted ones are looked up. */
+static const char flush_queued[] = "SELECT id FROM msg_search_queue WHERE indexed = 1";
 static const char flush_unindex[] = "DELETE FROM msg_search WHERE rowid = ?1";
 static const char flush_index[] =
 	"INSERT INTO msg_search(rowid, body) SELECT id, b FROM (SELECT q.id,"
@@ -167,17 +171,14 @@ static int flush_now(store *st)
 	return flush_step(st, flush_clear, NULL);
 }
 
-/* The policy (see the design note): a batch brings the index up to date
- * when SEARCH_FLUSH_ROWS rows are queued, or when at most
- * SEARCH_FLUSH_SMALL are and no job waits (light load: what was just
- * written is found as soon as it is answered). Otherwise the rows wait
- * for a later batch or the writer's next idle moment. */
-#define SEARCH_FLUSH_ROWS "1000"
-#define SEARCH_FLUSH_SMALL 16
-static const char flush_count[] = "SELECT count(*) FROM (SELECT 1 FROM msg_search_queue LIMIT "
-				  SEARCH_FLUSH_ROWS ")";
+/* The policy (see the design note). */
+#define SEARCH_FLUSH_ROWS 1000      /* this many queued: now, whatever the load */
+#define SEARCH_FLUSH_QUIET_JOBS 2   /* a batch this small with no job waiting: now */
+#define SEARCH_FLUSH_MAX_LAG_US 50000
+/* count(*) of a whole table counts b-tree pages, not rows. */
+static const char flush_count[] = "SELECT count(*) FROM msg_search_queue";
 
-int sqlite__search_flush(store *st)
+int sqlite__search_flush(store *st, size_t njobs)
 {
 	sqlite3_stmt *c = sqlite__cache_get(&st->wext, st->wdb, flush_count);
 	if (!c)
@@ -191,12 +192,15 @@ int sqlite__search_flush(store *st)
 		st->search_pending = false;
 		return SQLITE_OK;
 	}
+	int64_t now = clock_mono_us();
+	if (!st->search_pending)
+		st->search_since_us = now;  /* the oldest row left behind */
 	/* Offline (the CLI, bulk loads) nothing comes later to catch up. */
-	if (st->loop && n < atoi(SEARCH_FLUSH_ROWS)) {
+	if (st->loop && n < SEARCH_FLUSH_ROWS && now - st->search_since_us < SEARCH_FLUSH_MAX_LAG_US) {
 		pthread_mutex_lock(&st->mu);
-		bool waiting = st->q_len > 0;
+		bool quiet = st->q_len == 0 && njobs <= SEARCH_FLUSH_QUIET_JOBS;
 		pthread_mutex_unlock(&st->mu);
-		if (waiting || n > SEARCH_FLUSH_SMALL) {
+		if (!quiet) {
 			st->search_pending = true;
 			return SQLITE_OK;
 		}

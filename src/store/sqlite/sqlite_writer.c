@@ -183,7 +183,7 @@ void sqlite__run_batch(store *st, store_job *batch)
 		}
 		if (!lost) {
 			/* Modules' end-of-batch work, in the same transaction. */
-			rc = sqlite__search_flush(st);
+			rc = sqlite__search_flush(st, nwork);
 			if (rc != SQLITE_OK) {
 				log_sql_err(st, "search index", rc);
 				lost = map_err(rc, NULL);
