@@ -233,7 +233,9 @@ static json_t *render_match(api_ctx *c, const store_search_hit *h, const search_
 	json_t *o = api_render_message(c, m);
 	if (highlight && m->text) {
 		char *t = search_highlight(m->text, q);
-		json_object_set_new(o, "text", json_string(t));
+		json_t *v = json_string(t);  /* NULL only for text that is not UTF-8 */
+		if (v)
+			json_object_set_new(o, "text", v);
 		free(t);
 	}
 	user *u = m->user_id[0] ? core_user_get(c->env->state, m->user_id) : NULL;
