@@ -226,6 +226,8 @@ struct store {
 	int hook_frames;          /* writer thread: WAL frames after its last commit (WAL hook) */
 	bool search_pending;      /* writer thread: search index behind (sqlite_search.c) */
 	int64_t search_since_us;  /* writer thread: since when (clock_mono_us) */
+	int64_t search_window_us; /* writer thread: start of the current write-rate window */
+	int64_t search_window_jobs; /* writer thread: jobs committed in it */
 
 	sqlite3 *cdb;             /* checkpointer thread only; NULL offline */
 
