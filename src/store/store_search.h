@@ -6,7 +6,7 @@
  * Edits re-index, deletions unindex. Unless the writer is saturated, that
  * happens in the same transaction as the change itself, so a message is
  * found as soon as its post is answered; under sustained load the index
- * may lag by up to a thousand messages or 50 ms (sqlite_search.c
+ * may lag by up to a thousand messages or 250 ms (sqlite_search.c
  * explains). The SQLite backend keeps an FTS5 table (migration
  * SLOT-SEARCH).
  *

@@ -24,7 +24,7 @@
  *     once the writer has had no job for SQLITE_SEARCH_IDLE_US
  *     (sqlite__search_idle, its own transaction; at once when the store
  *     closes). So the index lags by at most a thousand messages and about
- *     50 ms. A lagging entry cannot leak: matches are joined to the
+ *     a quarter of a second. A lagging entry cannot leak: matches are joined to the
  *     current messages row and filtered by its channel, and a row gone
  *     meanwhile drops out of the join.
  *  3. At open (sqlite__search_open), for rows a crash left queued.
@@ -36,7 +36,7 @@
  * writes a segment and does merge work, one to two times as many pages
  * as the batch's messages themselves, in the commit that everyone in the
  * batch waits for on the one writer thread (throughput fell to about
- * half); at most every 50 ms it costs about 8 µs of writer time per
+ * half); a thousand at a time it costs about 6 µs of writer CPU per
  * message (bench/README.md).
  * A job that fails rolls back its queue rows with the rest of its
  * savepoint.
@@ -175,7 +175,7 @@ static int flush_now(store *st)
 /* The policy (see the design note). */
 #define SEARCH_FLUSH_ROWS 1000      /* this many queued: now, whatever the load */
 #define SEARCH_FLUSH_QUIET_JOBS 2   /* a batch this small with no job waiting: now */
-#define SEARCH_FLUSH_MAX_LAG_US 50000
+#define SEARCH_FLUSH_MAX_LAG_US 250000
 /* The writer counts as quiet below this many jobs per window (1,000
  * writes a second): a person posting, or a test, not a load. Under load
  * small batches with nobody waiting still come often, and indexing in
