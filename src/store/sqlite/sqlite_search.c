@@ -23,10 +23,10 @@
  *     queued or its oldest queued row SEARCH_FLUSH_MAX_LAG_US old, or
  *     once the writer has had no job for SQLITE_SEARCH_IDLE_US
  *     (sqlite__search_idle, its own transaction; at once when the store
- *     closes). So the index lags by at most a thousand messages and about
- *     a quarter of a second. A lagging entry cannot leak: matches are joined to the
- *     current messages row and filtered by its channel, and a row gone
- *     meanwhile drops out of the join.
+ *     closes). So the index lags by at most a thousand messages and
+ *     about a quarter of a second. A lagging entry cannot leak: matches
+ *     are joined to the current messages row and filtered by its
+ *     channel, and a row gone meanwhile drops out of the join.
  *  3. At open (sqlite__search_open), for rows a crash left queued.
  *  Offline (no loop: the CLI, bulk loads) every batch does it.
  * Why not index in the triggers, per message: FTS5 (3.40) writes its
