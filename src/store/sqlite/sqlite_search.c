@@ -1,5 +1,5 @@
-/* Message search on SQLite: an FTS5 index kept by triggers, and the
- * search query (store_search.h).
+/* Message search on SQLite: an FTS5 index the writer keeps up to date
+ * from a queue that triggers fill, and the search query (store_search.h).
  *
  * The index (migration SLOT-SEARCH in migrations.c):
  *   msg_search(body)  FTS5, Porter stemming over unicode61 (diacritics
@@ -16,9 +16,9 @@
  *  1. In the batch that wrote the messages, when it held at most
  *     SEARCH_FLUSH_QUIET_JOBS jobs, no other job waits for the writer and
  *     fewer than about a thousand writes a second come in: every batch of
- *     a server people use interactively. A post, an edit
- *     or a deletion is then in the index when its request is answered, in
- *     the same transaction (the message one just posted is found).
+ *     a server people use interactively. A post, an edit or a deletion
+ *     is then in the index when its request is answered, in the same
+ *     transaction (the message one just posted is found).
  *  2. Under load, at the first batch that finds SEARCH_FLUSH_ROWS rows
  *     queued or its oldest queued row SEARCH_FLUSH_MAX_LAG_US old, or
  *     once the writer has had no job for SQLITE_SEARCH_IDLE_US
@@ -48,9 +48,9 @@
  * while indexing is off (store_cfg.search_index_off, for the benchmark's
  * comparison: the flush then leaves the index alone, so messages written
  * meanwhile are never found and deleted ones leave stale entries: never
- * for a server people use). The index keeps
- * its own copy of body, so dropping an entry needs only its rowid and
- * never depends on the function giving the same answer as at insert.
+ * for a server people use). The index keeps its own copy of body, so
+ * dropping an entry needs only its rowid and never depends on the
+ * function giving the same answer as at insert.
  *
  * The query is built per request (the filters vary), prepared on the read
  * connection and finalized after: a few tens of microseconds beside the
