@@ -164,6 +164,15 @@ test('search: from:@user, from:me, from:<@U…>, -from:, to:@user, to:me', async
 	same(await texts(alice.client, `${w} -from:@bob`), [`${w} by alice`]);
 	same(await texts(alice.client, `${w} from:@bob from:@alice`), [`${w} by alice`, `${w} by bob`]);
 	same(await texts(alice.client, `${w} from:@nobody-by-that-name`), []);
+	// A bot's posts are found by its bot user's name, and bot messages are
+	// search results like any other.
+	const { bot } = env.fx;
+	await bot.client.conversations.join({ channel: ch.id });
+	await bot.client.chat.postMessage({ channel: ch.id, text: `${w} by the bot` });
+	same(await texts(alice.client, `${w} from:@testbot`), [`${w} by the bot`]);
+	const byBot = await search(alice.client, `${w} bot`);
+	assert.equal(byBot.matches[0].user, bot.bot_user_id);
+	assert.equal(byBot.matches[0].bot_id, bot.bot_id);
 	// A user of another org is nobody here.
 	same(await texts(alice.client, `${w} from:<@${orgB.alice.id}>`), []);
 
