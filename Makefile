@@ -71,11 +71,12 @@ test:
 	$(MAKE) web-unit
 	$(MAKE) MODE=asan e2e
 
-bench: build/canal build/canal-load build/canal-wsload
+bench: build/canal build/canal-load build/canal-wsload build/canal-search-fill
 	bench/run
 	bench/rt-run
 	node bench/web-render.mjs
 	bench/web-run
+	bench/search-run
 
 # Uploads and downloads through the upload URL; prints MiB/s and the server's RSS (bench/files.mjs).
 bench-files: build/canal
@@ -92,6 +93,10 @@ soak: build/canal
 build/canal-load: bench/load.c
 	@mkdir -p build
 	$(CC) -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $< $(shell pkg-config --cflags --libs libuv) -lm
+
+# Bulk loader for bench/search-run: links the library (offline store API).
+build/canal-search-fill: bench/search_fill.c build/libcanal.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/canal-wsload: bench/wsload.c
 	@mkdir -p build

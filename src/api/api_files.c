@@ -818,20 +818,14 @@ int api_files_list(api_ctx *c)
 	return 0;
 }
 
-int api_search_files(api_ctx *c)
+json_t *api_files_search_section(api_ctx *c, const char *text, long count, long page, int *err)
 {
-	const char *query;
-	long count, page;
-	int rc;
-	if ((rc = api_str_req(c, "query", &query)) || (rc = api_int(c, "count", 20, 1, 100, &count)) ||
-	    (rc = api_int(c, "page", 1, 1, 100, &page)))
-		return rc;
-	store_file_query q = {.org_id = c->org->id, .text = query};
+	store_file_query q = {.org_id = c->org->id, .text = text};
 	json_t *arr = json_array();
 	long total;
-	if ((rc = list_visible(c, &q, NULL, count, page, arr, &total))) {
+	if ((*err = list_visible(c, &q, NULL, count, page, arr, &total))) {
 		json_decref(arr);
-		return rc;
+		return NULL;
 	}
 	json_t *files = json_object();
 	json_object_set_new(files, "matches", arr);
@@ -845,6 +839,20 @@ int api_search_files(api_ctx *c)
 				      "page", (json_int_t)page, "per_page", (json_int_t)count,
 				      "page_count", (json_int_t)pages, "first", (json_int_t)first,
 				      "last", (json_int_t)last));
+	return files;
+}
+
+int api_search_files(api_ctx *c)
+{
+	const char *query;
+	long count, page;
+	int rc;
+	if ((rc = api_str_req(c, "query", &query)) || (rc = api_int(c, "count", 20, 1, 100, &count)) ||
+	    (rc = api_int(c, "page", 1, 1, 100, &page)))
+		return rc;
+	json_t *files = api_files_search_section(c, query, count, page, &rc);
+	if (!files)
+		return rc;
 	json_object_set_new(c->out, "query", json_string(query));
 	json_object_set_new(c->out, "files", files);
 	return 0;

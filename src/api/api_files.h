@@ -118,6 +118,10 @@ char *api_files_park(const files_blob_info *info, const char *filename);
 int api_files_unpark(const char *key);
 /* Deletes the file's row and shares and, once committed, its bytes if no
  * other file has the same ones (for retention). cb(ud, 0|ERR_*) after. */
+/* Files of the caller's org visible to the caller whose name or title
+ * contains text: Slack's search.files section ({matches,total,paging,
+ * pagination}); NULL with *err set on a read error. */
+json_t *api_files_search_section(api_ctx *c, const char *text, long count, long page, int *err);
 void api_file_purge(api_env *env, const char *file_id, store_done_cb cb, void *ud);
 
 #endif

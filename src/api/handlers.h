@@ -117,5 +117,12 @@ int api_search_files(api_ctx *c);
 /* api_prefs.c */
 int api_users_prefs_get(api_ctx *c);
 int api_users_prefs_set(api_ctx *c);
+/* api_search.c */
+struct search_query;
+int api_search_messages(api_ctx *c);
+int api_search_all(api_ctx *c);
+/* search.all's "files" section ({matches, total, paging, pagination}):
+ * empty until file search is wired in here. New reference. */
+json_t *api_search_files_section(api_ctx *c, const struct search_query *q, long count, long page);
 
 #endif

@@ -43,6 +43,7 @@ static const struct setting {
 	{"retention-interval", "CANAL_RETENTION_INTERVAL", T_LONG, offsetof(canal_config, retention_interval), "seconds between retention runs; 0 = only `canal admin retention run` (3600)"},
 	{"audit-syslog", "CANAL_AUDIT_SYSLOG", T_STR, offsetof(canal_config, audit_syslog), "stream the audit log to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT"},
 	{"audit-http-url", "CANAL_AUDIT_HTTP_URL", T_STR, offsetof(canal_config, audit_http_url), "stream the audit log to this URL as POSTed JSON lines"},
+	{"search-index", "CANAL_SEARCH_INDEX", T_STR, offsetof(canal_config, search_index), "on or off: index new messages for search; off is for benchmarks only, messages posted meanwhile are never found (on)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -53,6 +54,7 @@ void config_defaults(canal_config *c)
 	c->data_dir = xstrdup("./canal-data");
 	c->log_level = xstrdup("info");
 	c->sync = xstrdup("full");
+	c->search_index = xstrdup("on");
 	c->max_body = 10L << 20;
 	c->max_file_size = 1L << 30;
 	c->max_header = 16 << 10;

@@ -32,6 +32,7 @@ typedef struct canal_config {
 	char *audit_syslog;           /* udp://HOST:PORT or tcp://HOST:PORT: stream the audit log (RFC 5424) */
 	char *audit_http_url;         /* POST the audit log as JSON lines to this URL */
 	long max_file_size;           /* largest uploaded file in bytes */
+	char *search_index;           /* on|off: index messages for search (off: benchmarks only) */
 } canal_config;
 
 void config_defaults(canal_config *c);

@@ -261,6 +261,11 @@ int serve_main(int argc, char **argv)
 		config_release(&s->cfg);
 		return 2;
 	}
+	if (strcmp(s->cfg.search_index, "on") != 0 && strcmp(s->cfg.search_index, "off") != 0) {
+		fprintf(stderr, "canal serve: --search-index must be on or off\n");
+		config_release(&s->cfg);
+		return 2;
+	}
 	if (ids_init() != 0) {
 		fprintf(stderr, "canal serve: libsodium failed to initialise\n");
 		return 1;
@@ -274,7 +279,8 @@ int serve_main(int argc, char **argv)
 			 "hint=\"set --web-root DIR\"");
 
 	s->loop = uv_default_loop();
-	store_cfg sc = {.dir = s->cfg.data_dir, .sync = sync, .batch_max = (int)s->cfg.batch_max};
+	store_cfg sc = {.dir = s->cfg.data_dir, .sync = sync, .batch_max = (int)s->cfg.batch_max,
+			.search_index_off = strcmp(s->cfg.search_index, "off") == 0};
 	s->store = store_open(&sc, s->loop, err, sizeof err);
 	if (!s->store) {
 		fprintf(stderr, "canal serve: cannot open data directory %s: %s\n", s->cfg.data_dir, err);

@@ -128,7 +128,9 @@
 	X(ALT_TXT_TOO_LARGE, "alt_txt_too_large", 200) \
 	X(NO_FILE_DATA, "no_file_data", 200) \
 	X(FILE_ACCESS_REVOKED, "file_access_revoked", 200) \
-	X(CANT_DELETE_FILE, "cant_delete_file", 200)
+	X(CANT_DELETE_FILE, "cant_delete_file", 200) \
+	X(NO_QUERY, "no_query", 200) \
+	X(INVALID_QUERY, "invalid_query", 200)
 
 enum err {
 	ERR_OK = 0,

@@ -43,6 +43,7 @@ typedef struct store_cfg {
 	store_sync sync;          /* synchronous= ; FULL by default */
 	int batch_max;            /* max jobs per commit (default 256) */
 	int batch_wait_us;        /* extra wait to gather a batch (default 0: commit what is queued) */
+	bool search_index_off;    /* messages written are not indexed for search (benchmarks only) */
 } store_cfg;
 
 typedef struct store_stats {
@@ -235,3 +236,5 @@ int store_msg_mention_counts(store *st, const char *user_id, const char *const *
 #include "store/store_compliance.h"
 
 #endif
+
+#include "store/store_search.h"

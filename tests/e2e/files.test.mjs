@@ -564,6 +564,14 @@ test('files.list and search.files: filters, paging, visibility', async () => {
 	assert.equal(p2.files.paging.pages, 2);
 	await expectError(carol.client.search.files({}), 'invalid_arguments');
 
+	// search.all carries the same files section, with the same visibility.
+	const all = await carol.client.search.all({ query: tag });
+	assert.equal(all.files.total, 3, 'search.all: carol does not see the private one');
+	assert.ok(all.files.matches.every((f) => !f.name.includes('secret')));
+	assert.equal((await bob.client.search.all({ query: tag })).files.total, 4);
+	assert.equal((await bob.client.search.all({ query: `-${tag} in:#nowhere` })).files.total, 0,
+		'no positive words: no files');
+
 	const byChan = await bob.client.files.list({ channel: pub });
 	assert.equal(byChan.files.length, 3);
 	assert.ok(byChan.files[0].created >= byChan.files[2].created, 'newest first');

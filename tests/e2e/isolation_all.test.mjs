@@ -233,6 +233,11 @@ const ROWS = {
 	'reactions.remove': { channel: (ch, ts) => ({ channel: ch, timestamp: ts, name: 'eyes' }), ts: (own, ts) => ({ channel: own, timestamp: ts, name: 'eyes' }) },
 	'rtm.connect': { none: 'no object: what its socket receives is checked below and in realtime_isolation.test.mjs' },
 	'search.files': { list: () => [{ query: 'txt', count: 100 }, { query: 'file', count: 100 }] },
+	// Search answers ok (no match) for anything it cannot see, so its rows
+	// list: words of the hidden texts (never an id or MARK: the query is
+	// echoed back) with every modifier that names people or places.
+	'search.all': { list: () => SEARCHES },
+	'search.messages': { list: () => SEARCHES },
 	'shortcuts.run': { app: (id) => ({ callback_id: 'cb', app_id: id }) },
 	'team.info': { team: (t) => ({ team: t }), list: () => [{}] },
 	'usergroups.create': {
@@ -278,6 +283,13 @@ const ROWS = {
 	'views.submit': { view: (v) => ({ view_id: v }) },
 	'views.update': { view: (v) => ({ view_id: v, view: { type: 'home', blocks: [] } }) },
 };
+
+const SEARCHES = [
+	{ query: 'hidden' }, { query: 'reply is:thread' }, { query: 'public in', sort: 'timestamp' },
+	{ query: 'hidden in:@carol' }, { query: 'hidden in:@dave' }, { query: 'hidden from:@carol' },
+	{ query: 'reply from:@carol' }, { query: 'to:@carol' }, { query: 'to:me hidden' },
+	{ query: '"public in"', highlight: true }, { query: 'hidden -visible', count: 100 },
+];
 
 test('every method in src/api/api_methods.c has an isolation row (and no row is stale)', () => {
 	assert.ok(METHODS.length >= 50, `parsed ${METHODS.length} methods from api_methods.c`);

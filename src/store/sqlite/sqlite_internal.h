@@ -11,7 +11,8 @@
  *   sqlite_read.c    store_msg_* reads and their decoration (threads, reactions, pins)
  *   sqlite_load.c    store_load (hot state at start), the row readers
  *   sqlite_restore.c store_restore: hot state back to the database after a
- *                    failed job; which jobs in flight write which entity */
+ *                    failed job; which jobs in flight write which entity
+ *   sqlite_search.c  the message search index (FTS5) and store_search_messages */
 #ifndef CANAL_STORE_SQLITE_INTERNAL_H
 #define CANAL_STORE_SQLITE_INTERNAL_H
 #include <pthread.h>
@@ -228,6 +229,10 @@ struct store {
 	sqlite3_stmt *wstmt[W__COUNT];
 	sqlite__stmt_cache wext;  /* writer thread: modules' write statements */
 	int hook_frames;          /* writer thread: WAL frames after its last commit (WAL hook) */
+	bool search_pending;      /* writer thread: search index behind (sqlite_search.c) */
+	int64_t search_since_us;  /* writer thread: since when (clock_mono_us) */
+	int64_t search_window_us; /* writer thread: start of the current write-rate window */
+	int64_t search_window_jobs; /* writer thread: jobs committed in it */
 
 	sqlite3 *cdb;             /* checkpointer thread only; NULL offline */
 
@@ -274,6 +279,24 @@ struct store {
 
 /* sqlite_open.c */
 int sqlite__exec(sqlite3 *db, const char *sql);
+
+/* sqlite_search.c: registers canal_search_text, which the search index
+ * triggers call, on the write connection (before migrations). SQLITE_OK
+ * or an SQLite error. */
+int sqlite__search_register(store *st);
+/* Writer thread, at the end of a batch of njobs jobs, before COMMIT:
+ * brings the search index up to date with the messages written since it
+ * last was, or
+ * leaves it behind under load and sets search_pending (sqlite_search.c
+ * says when). SQLITE_OK or an SQLite error (the batch is then rolled
+ * back). sqlite__search_idle: the writer found no job for
+ * SQLITE_SEARCH_IDLE_US while search_pending: catches up in a transaction
+ * of its own (mu not held; clears search_pending). sqlite__search_open:
+ * the same at open, after migrations. */
+#define SQLITE_SEARCH_IDLE_US 10000
+int sqlite__search_flush(store *st, size_t njobs);
+void sqlite__search_idle(store *st);
+int sqlite__search_open(store *st);
 
 /* sqlite_writer.c */
 void *sqlite__writer_main(void *arg);

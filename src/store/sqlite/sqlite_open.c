@@ -162,8 +162,13 @@ static int open_write(store *st, char *err, size_t errlen)
 	    sqlite__exec(st->wdb, wal_limit) != SQLITE_OK ||
 	    sqlite__exec(st->wdb, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
 		return fail(st->wdb, "cannot configure", st->path, err, errlen);
+	/* The search index triggers call it, migrations included. */
+	if (sqlite__search_register(st) != SQLITE_OK)
+		return fail(st->wdb, "cannot register search functions on", st->path, err, errlen);
 	if (migrate(st, err, errlen) != 0)
 		return -1;
+	if (sqlite__search_open(st) != SQLITE_OK)
+		return fail(st->wdb, "cannot bring the search index up to date on", st->path, err, errlen);
 	for (int i = 0; i < W__COUNT; i++) {
 		rc = sqlite3_prepare_v3(st->wdb, sqlite__wsql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					&st->wstmt[i], NULL);

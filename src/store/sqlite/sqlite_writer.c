@@ -203,6 +203,15 @@ void sqlite__run_batch(store *st, store_job *batch)
 				lost = j->err ? j->err : ERR_INTERNAL_ERROR;
 		}
 		if (!lost) {
+			/* Modules' end-of-batch work, in the same transaction. */
+			rc = sqlite__search_flush(st, nwork);
+			if (rc != SQLITE_OK) {
+				log_sql_err(st, "search index", rc);
+				lost = map_err(rc, NULL);
+				tx_exec(st, sql_rollback);
+			}
+		}
+		if (!lost) {
 			rc = tx_exec(st, sql_commit);
 			if (rc != SQLITE_OK) {
 				log_sql_err(st, "commit", rc);
@@ -302,6 +311,23 @@ void *sqlite__writer_main(void *arg)
 			continue;
 		}
 		if (!st->q_head) {
+			if (st->search_pending) {
+				/* The search index was left behind under load:
+				 * it catches up once no job came for a while (at
+				 * once when stopping). */
+				if (!st->stopping && wait_us(st, SQLITE_SEARCH_IDLE_US) != ETIMEDOUT)
+					continue;
+				if (st->q_head || st->ckpt_hold)
+					continue;
+				st->writer_busy = true;
+				pthread_mutex_unlock(&st->mu);
+				sqlite__search_idle(st);
+				pthread_mutex_lock(&st->mu);
+				st->writer_busy = false;
+				if (st->ckpt_hold || st->ckpt_want)
+					pthread_cond_signal(&st->held);
+				continue;
+			}
 			if (st->stopping)
 				break;
 			pthread_cond_wait(&st->wake, &st->mu);
