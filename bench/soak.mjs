@@ -4,7 +4,8 @@
 // every event, pinging, sending typing, a tenth of them reconnecting every
 // 30 s), SOAK_PEOPLE people chatting with user tokens (posts, thread
 // replies, reactions added and removed, edits, deletes, history and replies
-// reads, conversations.list, users.list, marks) and SOAK_BOTS bots posting,
+// reads, conversations.list, users.list, marks, searches, file uploads the
+// way filesUploadV2 does them, files.info) and SOAK_BOTS bots posting,
 // half with their bot tokens and half through incoming webhooks, over a new
 // connection per request. The whole load aims at SOAK_RATE requests/s.
 //
@@ -126,38 +127,60 @@ function api(agent, token, method, params) {
 	});
 }
 
-// An incoming webhook: JSON POST to /services/..., plain-text answer "ok".
-function hook(pathname, payload) {
-	const body = JSON.stringify(payload);
+// A raw POST outside the Web API, counted like one: `label` names it in the
+// error table, and the answer is good when ok(status, text) says so.
+function postRaw(label, pathname, body, contentType, ok) {
 	const t0 = process.hrtime.bigint();
 	return new Promise((resolve) => {
 		const req = http.request({
 			host: url.hostname, port: url.port, path: pathname, method: 'POST', timeout: 15000,
-			headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+			headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body) },
 		}, (res) => {
 			let d = '';
 			res.setEncoding('utf8');
 			res.on('data', (x) => { d += x; });
 			res.on('end', () => {
 				const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-				const ok = res.statusCode === 200 && d === 'ok';
+				const good = ok(res.statusCode, d);
 				if (measuring) {
 					iv.lat.push(ms); all.lat.push(ms); iv.reqs++; all.reqs++;
-					if (!ok) { count(iv.errors, `webhook_${res.statusCode}`); count(all.errors, `webhook:${res.statusCode} ${d.slice(0, 40)}`); }
+					if (!good) { count(iv.errors, `${label}_${res.statusCode}`); count(all.errors, `${label}:${res.statusCode} ${d.slice(0, 40)}`); }
 				}
-				resolve(ok);
+				resolve(good);
 			});
 		});
 		req.on('timeout', () => req.destroy(new Error('timeout')));
 		req.on('error', (e) => {
 			if (measuring) {
 				iv.reqs++; all.reqs++; all.transport++;
-				count(iv.errors, 'transport'); count(all.errors, `webhook:transport:${e.code || e.message}`);
+				count(iv.errors, 'transport'); count(all.errors, `${label}:transport:${e.code || e.message}`);
 			}
 			resolve(false);
 		});
 		req.end(body);
 	});
+}
+
+// An incoming webhook: JSON POST to /services/..., plain-text answer "ok".
+function hook(pathname, payload) {
+	return postRaw('webhook', pathname, JSON.stringify(payload), 'application/json',
+		(status, text) => status === 200 && text === 'ok');
+}
+
+// A file shared the way the SDK's filesUploadV2 does it: an upload URL, the
+// bytes POSTed to it, then the completion that posts the message.
+async function upload(p, ch) {
+	const bytes = `soak file ${++seq} from ${p.name}\n${'log line\n'.repeat(1 + Math.floor(rnd() * 400))}`;
+	const filename = `soak-${seq}.log`;
+	const u = await api(p.agent, p.token, 'files.getUploadURLExternal', { filename, length: Buffer.byteLength(bytes) });
+	if (!u.ok) return;
+	const posted = await postRaw('upload', new URL(u.upload_url).pathname, bytes, 'application/octet-stream',
+		(status) => status === 200);
+	if (!posted) return;
+	const res = await api(p.agent, p.token, 'files.completeUploadExternal', {
+		files: JSON.stringify([{ id: u.file_id, title: filename }]), channel_id: ch,
+	});
+	if (res.ok) uploaded.push(res.files[0].id);
 }
 
 async function must(agent, token, method, params) {
@@ -225,6 +248,10 @@ function remember(map, k, v, max = 200) {
 	if (a.length > max) a.shift();
 }
 
+// Words the posts carry, which searches look for; files shared so far.
+const WORDS = ['soak', 'lorem', 'ipsum', 'from', 'edited', 'person1', 'person2'];
+const uploaded = [];
+
 let seq = 0;
 function text(p) {
 	seq++;
@@ -278,6 +305,12 @@ async function personAction(p) {
 		await api(p.agent, p.token, 'users.list', { limit: 200 });
 	} else if (r < 0.95) {
 		await api(p.agent, p.token, 'conversations.mark', { channel: ch, ts: pick(tss) });
+	} else if (r < 0.965) {
+		await api(p.agent, p.token, 'search.messages', { query: `${pick(WORDS)} ${pick(WORDS)}`, count: 20 });
+	} else if (r < 0.975) {
+		await upload(p, ch);
+	} else if (r < 0.98 && uploaded.length) {
+		await api(p.agent, p.token, 'files.info', { file: pick(uploaded) });
 	} else {
 		await api(p.agent, p.token, 'conversations.info', { channel: ch });
 	}
@@ -319,7 +352,6 @@ let people = [];
 
 async function main() {
 	console.log(`soak: ${SECONDS} s, ${NWS} WebSocket clients, ${NPEOPLE} people, ${NBOTS} bots, aiming at ${RATE} Web API req/s, server pid ${PID}`);
-	console.log('soak: not exercised yet (not in Canal yet): search, file uploads');
 
 	// Setup: an org, people, bots, channels with some of each as members.
 	const org = await cli('org', 'create', `soak${Date.now() % 100000}`);
