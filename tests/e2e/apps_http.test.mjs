@@ -62,8 +62,22 @@ async function boltHttp(name, { secret } = {}) {
 			return origEnd(...args);
 		};
 		if (!listener) {
-			res.writeHead(503);
-			res.end();
+			// The app is being created: answer its url_verification as
+			// Bolt would (the receiver needs the secret the app gets).
+			const chunks = [];
+			req.on('data', (d) => chunks.push(d));
+			req.on('end', () => {
+				req.rawBody = Buffer.concat(chunks);
+				let j = null;
+				try { j = JSON.parse(req.rawBody.toString('utf8')); } catch { /* not JSON */ }
+				if (j && j.type === 'url_verification') {
+					res.writeHead(200, { 'Content-Type': 'application/json' });
+					res.end(JSON.stringify({ challenge: j.challenge }));
+					return;
+				}
+				res.writeHead(503);
+				res.end();
+			});
 			return;
 		}
 		listener(req, res);

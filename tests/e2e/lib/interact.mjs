@@ -87,8 +87,21 @@ export async function boltHttpServer() {
 			return origEnd(...args);
 		};
 		if (!listener) {
-			res.writeHead(503);
-			res.end();
+			// Before the receiver exists (the app is being created):
+			// only Canal's url_verification, answered as Bolt would.
+			const chunks = [];
+			req.on('data', (d) => chunks.push(d));
+			req.on('end', () => {
+				let j = null;
+				try { j = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* not JSON */ }
+				if (j && j.type === 'url_verification') {
+					res.writeHead(200, { 'Content-Type': 'application/json' });
+					res.end(JSON.stringify({ challenge: j.challenge }));
+					return;
+				}
+				res.writeHead(503);
+				res.end();
+			});
 			return;
 		}
 		listener(req, res);
