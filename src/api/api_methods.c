@@ -29,6 +29,7 @@ const api_method api_methods[] = {
 	{"auth.revoke", api_auth_revoke, U | B, NULL, true, T3},
 	{"auth.test", api_auth_test, U | B | API_APP, NULL, false, TH},
 	{"blocks.action", api_blocks_action, U, NULL, true, T3},
+	{"blocks.suggest", api_blocks_suggest, U, NULL, false, T4},
 	{"bots.info", api_bots_info, U | B, "users:read", false, T3},
 	{"chat.command", api_chat_command, U, NULL, true, T3},
 	{"chat.delete", api_chat_delete, U | B, "chat:write", true, T3},

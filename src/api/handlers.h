@@ -90,5 +90,7 @@ int api_views_update(api_ctx *c);
 int api_views_publish(api_ctx *c);
 int api_views_submit(api_ctx *c);
 int api_views_close(api_ctx *c);
+/* api_suggest.c */
+int api_blocks_suggest(api_ctx *c);
 
 #endif

@@ -19,7 +19,7 @@ export const DEFAULT_SCOPES = ['chat:write', 'commands', 'channels:read', 'chann
 // The manifest of an app with slash commands, shortcuts and interactivity.
 export function manifest({
 	name, scopes = DEFAULT_SCOPES, events = [], commands = [], shortcuts = [], socket = true,
-	requestUrl,
+	requestUrl, optionsUrl,
 }) {
 	return {
 		display_information: { name },
@@ -39,7 +39,11 @@ export function manifest({
 		oauth_config: { scopes: { bot: scopes } },
 		settings: {
 			socket_mode_enabled: socket,
-			interactivity: { is_enabled: true, ...(requestUrl ? { request_url: requestUrl } : {}) },
+			interactivity: {
+				is_enabled: true,
+				...(requestUrl ? { request_url: requestUrl } : {}),
+				...(optionsUrl ? { message_menu_options_url: optionsUrl } : {}),
+			},
 			event_subscriptions: { bot_events: events, ...(requestUrl && events.length ? { request_url: requestUrl } : {}) },
 		},
 	};
@@ -111,8 +115,11 @@ export async function boltHttpServer() {
 	return {
 		url,
 		seen,
-		attach(srv, app, { signingSecret } = {}) {
-			const receiver = new HTTPReceiver({ signingSecret: signingSecret || app.signing_secret, logLevel: LogLevel.ERROR });
+		attach(srv, app, { signingSecret, endpoints } = {}) {
+			const receiver = new HTTPReceiver({
+				signingSecret: signingSecret || app.signing_secret, logLevel: LogLevel.ERROR,
+				...(endpoints ? { endpoints } : {}),
+			});
 			const b = new App({
 				token: app.bot_token,
 				receiver,
