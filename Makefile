@@ -68,6 +68,7 @@ test:
 bench: build/canal build/canal-load build/canal-wsload
 	bench/run
 	bench/rt-run
+	bench/apps-run
 
 # Not part of `make test` (about 60-90 s; CRASH_ROUNDS=N to change). See docs/reliability.md.
 crash-test: build/canal
