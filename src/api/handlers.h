@@ -90,6 +90,12 @@ int api_views_update(api_ctx *c);
 int api_views_publish(api_ctx *c);
 int api_views_submit(api_ctx *c);
 int api_views_close(api_ctx *c);
+/* api_reminders.c */
+int api_reminders_add(api_ctx *c);
+int api_reminders_complete(api_ctx *c);
+int api_reminders_delete(api_ctx *c);
+int api_reminders_info(api_ctx *c);
+int api_reminders_list(api_ctx *c);
 /* api_suggest.c */
 int api_blocks_suggest(api_ctx *c);
 

@@ -23,6 +23,7 @@
 #include "api/api_http.h"
 #include "api/api_pending.h"
 #include "api/api_ratelimit.h"
+#include "api/api_reminders.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -174,6 +175,8 @@ static void part_stopped(void *ud)
 	if (--s->pending_stops > 0)
 		return;
 	admin_server_stop(s);
+	api_reminders_stop(s->reminders);   /* no reminder fires into a closed store */
+	s->reminders = NULL;
 	store_close(s->store);
 	s->store = NULL;
 	apps_free(s->env.apps);   /* before rt_free: it leaves the rt's bus */
@@ -299,6 +302,7 @@ int serve_main(int argc, char **argv)
 			   .max_channels_per_org = (size_t)s->cfg.max_channels_per_org};
 	if (bootstrap(s) != 0)
 		goto out;
+	s->reminders = api_reminders_start(&s->env, s->loop);
 	if (admin_server_start(s, err, sizeof err) != 0) {
 		fprintf(stderr, "canal serve: %s\n", err);
 		goto out;
@@ -321,6 +325,8 @@ int serve_main(int argc, char **argv)
 	log_info("stopped", NULL);
 	rc = 0;
 out:
+	api_reminders_stop(s->reminders);
+	s->reminders = NULL;
 	if (s->http) {
 		http_server_free(s->http);
 		s->http = NULL;

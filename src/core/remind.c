@@ -329,7 +329,7 @@ void remind_recurrence_str(const remind_when *w, char out[32])
 
 int remind_recurrence_parse(const char *s, remind_when *w)
 {
-	w->freq = REMIND_ONCE;
+	memset(w, 0, sizeof *w);
 	if (!s || !*s)
 		return 0;
 	if (sscanf(s, "daily:%d", &w->minute_of_day) == 1)

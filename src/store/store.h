@@ -230,4 +230,6 @@ int store_msg_mention_counts(store *st, const char *user_id, const char *const *
 			     size_t nsubteams, const char *const *channel_ids,
 			     const int64_t *after_ts, size_t n, int64_t *counts);
 
+#include "store/store_reminders.h"
+
 #endif
