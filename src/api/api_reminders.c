@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api_interact.h"
 #include "api/api_reminders.h"
@@ -246,9 +247,10 @@ int api_remind_command(api_ctx *c, channel *ch, const char *text)
 	const char *who = w[0];
 	char mine[ID_MAX + 4];
 	snprintf(mine, sizeof mine, "<@%s", c->me->id);
-	bool me = !strcasecmp(who, "me") || (c->me->name && who[0] == '@' &&
-					     !strcmp(who + 1, c->me->name)) ||
-		  !strncmp(who, mine, strlen(mine));
+	size_t ml = strlen(mine);
+	bool me = !strcasecmp(who, "me") ||
+		  (c->me->name && who[0] == '@' && !strcmp(who + 1, c->me->name)) ||
+		  (!strncmp(who, mine, ml) && (who[ml] == '>' || who[ml] == '|'));
 	if (!me) {
 		rc = ERR_CANNOT_ADD_OTHERS;
 		goto out;
