@@ -170,7 +170,8 @@ test('apps.manifest.update: Bolt\'s HTTPReceiver passes the challenge; a changed
 	// A Bolt receiver with another secret refuses the challenge (401): the
 	// update fails and the old URL stays.
 	const other = new HTTPReceiver({ signingSecret: 'some-other-secret-entirely', logLevel: LogLevel.ERROR });
-	new App({ token: r.bot_token, receiver: other, logLevel: LogLevel.ERROR }); // eslint-disable-line no-new
+	new App({ token: r.bot_token, receiver: other, logLevel: LogLevel.ERROR, // eslint-disable-line no-new
+		clientOptions: { slackApiUrl: env.srv.base + '/api/', retryConfig: { retries: 0 } } });
 	const server2 = http.createServer((req, res) => other.requestListener(req, res));
 	await new Promise((res) => server2.listen(0, '127.0.0.1', res));
 	closers.push(() => new Promise((res) => { server2.closeAllConnections(); server2.close(() => res()); }));
@@ -187,7 +188,8 @@ test('apps.manifest.update: Bolt\'s HTTPReceiver passes the challenge; a changed
 test('canal admin app create: verified too; --signing-secret lets a waiting Bolt app pass', async () => {
 	const secret = 'moved-from-slack-' + crypto.randomBytes(8).toString('hex');
 	const receiver = new HTTPReceiver({ signingSecret: secret, logLevel: LogLevel.ERROR });
-	new App({ token: 'xoxb-unused', receiver, logLevel: LogLevel.ERROR, tokenVerificationEnabled: false }); // eslint-disable-line no-new
+	new App({ token: 'xoxb-unused', receiver, logLevel: LogLevel.ERROR, tokenVerificationEnabled: false, // eslint-disable-line no-new
+		clientOptions: { slackApiUrl: env.srv.base + '/api/', retryConfig: { retries: 0 } } });
 	const statuses = [];
 	const server = http.createServer((req, res) => {
 		const end = res.end.bind(res);
