@@ -119,11 +119,20 @@ typedef struct admin_wait {
 	int argc;
 } admin_wait;
 
+/* The value of --name VALUE or --name=VALUE (the first, as admin.c's
+ * option parser takes it), or NULL. */
 static const char *argv_opt(char **argv, int argc, const char *name)
 {
-	for (int i = 2; i + 1 < argc; i++)
-		if (argv[i][0] == '-' && argv[i][1] == '-' && !strcmp(argv[i] + 2, name))
+	size_t n = strlen(name);
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+			continue;
+		if (a[2 + n] == '=')
+			return a + 3 + n;
+		if (!a[2 + n] && i + 1 < argc)
 			return argv[i + 1];
+	}
 	return NULL;
 }
 

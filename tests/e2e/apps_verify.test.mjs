@@ -204,9 +204,15 @@ test('canal admin app create: verified too; --signing-secret lets a waiting Bolt
 	assert.match(a.id, /^A/);
 	assert.equal(a.signing_secret, secret);
 	assert.deepEqual(statuses, [200]);
+	// --name=value spelling too.
+	const b = await env.srv.cli('app', 'create', '--org', env.fx.org.id, `--manifest-json=${JSON.stringify(manifest('Moved3', url))}`,
+		`--signing-secret=${secret}`);
+	assert.equal(b.signing_secret, secret);
+	assert.deepEqual(statuses, [200, 200]);
 	// Without the secret the same Bolt app refuses: so does the CLI.
 	await assert.rejects(env.srv.cli('app', 'create', '--org', env.fx.org.id, '--manifest-json',
 		JSON.stringify(manifest('Moved2', url))), /invalid_manifest[\s\S]*401 error/);
+	assert.deepEqual(statuses, [200, 200, 401]);
 	await assert.rejects(env.srv.cli('app', 'create', '--org', env.fx.org.id, '--name', 'x',
 		'--signing-secret', 'short'), /invalid_arguments/);
 });
