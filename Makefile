@@ -77,6 +77,7 @@ bench: build/canal build/canal-load build/canal-wsload build/canal-search-fill
 	node bench/web-render.mjs
 	bench/web-run
 	bench/search-run
+	bench/apps-run
 
 # Uploads and downloads through the upload URL; prints MiB/s and the server's RSS (bench/files.mjs).
 bench-files: build/canal

@@ -21,6 +21,12 @@
  *                  one message in flight per client (the next one leaves
  *                  when the previous has reached every member socket),
  *                  through --http-conns shared keep-alive connections.
+ *                  With --socket-mode the receivers are Socket Mode apps
+ *                  (--tokens holds xapp- tokens): each gets its URL from
+ *                  POST /api/apps.connections.open, acks every envelope at
+ *                  once and reads the message from the payload's event.
+ *                  --rate R paces the posts at R per second (the window
+ *                  still bounds what is in flight).
  *   --mode idle    open --clients sockets (WebSocket up to "hello", or IRC
  *                  registration), wait --settle seconds and report the RSS
  *                  growth of --server-pid per socket.
@@ -171,6 +177,8 @@ static struct {
 	const char *oper;               /* IRC: NAME:PASSWORD */
 	int src_addrs;                  /* -1: auto */
 	int pad;
+	bool socket_mode;               /* receivers are Socket Mode apps (xapp- tokens) */
+	double rate;                    /* fanout: posts per second, 0 = as the window allows */
 } opt = {
 	.proto = P_WS, .mode = M_FANOUT, .channel = NULL, .clients = 1000,
 	.messages = 2000, .window = 32, .http_conns = 0, .ticket_conns = 8,
@@ -193,6 +201,7 @@ static void die_usage(const char *fmt, ...)
 		"usage: canal-wsload (--url http://127.0.0.1:PORT | --irc 127.0.0.1:PORT)\n"
 		"         [--mode fanout|pairs|idle] [--clients N] [--tokens FILE]\n"
 		"         fanout: [--sender-token T] --channel C [--messages M] [--window W]\n"
+		"                 [--socket-mode] [--rate MSGS_PER_S]\n"
 		"                 [--http-conns H] [--oper NAME:PW (irc)]\n"
 		"         pairs:  --channels FILE [--duration S] [--http-conns H] [--recipients R]\n"
 		"         idle:   [--settle S] [--hold S] --server-pid P\n"
@@ -830,6 +839,25 @@ static void ws_send(conn *c, int opcode, const char *p, size_t n)
 	conn_write(c, (char *)f, 6 + n);
 }
 
+/* Socket Mode: every envelope is acked at once (as Bolt acks events
+ * before running listeners); the message event is the payload's "event". */
+static bool socket_envelope(conn *c, const char **m, size_t *n)
+{
+	size_t il;
+	const char *id = json_str(*m, *n, "envelope_id", &il);
+	if (!id || il > 64)
+		return false;
+	char ack[96];
+	int al = snprintf(ack, sizeof ack, "{\"envelope_id\":\"%.*s\"}", (int)il, id);
+	ws_send(c, 1, ack, (size_t)al);
+	const char *ev = find(*m, *n, "\"event\":{", 9);
+	if (!ev)
+		return false;
+	*n -= (size_t)(ev + 8 - *m);
+	*m = ev + 8;
+	return true;
+}
+
 static void ws_message(conn *c, const char *m, size_t n)
 {
 	if (c->state == S_REGISTER) {
@@ -839,6 +867,10 @@ static void ws_message(conn *c, const char *m, size_t n)
 		} else {
 			other_frames++;
 		}
+		return;
+	}
+	if (opt.socket_mode && !socket_envelope(c, &m, &n)) {
+		other_frames++;
 		return;
 	}
 	fields f;
@@ -1333,7 +1365,8 @@ static void pump_setup(void)
 		in_progress++;
 		rx[i].idx = i;
 		t->idx = i;
-		http_request(t, "/api/rtm.connect", opt.tokens[(size_t)i % opt.ntokens], "", 0);
+		http_request(t, opt.socket_mode ? "/api/apps.connections.open" : "/api/rtm.connect",
+			     opt.tokens[(size_t)i % opt.ntokens], "", 0);
 	}
 }
 
@@ -1372,6 +1405,10 @@ static void pump_fanout(void)
 			continue;
 		if (!t_first_send)
 			t_first_send = mono_us();
+		/* --rate: the schedule says how many may have left by now */
+		if (opt.rate > 0 &&
+		    (double)sent_msgs >= (double)(mono_us() - t_first_send) * opt.rate / 1e6 + 1)
+			return;
 		snprintf(text, sizeof text, "t%llu-0-%llu%s", (unsigned long long)real_us(),
 			 (unsigned long long)sent_msgs, pad_str);
 		int n = snprintf(body, sizeof body, "channel=%s&text=%s", opt.channel, text);
@@ -1749,6 +1786,8 @@ int main(int argc, char **argv)
 		{"oper", required_argument, NULL, 'o'},
 		{"src-addrs", required_argument, NULL, 'a'},
 		{"pad", required_argument, NULL, 'x'},
+		{"socket-mode", no_argument, NULL, 'M'},
+		{"rate", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1793,6 +1832,8 @@ int main(int argc, char **argv)
 		case 'o': opt.oper = optarg; break;
 		case 'a': NUM(opt.src_addrs, 0, 250, STRTOL); break;
 		case 'x': NUM(opt.pad, 0, 300, STRTOL); break;
+		case 'M': opt.socket_mode = true; break;
+		case 'r': NUM(opt.rate, 1, 1e7, strtod); break;
 		default: die_usage(NULL);
 		}
 	}

@@ -625,8 +625,45 @@ static int manifest_opt(const opts *o, json_t **manifest, json_t **out)
 	return 0;
 }
 
+/* --signing-secret / --verification-token: an app moved from Slack keeps
+ * its credentials, so its receivers need no change. 1 if any was set. */
+static int set_credentials(app *a, const char *secret, const char *vtoken)
+{
+	int n = 0;
+	if (secret && *secret) {
+		free(a->signing_secret);
+		a->signing_secret = xstrdup(secret);
+		n = 1;
+	}
+	if (vtoken && *vtoken) {
+		free(a->verification_token);
+		a->verification_token = xstrdup(vtoken);
+		n = 1;
+	}
+	return n;
+}
+
+/* Printable ASCII, 8..128 characters (it is an HMAC key and a header-safe
+ * token). */
+static bool credential_ok(const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+	if (n < 8 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] <= ' ' || v[i] > '~')
+			return false;
+	return true;
+}
+
 static int cmd_app_create(admin_env *e, store_job *job, const opts *o, json_t **out)
 {
+	if ((opt(o, "signing-secret") && !credential_ok(opt(o, "signing-secret"))) ||
+	    (opt(o, "verification-token") && !credential_ok(opt(o, "verification-token")))) {
+		*out = json_pack("{s:s,s:s}", "error", "invalid_arguments", "detail",
+				 "--signing-secret / --verification-token: 8 to 128 printable characters");
+		return ERR_INVALID_ARGUMENTS;
+	}
 	app *a;
 	char *bt, *at;
 	json_t *m;
@@ -649,6 +686,7 @@ static int cmd_app_create(admin_env *e, store_job *job, const opts *o, json_t **
 				       opt(o, "name") ? opt(o, "name") : api_manifest_bot_name(m),
 				       opt(o, "scopes"), &a, &bt, &at);
 		if (!err) {
+			set_credentials(a, opt(o, "signing-secret"), opt(o, "verification-token"));
 			api_manifest_apply(e->state, job, a, m, NULL);
 			if (opt(o, "name") && *opt(o, "name")) {
 				free(a->name);
@@ -660,6 +698,8 @@ static int cmd_app_create(admin_env *e, store_job *job, const opts *o, json_t **
 	} else {
 		err = admin_app_create(e, job, opt(o, "org"), opt(o, "name"), opt(o, "scopes"), &a,
 				       &bt, &at);
+		if (!err && set_credentials(a, opt(o, "signing-secret"), opt(o, "verification-token")))
+			store_put_app(job, a);
 	}
 	if (err)
 		return err;
@@ -912,7 +952,9 @@ static const struct admin_cmd {
 	{"user", "deactivate", cmd_user_deactivate, "user deactivate --user U   (revokes their tokens)"},
 	{"user", "session", cmd_user_session, "user session --user U [--expires-in SECONDS]   (a browser session token)"},
 	{"app", "create", cmd_app_create,
-	 "app create --org T (--name NAME [--scopes s1,s2,...] | --manifest FILE)   (Slack app manifest, JSON)"},
+	 "app create --org T (--name NAME [--scopes s1,s2,...] | --manifest FILE)   (Slack app manifest, JSON)\n"
+	 "             [--signing-secret S] [--verification-token V]   (keep an app's Slack credentials;\n"
+	 "             an Events API request_url must answer Slack's url_verification challenge)"},
 	{"app", "list", cmd_app_list, "app list [--org T]"},
 	{"app", "delete", cmd_app_delete, "app delete --app A   (revokes its bot and app tokens)"},
 	{"webhook", "create", cmd_webhook_create,

@@ -19,6 +19,7 @@
  * "errors":[{"message","pointer"}]; an app_id not of the caller's org (or
  * deleted) answers invalid_app_id. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,21 +192,73 @@ static int app_arg(api_ctx *c, app **out)
 	return 0;
 }
 
-int api_apps_manifest_create(api_ctx *c)
+/* ---- request URL verification ----
+ * Saving an Events API request URL (a new one, or a changed one) first
+ * sends it Slack's url_verification challenge (rt/apps_verify.c); the
+ * manifest is applied only if the endpoint echoes it. A refusal is
+ * invalid_manifest with the reason at the request_url's pointer, as
+ * Slack's manifest methods report it. A new app's challenge is signed
+ * with the signing secret it will get (and carries its verification
+ * token), so an endpoint that checks signatures can only pass it once it
+ * knows the secret: create the app first, then add the URL with
+ * apps.manifest.update (or give the secret with `canal admin app create
+ * --signing-secret`). */
+
+#define URL_POINTER "/settings/event_subscriptions/request_url"
+
+/* The Events API request URL m saves: NULL in Socket Mode, or none. */
+static const char *manifest_event_url(const json_t *m)
 {
-	if (!is_admin(c->me))
-		return ERR_NOT_ADMIN;
+	json_t *settings = json_object_get(m, "settings");
+	if (json_is_true(json_object_get(settings, "socket_mode_enabled")))
+		return NULL;
+	const char *u = json_string_value(
+		json_object_get(json_object_get(settings, "event_subscriptions"), "request_url"));
+	return u && *u ? u : NULL;
+}
+
+static int url_refused(api_ctx *c, const char *why)
+{
+	json_t *errors = json_array();
+	json_array_append_new(errors, json_pack("{s:s,s:s}", "message", why, "pointer", URL_POINTER));
+	int rc = invalid_manifest(c, errors);
+	json_decref(errors);
+	return rc;
+}
+
+typedef struct url_wait {
+	api_ctx *c;
 	json_t *m;
-	int rc = manifest_arg(c, NULL, &m);
-	if (rc)
-		return rc;
+	char *secret, *token;   /* create: the new app's credentials */
+	char app_id[ID_MAX];    /* update: the app */
+} url_wait;
+
+static void url_wait_free(url_wait *w)
+{
+	json_decref(w->m);
+	free(w->secret);
+	free(w->token);
+	free(w);
+}
+
+/* Installs the app m describes (credentials given or generated). */
+static int create_apply(api_ctx *c, const json_t *m, const char *secret, const char *vtoken)
+{
 	core_state *s = c->env->state;
 	store_job *job = api_job(c);
 	app *a;
 	char *bt = NULL, *at = NULL;
-	rc = api_app_install(s, job, c->org->id, api_manifest_bot_name(m), NULL, &a, &bt, &at);
+	int rc = api_app_install(s, job, c->org->id, api_manifest_bot_name(m), NULL, &a, &bt, &at);
 	if (rc)
 		goto out;
+	if (secret) {
+		free(a->signing_secret);
+		a->signing_secret = xstrdup(secret);
+	}
+	if (vtoken) {
+		free(a->verification_token);
+		a->verification_token = xstrdup(vtoken);
+	}
 	api_manifest_apply(s, job, a, m, NULL);
 	if (c->env->apps)
 		apps_app_changed(c->env->apps, a);
@@ -233,6 +286,95 @@ int api_apps_manifest_create(api_ctx *c)
 out:
 	free(bt);
 	free(at);
+	return rc;
+}
+
+static int update_apply(api_ctx *c, app *a, const json_t *m)
+{
+	bool scopes_changed = false;
+	api_manifest_apply(c->env->state, api_job(c), a, m, &scopes_changed);
+	if (c->env->apps)
+		apps_app_changed(c->env->apps, a); /* new subscriptions apply at once */
+	json_object_set_new(c->out, "app_id", json_string(a->id));
+	json_object_set_new(c->out, "permissions_updated", json_boolean(scopes_changed));
+	return 0;
+}
+
+/* After the wait the org may have changed (a command taken, the app
+ * deleted): checked again before applying. */
+static int revalidate(api_ctx *c, const json_t *m, const char *app_id)
+{
+	json_t *errors = json_array();
+	int rc = 0;
+	if (api_manifest_validate(m, c->env->state, c->org->id, app_id, errors) != 0)
+		rc = invalid_manifest(c, errors);
+	json_decref(errors);
+	return rc;
+}
+
+static void create_verified_cb(void *ud, int ok, const char *why)
+{
+	url_wait *w = ud;
+	api_ctx *c = w->c;
+	int rc = !ok ? url_refused(c, why) : revalidate(c, w->m, NULL);
+	if (!rc)
+		rc = create_apply(c, w->m, w->secret, w->token);
+	url_wait_free(w);
+	api_resume(c, rc);
+}
+
+static void update_verified_cb(void *ud, int ok, const char *why)
+{
+	url_wait *w = ud;
+	api_ctx *c = w->c;
+	app *a = core_app_get(c->env->state, w->app_id);
+	int rc = !ok ? url_refused(c, why) : (!a || a->deleted) ? ERR_INVALID_APP_ID
+							       : revalidate(c, w->m, a->id);
+	if (!rc)
+		rc = update_apply(c, a, w->m);
+	url_wait_free(w);
+	api_resume(c, rc);
+}
+
+/* Starts the verification of url: 1 when the call now waits (m is taken
+ * over), 0 when it cannot run (no outbound HTTP: the URL is kept
+ * unverified, as nothing could deliver to it anyway). */
+static int verify_then(api_ctx *c, const char *url, json_t *m, const app *a,
+		       apps_verify_cb cb)
+{
+	if (!c->env->apps)
+		return 0;
+	url_wait *w = xcalloc(1, sizeof *w);
+	w->c = c;
+	w->m = m;
+	if (a) {
+		snprintf(w->app_id, sizeof w->app_id, "%s", a->id);
+	} else {
+		w->secret = ids_secret_hex(16);
+		w->token = ids_secret_hex(12);
+	}
+	if (apps_verify_url(c->env->apps, url, a ? a->signing_secret : w->secret,
+			    a ? a->verification_token : w->token, cb, w) != 0) {
+		w->m = NULL;
+		url_wait_free(w);
+		return 0;
+	}
+	api_defer(c);
+	return 1;
+}
+
+int api_apps_manifest_create(api_ctx *c)
+{
+	if (!is_admin(c->me))
+		return ERR_NOT_ADMIN;
+	json_t *m;
+	int rc = manifest_arg(c, NULL, &m);
+	if (rc)
+		return rc;
+	const char *url = manifest_event_url(m);
+	if (url && verify_then(c, url, m, NULL, create_verified_cb))
+		return 0;
+	rc = create_apply(c, m, NULL, NULL);
 	json_decref(m);
 	return rc;
 }
@@ -246,14 +388,13 @@ int api_apps_manifest_update(api_ctx *c)
 	int rc = app_arg(c, &a);
 	if (rc || (rc = manifest_arg(c, a->id, &m)))
 		return rc;
-	bool scopes_changed = false;
-	api_manifest_apply(c->env->state, api_job(c), a, m, &scopes_changed);
-	if (c->env->apps)
-		apps_app_changed(c->env->apps, a); /* new subscriptions apply at once */
-	json_object_set_new(c->out, "app_id", json_string(a->id));
-	json_object_set_new(c->out, "permissions_updated", json_boolean(scopes_changed));
+	const char *url = manifest_event_url(m);
+	if (url && (!a->event_url || strcmp(url, a->event_url) != 0) &&
+	    verify_then(c, url, m, a, update_verified_cb))
+		return 0;
+	rc = update_apply(c, a, m);
 	json_decref(m);
-	return 0;
+	return rc;
 }
 
 int api_apps_manifest_export(api_ctx *c)

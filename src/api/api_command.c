@@ -12,7 +12,8 @@
  *   /me text                     chat.meMessage
  *   /shrug [text]                chat.postMessage with text + ¯\_(ツ)_/¯
  *   /leave (/part)               conversations.leave
- * (/remind is not built in: it needs stored reminders and a scheduler.)
+ *   /remind me [to] WHAT WHEN    reminders.add (api_reminders.c), confirmed
+ *                                by an ephemeral message
  * Their errors are those methods' errors.
  *
  * Any other command is looked up in the org's registry (apps' manifests);
@@ -34,6 +35,7 @@
 
 #include "api/api_interact.h"
 #include "api/api_pending.h"
+#include "api/api_reminders.h"
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/xalloc.h"
@@ -161,7 +163,8 @@ static const struct builtin {
 	int (*fn)(api_ctx *c, channel *ch, const char *text);
 } builtins[] = {
 	{"/invite", builtin_invite}, {"/leave", builtin_leave}, {"/me", builtin_me},
-	{"/part", builtin_leave},    {"/purpose", builtin_purpose}, {"/shrug", builtin_shrug},
+	{"/part", builtin_leave},    {"/purpose", builtin_purpose}, {"/remind", api_remind_command},
+	{"/shrug", builtin_shrug},
 	{"/topic", builtin_topic},
 };
 

@@ -45,7 +45,7 @@ void api_interact_trigger(api_ctx *c, const app *a, const char *user_id, const c
 	api_pending_trigger_new(out, c->now_us, a->org_id, a->id, user_id, view_id);
 }
 
-static json_t *channel_ref(const channel *ch)
+json_t *api_interact_channel_ref(const channel *ch)
 {
 	const char *name = ch->kind == CHAN_IM ? "directmessage" : ch->name ? ch->name : "";
 	return json_pack("{s:s,s:s}", "id", ch->id, "name", name);
@@ -176,7 +176,7 @@ static bool option_allowed(json_t *el, json_t *opt)
 	return false;
 }
 
-static int bad_arg(api_ctx *c, const char *msg)
+int api_interact_bad_arg(api_ctx *c, const char *msg)
 {
 	if (!c->err_extra)
 		c->err_extra = json_object();
@@ -222,7 +222,7 @@ static json_t *build_action(api_ctx *c, json_t *el, const char *bid, int *rc)
 		if (err || (v && !json_is_array(v))) {
 			json_decref(v);
 			json_decref(a);
-			*rc = bad_arg(c, "a selected list must be a JSON array");
+			*rc = api_interact_bad_arg(c, "a selected list must be a JSON array");
 			return NULL;
 		}
 		if (v)
@@ -233,7 +233,7 @@ static json_t *build_action(api_ctx *c, json_t *el, const char *bid, int *rc)
 	if (err || (opt && !json_is_object(opt)) || (opt && !option_allowed(el, opt))) {
 		json_decref(opt);
 		json_decref(a);
-		*rc = bad_arg(c, "selected_option is not one of the element's options");
+		*rc = api_interact_bad_arg(c, "selected_option is not one of the element's options");
 		return NULL;
 	}
 	if (opt)
@@ -247,7 +247,7 @@ static json_t *build_action(api_ctx *c, json_t *el, const char *bid, int *rc)
 		if (!ok) {
 			json_decref(opts);
 			json_decref(a);
-			*rc = bad_arg(c, "selected_options are not among the element's options");
+			*rc = api_interact_bad_arg(c, "selected_options are not among the element's options");
 			return NULL;
 		}
 		json_object_set_new(a, "selected_options", opts);
@@ -266,7 +266,7 @@ static json_t *state_arg(api_ctx *c, int *rc)
 	*rc = 0;
 	if (err || (s && !json_is_object(s))) {
 		json_decref(s);
-		*rc = bad_arg(c, "state must be a JSON object");
+		*rc = api_interact_bad_arg(c, "state must be a JSON object");
 		return NULL;
 	}
 	if (!s)
@@ -294,7 +294,7 @@ static int action_in_view(api_ctx *c, const char *view_id, const char *block_id,
 	char bid[ID_MAX + 8];
 	json_t *el = api_interact_find_element(json_object_get(v->view, "blocks"), block_id, action_id, bid);
 	if (!el)
-		return bad_arg(c, "no element with that action_id in the view");
+		return api_interact_bad_arg(c, "no element with that action_id in the view");
 	int rc;
 	json_t *action = build_action(c, el, bid, &rc);
 	if (!action)
@@ -318,6 +318,29 @@ static int action_in_view(api_ctx *c, const char *view_id, const char *block_id,
 	return api_interact_dispatch(c, a, "interactive", p, a->interactivity_url, action_acked, NULL);
 }
 
+int api_interact_message(api_ctx *c, const channel *ch, int64_t ts, json_t **msg,
+			 bool *ephemeral)
+{
+	*msg = NULL;
+	*ephemeral = false;
+	/* One of the caller's ephemeral ones, else a stored one. */
+	pend_ephemeral *pe = api_pending_ephemeral_get(c->me->id, ts, c->now_us);
+	if (pe && strcmp(pe->channel_id, ch->id) == 0) {
+		*msg = json_deep_copy(pe->message);
+		*ephemeral = true;
+		return 0;
+	}
+	message m;
+	message_init(&m);
+	int rc = store_msg_get(c->env->store, ch->id, ts, &m);
+	if (!rc && m.hidden)
+		rc = ERR_MESSAGE_NOT_FOUND;
+	if (!rc)
+		*msg = api_render_message(c, &m);
+	message_release(&m);
+	return rc;
+}
+
 int api_blocks_action(api_ctx *c)
 {
 	const char *action_id, *block_id = api_str(c, "block_id");
@@ -336,36 +359,21 @@ int api_blocks_action(api_ctx *c)
 	if ((rc = api_ts(c, "message_ts", ERR_MESSAGE_NOT_FOUND, &ts)))
 		return rc;
 
-	/* The message: one of the caller's ephemeral ones, else a stored one. */
 	json_t *msg = NULL;
 	bool ephemeral = false;
-	pend_ephemeral *pe = api_pending_ephemeral_get(c->me->id, ts, c->now_us);
-	if (pe && strcmp(pe->channel_id, ch->id) == 0) {
-		msg = json_deep_copy(pe->message);
-		ephemeral = true;
-	} else {
-		message m;
-		message_init(&m);
-		rc = store_msg_get(c->env->store, ch->id, ts, &m);
-		if (!rc && m.hidden)
-			rc = ERR_MESSAGE_NOT_FOUND;
-		if (!rc)
-			msg = api_render_message(c, &m);
-		message_release(&m);
-		if (rc)
-			return rc;
-	}
+	if ((rc = api_interact_message(c, ch, ts, &msg, &ephemeral)))
+		return rc;
 	const char *app_id = json_string_value(json_object_get(msg, "app_id"));
 	app *a = app_id ? core_app_get(c->env->state, app_id) : NULL;
 	if (!a || a->deleted || strcmp(a->org_id, c->org->id) != 0) {
 		json_decref(msg);
-		return bad_arg(c, "the message belongs to no app");
+		return api_interact_bad_arg(c, "the message belongs to no app");
 	}
 	char bid[ID_MAX + 8];
 	json_t *el = api_interact_find_element(json_object_get(msg, "blocks"), block_id, action_id, bid);
 	if (!el) {
 		json_decref(msg);
-		return bad_arg(c, "no element with that action_id in the message");
+		return api_interact_bad_arg(c, "no element with that action_id in the message");
 	}
 	json_t *action = build_action(c, el, bid, &rc);
 	json_t *state = action ? state_arg(c, &rc) : NULL;
@@ -385,7 +393,7 @@ int api_blocks_action(api_ctx *c)
 		"type", "block_actions", "user", api_interact_user(c->me), "api_app_id", a->id, "token",
 		a->verification_token ? a->verification_token : "", "container", "type", "message",
 		"message_ts", api_ts_json(ts), "channel_id", ch->id, "is_ephemeral", ephemeral,
-		"trigger_id", trigger, "team", api_interact_team(c->org), "channel", channel_ref(ch),
+		"trigger_id", trigger, "team", api_interact_team(c->org), "channel", api_interact_channel_ref(ch),
 		"message", msg, "response_url", url, "state", state, "actions", action, "enterprise",
 		"is_enterprise_install", 0);
 	free(url);
@@ -432,7 +440,7 @@ int api_shortcuts_run(api_ctx *c)
 	if (!type && msg_ts && *msg_ts)
 		type = "message";
 	if (type && strcmp(type, "global") && strcmp(type, "message"))
-		return bad_arg(c, "type must be global or message");
+		return api_interact_bad_arg(c, "type must be global or message");
 	const char *want_app = api_str(c, "app_id");
 
 	/* The org's app declaring it (app_id picks one when several do). */
@@ -490,7 +498,7 @@ int api_shortcuts_run(api_ctx *c)
 			      "message_action", "token", a->verification_token ? a->verification_token : "",
 			      "action_ts", api_ts_json(core_ts_next(c->env->state, c->now_us)), "team",
 			      api_interact_team(c->org), "user", api_interact_user(c->me), "channel",
-			      channel_ref(ch), "is_enterprise_install", 0, "enterprise", "callback_id",
+			      api_interact_channel_ref(ch), "is_enterprise_install", 0, "enterprise", "callback_id",
 			      callback_id, "trigger_id", trigger, "response_url", url, "message_ts",
 			      api_ts_json(ts), "message", msg);
 		free(url);

@@ -30,6 +30,11 @@
  *                  -> {"ok":true, "response_action":"close"|"errors"|
  *                     "update"|"push"|"clear", "errors"?, "view"?}
  *   views.close    view_id -> {"ok":true}
+ *   blocks.suggest channel + message_ts or view_id, action_id, block_id?,
+ *                  value (what the person typed) for an external_select /
+ *                  multi_external_select: the app gets a block_suggestion
+ *                  -> {"ok":true, "options":[...]} or
+ *                     {"ok":true, "option_groups":[...]}  (api_suggest.c)
  * and what their sessions receive live (Canal-specific events, to that
  * person only):
  *   {"type":"message","is_ephemeral":true,...}      an ephemeral message
@@ -123,6 +128,16 @@ int api_interact_dispatch(api_ctx *c, const app *a, const char *type, json_t *pa
 			  const char *http_url, api_ack_fn fn, void *ud);
 /* The same without waiting (view_closed): nothing reports back. */
 void api_interact_notify(api_ctx *c, const app *a, json_t *payload);
+
+/* The message at ts in ch as the caller sees it: one of the caller's
+ * ephemeral messages there, else the stored one (rendered; new reference
+ * in *msg). 0 or ERR_MESSAGE_NOT_FOUND. */
+int api_interact_message(api_ctx *c, const channel *ch, int64_t ts, json_t **msg,
+			 bool *ephemeral);
+/* {"id","name"} of ch as interaction payloads carry it. */
+json_t *api_interact_channel_ref(const channel *ch);
+/* invalid_arguments with msg in response_metadata.messages. */
+int api_interact_bad_arg(api_ctx *c, const char *msg);
 
 /* The element with action_id in blocks (and block_id, when given and
  * the block has one): borrowed, with its block's id (or a stable one made

@@ -124,5 +124,13 @@ int api_search_all(api_ctx *c);
 /* search.all's "files" section ({matches, total, paging, pagination}):
  * empty until file search is wired in here. New reference. */
 json_t *api_search_files_section(api_ctx *c, const struct search_query *q, long count, long page);
+/* api_reminders.c */
+int api_reminders_add(api_ctx *c);
+int api_reminders_complete(api_ctx *c);
+int api_reminders_delete(api_ctx *c);
+int api_reminders_info(api_ctx *c);
+int api_reminders_list(api_ctx *c);
+/* api_suggest.c */
+int api_blocks_suggest(api_ctx *c);
 
 #endif

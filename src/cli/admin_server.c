@@ -13,6 +13,7 @@
 
 #include "admin/admin.h"
 #include "base/buf.h"
+#include "base/ids.h"
 #include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/admin_cli.h"
@@ -106,6 +107,126 @@ static void committed(void *ud, int err)
 	reply(c);
 }
 
+static void exec_argv(admin_conn *c, int argc, char **argv)
+{
+	admin_env e = {.state = &c->s->state,
+		       .store = c->s->store,
+		       .base_url = c->s->base_url,
+		       .loop = c->s->loop,
+		       .data_dir = c->s->cfg.data_dir,
+		       .retention = c->s->retention};
+	store_job *job = store_job_new(c->s->store);
+	c->rc = admin_exec(&e, job, argc, argv, &c->result);
+	c->later = e.later;
+	log_info("admin command", "command=\"%s %s\" ok=%d", argv[0], argc > 1 ? argv[1] : "",
+		 c->rc == 0);
+	/* Even a failed command may have queued nothing or something; the job
+	 * is committed either way so memory and disk agree. */
+	store_submit(c->s->store, job, committed, c);
+}
+
+static void argv_free(char **argv, int argc)
+{
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* ---- `app create` with an Events API request URL ----
+ * The URL must pass Slack's url_verification first (rt/apps_verify.c),
+ * as through apps.manifest.create. The challenge is signed with the
+ * app's signing secret-to-be: --signing-secret if given (an app moved
+ * from Slack keeps its secret, so its Bolt receiver can check the
+ * challenge), else one generated here and handed to the command. */
+
+typedef struct admin_wait {
+	admin_conn *c;
+	char **argv;
+	int argc;
+} admin_wait;
+
+/* The value of --name VALUE or --name=VALUE (the first, as admin.c's
+ * option parser takes it), or NULL. */
+static const char *argv_opt(char **argv, int argc, const char *name)
+{
+	size_t n = strlen(name);
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, n) != 0)
+			continue;
+		if (a[2 + n] == '=')
+			return a + 3 + n;
+		if (!a[2 + n] && i + 1 < argc)
+			return argv[i + 1];
+	}
+	return NULL;
+}
+
+static void admin_verified_cb(void *ud, int ok, const char *why)
+{
+	admin_wait *w = ud;
+	admin_conn *c = w->c;
+	if (ok) {
+		exec_argv(c, w->argc, w->argv);
+	} else {
+		c->rc = ERR_INVALID_MANIFEST;
+		c->result = json_pack("{s:s,s:[{s:s,s:s}]}", "error", err_name(ERR_INVALID_MANIFEST),
+				      "errors", "message", why, "pointer",
+				      "/settings/event_subscriptions/request_url");
+		reply(c);
+	}
+	argv_free(w->argv, w->argc);
+	free(w);
+}
+
+/* 1 when the command now waits for a verification (argv taken over). */
+static int verify_first(admin_conn *c, char ***argvp, int *argcp)
+{
+	char **argv = *argvp;
+	int argc = *argcp;
+	if (argc < 2 || strcmp(argv[0], "app") || strcmp(argv[1], "create") || !c->s->env.apps)
+		return 0;
+	const char *text = argv_opt(argv, argc, "manifest-json");
+	json_error_t je;
+	json_t *m = text ? json_loads(text, 0, &je) : NULL;
+	json_t *settings = json_object_get(m, "settings");
+	const char *url = json_string_value(
+		json_object_get(json_object_get(settings, "event_subscriptions"), "request_url"));
+	int wait = 0;
+	if (url && *url && !json_is_true(json_object_get(settings, "socket_mode_enabled"))) {
+		char *gen_secret = NULL, *gen_token = NULL;
+		const char *secret = argv_opt(argv, argc, "signing-secret");
+		const char *vtoken = argv_opt(argv, argc, "verification-token");
+		if (!secret || !*secret)
+			secret = gen_secret = ids_secret_hex(16);
+		if (!vtoken || !*vtoken)
+			vtoken = gen_token = ids_secret_hex(12);
+		admin_wait *w = xcalloc(1, sizeof *w);
+		w->c = c;
+		w->argv = xcalloc((size_t)argc + 4, sizeof *w->argv);
+		for (int i = 0; i < argc; i++)
+			w->argv[w->argc++] = xstrdup(argv[i]);
+		if (gen_secret) {
+			w->argv[w->argc++] = xstrdup("--signing-secret");
+			w->argv[w->argc++] = xstrdup(gen_secret);
+		}
+		if (gen_token) {
+			w->argv[w->argc++] = xstrdup("--verification-token");
+			w->argv[w->argc++] = xstrdup(gen_token);
+		}
+		if (apps_verify_url(c->s->env.apps, url, secret, vtoken, admin_verified_cb, w) == 0) {
+			wait = 1;
+		} else {
+			argv_free(w->argv, w->argc);
+			free(w);
+		}
+		free(gen_secret);
+		free(gen_token);
+	}
+	json_decref(m);
+	return wait;
+}
+
 static void run(admin_conn *c)
 {
 	json_error_t je;
@@ -123,24 +244,11 @@ static void run(admin_conn *c)
 		const char *v = json_string_value(json_array_get(req, i));
 		argv[i] = xstrdup(v ? v : "");
 	}
-	admin_env e = {.state = &c->s->state,
-		       .store = c->s->store,
-		       .base_url = c->s->base_url,
-		       .loop = c->s->loop,
-		       .data_dir = c->s->cfg.data_dir,
-		       .retention = c->s->retention};
-	store_job *job = store_job_new(c->s->store);
-	c->rc = admin_exec(&e, job, (int)argc, argv, &c->result);
-	c->later = e.later;
-	log_info("admin command", "command=\"%s %s\" ok=%d", argv[0], argc > 1 ? argv[1] : "",
-		 c->rc == 0);
-	for (size_t i = 0; i < argc; i++)
-		free(argv[i]);
-	free(argv);
 	json_decref(req);
-	/* Even a failed command may have queued nothing or something; the job
-	 * is committed either way so memory and disk agree. */
-	store_submit(c->s->store, job, committed, c);
+	int n = (int)argc;
+	if (!verify_first(c, &argv, &n))
+		exec_argv(c, n, argv);
+	argv_free(argv, n);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)

@@ -24,6 +24,7 @@ typedef struct canal_server {
 	ws_ctx *ws;
 	rt *rt;
 	fetch_ctx *fetch;       /* outbound HTTP (apps' request URLs) */
+	struct api_reminders *reminders; /* the timer firing reminders */
 	int pending_stops;      /* HTTP and WebSocket draining at shutdown */
 	char *base_url;
 	char *web_root;

@@ -24,6 +24,7 @@
 #include "api/api_http.h"
 #include "api/api_pending.h"
 #include "api/api_ratelimit.h"
+#include "api/api_reminders.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
@@ -201,6 +202,8 @@ static void part_stopped(void *ud)
 	s->retention = NULL;
 	audit_sink_free(s->audit_sink);
 	s->audit_sink = NULL;
+	api_reminders_stop(s->reminders);   /* no reminder fires into a closed store */
+	s->reminders = NULL;
 	store_close(s->store);
 	s->store = NULL;
 	apps_free(s->env.apps);   /* before rt_free: it leaves the rt's bus */
@@ -349,6 +352,7 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "canal serve: %s\n", err);
 		goto out;
 	}
+	s->reminders = api_reminders_start(&s->env, s->loop);
 	if (admin_server_start(s, err, sizeof err) != 0) {
 		fprintf(stderr, "canal serve: %s\n", err);
 		goto out;
@@ -375,6 +379,8 @@ out:
 	s->retention = NULL;
 	audit_sink_free(s->audit_sink);
 	s->audit_sink = NULL;
+	api_reminders_stop(s->reminders);
+	s->reminders = NULL;
 	if (s->http) {
 		http_server_free(s->http);
 		s->http = NULL;

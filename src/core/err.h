@@ -102,6 +102,10 @@
 	X(INVALID_TYPES, "invalid_types", 200) \
 	X(CANNOT_UPDATE_ADMIN_USER, "cannot_update_admin_user", 200) \
 	X(NOT_FOUND, "not_found", 200) \
+	X(CANNOT_PARSE, "cannot_parse", 200) \
+	X(CANNOT_ADD_BOT, "cannot_add_bot", 200) \
+	X(CANNOT_ADD_OTHERS, "cannot_add_others", 200) \
+	X(CANNOT_COMPLETE_RECURRING, "cannot_complete_recurring", 200) \
 	X(INVALID_MANIFEST, "invalid_manifest", 200) \
 	X(INVALID_APP_ID, "invalid_app_id", 200) \
 	X(ALREADY_EXISTS, "already_exists", 200) \

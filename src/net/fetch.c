@@ -82,6 +82,7 @@
 #define FETCH_DEFAULT_IN_FLIGHT 256
 #define FETCH_DEFAULT_TIMEOUT   30000   /* when fetch_post gets timeout_ms <= 0 */
 #define FETCH_USER_AGENT        "Canal/0.1"
+#define FETCH_MAX_HEADERS       (16u << 10)
 
 typedef enum {
 	REQ_QUEUED,     /* in x->queue, no easy handle */
@@ -105,6 +106,7 @@ struct fetch_req {
 	CURL *easy;
 	int64_t start_us;       /* 0 until IN_FLIGHT */
 	buf resp;
+	buf hdrs;               /* header lines of the latest response */
 	size_t max_body;
 	int truncated;
 	const char *fail;       /* REQ_FAILED: the reason */
@@ -223,6 +225,7 @@ static void req_free(fetch_req *r)
 	free(r->url);
 	free(r->body);
 	buf_release(&r->resp);
+	buf_release(&r->hdrs);
 	free(r);
 }
 
@@ -242,6 +245,8 @@ static void req_deliver(fetch_req *r, int status, const char *err)
 		.content_type = ctype,
 		.truncated = status ? r->truncated : 0,
 		.elapsed_ms = r->start_us ? (long)((clock_mono_us() - r->start_us) / 1000) : 0,
+		.headers = status && r->hdrs.data ? r->hdrs.data : "",
+		.headers_len = status ? r->hdrs.len : 0,
 	};
 	if (err)
 		log_debug("fetch failed", "status=%d err=%s ms=%ld", status, err, res.elapsed_ms);
@@ -275,6 +280,20 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/* Header lines as curl reads them, one per call (CRLF included). A status
+ * line starts a new response (after a 1xx interim one, or a redirect we
+ * do not follow), so the block restarts there. */
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
+{
+	fetch_req *r = ud;
+	size_t n = size * nmemb;
+	if (n >= 5 && !memcmp(data, "HTTP/", 5))
+		r->hdrs.len = 0;
+	if (r->hdrs.len + n <= FETCH_MAX_HEADERS)
+		buf_add(&r->hdrs, data, n);
+	return n;
+}
+
 /* QUEUED -> IN_FLIGHT (or FAILED). */
 static void req_start(fetch_ctx *x, fetch_req *r)
 {
@@ -300,6 +319,8 @@ static void req_start(fetch_ctx *x, fetch_req *r)
 	rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	rc |= curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	rc |= curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	if (rc != CURLE_OK || curl_multi_add_handle(x->multi, e) != CURLM_OK) {
 		req_fail(x, r, "unknown_error");
 		return;

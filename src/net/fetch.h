@@ -12,7 +12,9 @@
  *     X-Slack-Retry-Reason uses); an HTTP answer reports its status.
  *  3. Redirects are not followed (Slack's delivery doesn't either).
  *  4. Response bodies are capped (max_response_bytes); the rest is
- *     dropped and truncated = 1. */
+ *     dropped and truncated = 1.
+ *  5. The response's header lines are kept (capped at 16 KiB; those of
+ *     an interim 1xx answer are dropped) for fetch_header. */
 #ifndef CANAL_NET_FETCH_H
 #define CANAL_NET_FETCH_H
 #include <stddef.h>
@@ -28,7 +30,15 @@ typedef struct fetch_result {
 	const char *content_type;/* response Content-Type or NULL */
 	int truncated;
 	long elapsed_ms;
+	const char *headers;     /* raw header block of the final response ("" if none) */
+	size_t headers_len;
 } fetch_result;
+
+/* The value of response header name (case-insensitive, surrounding blanks
+ * trimmed) copied into out (NUL-terminated, cut to outsz - 1); returns 1
+ * when the header is present, else 0 with out = "". The first occurrence
+ * counts. */
+int fetch_header(const fetch_result *r, const char *name, char *out, size_t outsz);
 
 typedef void (*fetch_cb)(void *ud, const fetch_result *r);
 

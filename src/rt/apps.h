@@ -99,6 +99,18 @@ void apps_set_connection_lifetime(apps *a, int seconds);
  * 5 min: three retries). n <= 8; n = 0: no retries. */
 void apps_set_retry_schedule(apps *a, const int *ms, int n);
 
+/* Request URL verification (apps_verify.c): POSTs Slack's signed
+ * url_verification challenge to url; cb(ud, 1, NULL) when the endpoint
+ * answered 200 with the challenge (plain, JSON or form), else
+ * cb(ud, 0, reason) with the reason in Slack's words (borrowed, valid
+ * during the call). cb runs later on the loop, never inside. Returns -1
+ * (cb never called) when no outbound HTTP is available. */
+typedef void (*apps_verify_cb)(void *ud, int ok, const char *why);
+int apps_verify_url(apps *a, const char *url, const char *signing_secret, const char *token,
+		    apps_verify_cb cb, void *ud);
+/* Does an answer body carry challenge? (exposed for unit tests) */
+int apps_verify_answer_ok(const char *challenge, const char *body, size_t len);
+
 typedef struct apps_stats {
 	uint64_t socket_connections;   /* open now */
 	uint64_t socket_accepted;

@@ -13,8 +13,9 @@
  * retries, no 2xx in between) the whole app is backed off (1 min,
  * doubling up to 30 min; its queue is kept); any 2xx ends the backoff. The reason is in apps_status (last_error, backoff_until).
  *
- * X-Slack-No-Retry from the app is not honoured: fetch.h reports no
- * response headers besides the content type.
+ * An answer carrying "X-Slack-No-Retry: 1" (Slack's way for an app to
+ * refuse redeliveries, e.g. an error it knows will repeat) ends the
+ * event's deliveries at once: not retried, counted failed.
  *
  * Dispatch: application/x-www-form-urlencoded (exactly; Bolt compares the
  * header with ===), signed the same way; a slash command's fields each
@@ -106,7 +107,13 @@ static void event_done_cb(void *ud, const fetch_result *r)
 		apps__set_error(e, "request URL failed: %s", reason);
 	log_info("app event delivery failed", "app=%s event_id=%s attempt=%d status=%d reason=%s",
 		 e->id, it->event_id, it->attempt, r->status, reason);
-	if (it->attempt < a->nretry) {
+	char no_retry[8];
+	bool refuse = r->status && fetch_header(r, "X-Slack-No-Retry", no_retry, sizeof no_retry) &&
+		      !strcmp(no_retry, "1");
+	if (refuse)
+		log_info("app refused retries", "app=%s event_id=%s status=%d", e->id, it->event_id,
+			 r->status);
+	if (it->attempt < a->nretry && !refuse) {
 		it->reason = reason;
 		it->due_ms = now + a->retry_ms[it->attempt];
 		it->attempt++;

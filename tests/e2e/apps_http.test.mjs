@@ -62,8 +62,22 @@ async function boltHttp(name, { secret } = {}) {
 			return origEnd(...args);
 		};
 		if (!listener) {
-			res.writeHead(503);
-			res.end();
+			// The app is being created: answer its url_verification as
+			// Bolt would (the receiver needs the secret the app gets).
+			const chunks = [];
+			req.on('data', (d) => chunks.push(d));
+			req.on('end', () => {
+				req.rawBody = Buffer.concat(chunks);
+				let j = null;
+				try { j = JSON.parse(req.rawBody.toString('utf8')); } catch { /* not JSON */ }
+				if (j && j.type === 'url_verification') {
+					res.writeHead(200, { 'Content-Type': 'application/json' });
+					res.end(JSON.stringify({ challenge: j.challenge }));
+					return;
+				}
+				res.writeHead(503);
+				res.end();
+			});
 			return;
 		}
 		listener(req, res);
@@ -139,6 +153,30 @@ test('an endpoint answering 500 is retried with X-Slack-Retry-Num and the same e
 	assert.ok(verify(app.signing_secret, b), 'the retry is signed too');
 	await sleep(1500);
 	assert.equal(reqs().length, 2, 'delivered: no more retries');
+});
+
+test('an answer with X-Slack-No-Retry: 1 is not retried; a 500 without it is', async () => {
+	const ep = await endpoint((req, res, rec) => {
+		const text = rec.json && rec.json.event && rec.json.event.text;
+		res.writeHead(500, text === 'refuse retries' ? { 'X-Slack-No-Retry': '1' } : {});
+		res.end('no');
+	});
+	closers.push(ep.close);
+	await httpApp('noretry', ep.url);
+	const ts = await post('refuse retries');
+	const reqs = () => ep.seen.filter((r) => r.json && r.json.event && r.json.event.ts === ts);
+	await waitFor(() => reqs().length >= 1, { timeoutMs: 5000, what: 'the first delivery' });
+	const id = reqs()[0].json.event_id;
+	// Out of deliveries after the one attempt: nothing can follow.
+	await waitFor(() => new RegExp(`app event dropped after retries[^\n]*event_id=${id} attempts=1`).test(env.srv.stderr),
+		{ timeoutMs: 5000, what: 'the event given up at once' });
+	assert.match(env.srv.stderr, new RegExp(`app refused retries[^\n]*event_id=${id} status=500`));
+	assert.equal(reqs().length, 1);
+	assert.equal(reqs()[0].headers['x-slack-retry-num'], undefined);
+	// Control: the same endpoint without the header hears a retry.
+	const ts2 = await post('retry me');
+	await waitFor(() => ep.seen.find((r) => r.json && r.json.event && r.json.event.ts === ts2 &&
+		r.headers['x-slack-retry-num'] === '1'), { timeoutMs: 5000, what: 'the retry without the header' });
 });
 
 test('a hung endpoint delays nobody else; it is retried with http_timeout', async () => {

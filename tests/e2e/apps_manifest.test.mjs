@@ -7,9 +7,15 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test, useServer } from './lib/server.mjs';
+import { after } from 'node:test';
 import { uniq, webClient, expectError, liveClient } from './lib/fixture.mjs';
+import { endpoint } from './lib/apps.mjs';
 
 const env = useServer();
+// Saving an Events API request URL sends it url_verification: a local
+// endpoint that answers it stands for the app's.
+const events = await endpoint((req, res) => { res.writeHead(200); res.end(); });
+after(() => events.close());
 
 function manifest(name, extra = {}) {
 	return {
@@ -25,7 +31,7 @@ function manifest(name, extra = {}) {
 		},
 		oauth_config: { scopes: { bot: ['chat:write', 'commands', 'channels:history', 'app_mentions:read'] } },
 		settings: {
-			event_subscriptions: { request_url: 'https://example.com/events', bot_events: ['app_mention', 'message.channels'] },
+			event_subscriptions: { request_url: events.url, bot_events: ['app_mention', 'message.channels'] },
 			interactivity: { is_enabled: true, request_url: 'https://example.com/interactive' },
 			org_deploy_enabled: false,
 			socket_mode_enabled: false,

@@ -134,6 +134,26 @@ async function call(token, method, args = {}) {
 //                         are free in this one)
 //   none                  why there is nothing to probe (it is still called
 //                         and its answer scanned unless skipCall)
+// Someone else's reminder (another person of the caller's organisation,
+// and a person of org B) answers exactly as a made-up id does.
+async function reminderProbe({ tok, who }, method) {
+	const ids = [];
+	for (const owner of [carol.token, B.alice.token]) {
+		const r = await call(owner, 'reminders.add', { text: `${MARK} ${MARKB}`, time: 'in 1 week' });
+		assert.equal(r.ok, true, r._text);
+		ids.push(r.reminder.id);
+	}
+	const fake = await call(tok, method, { reminder: 'Rm0NOSUCH0000' });
+	for (const id of ids) {
+		const h = await call(tok, method, { reminder: id });
+		assert.equal(h.ok, false, `${who} ${method} on another person's reminder: ${h._text}`);
+		assert.equal(h.error, fake.error, `${who} ${method}: "${h.error}" vs "${fake.error}" for a made-up id`);
+		assert.ok(!h._text.includes(MARK) && !h._text.includes(MARKB), `${who} ${method} leaks: ${h._text}`);
+		const still = await call(carol.token, 'reminders.info', { reminder: ids[0] });
+		assert.equal(still.ok, true, `${method} by ${who} changed carol's reminder`);
+	}
+}
+
 const ROWS = {
 	// Admin methods: organisation admins may address any conversation of
 	// their own organisation (as Slack's admin API); others get
@@ -163,6 +183,11 @@ const ROWS = {
 		channel: (ch, ts) => ({ channel: ch, message_ts: ts, action_id: 'a' }),
 		ts: (own, ts) => ({ channel: own, message_ts: ts, action_id: 'a' }),
 		view: (v) => ({ view_id: v, action_id: 'a' }),
+	},
+	'blocks.suggest': {
+		channel: (ch, ts) => ({ channel: ch, message_ts: ts, action_id: 'a', value: 'abc' }),
+		ts: (own, ts) => ({ channel: own, message_ts: ts, action_id: 'a', value: 'abc' }),
+		view: (v) => ({ view_id: v, action_id: 'a', value: 'abc' }),
 	},
 	'bots.info': { bot: (b) => ({ bot: b }) },
 	'chat.command': { channel: (ch) => ({ channel: ch, command: '/deploy', text: 'x' }) },
@@ -231,6 +256,11 @@ const ROWS = {
 		user: (u) => ({ user: u }),
 	},
 	'reactions.remove': { channel: (ch, ts) => ({ channel: ch, timestamp: ts, name: 'eyes' }), ts: (own, ts) => ({ channel: own, timestamp: ts, name: 'eyes' }) },
+	'reminders.add': { user: (u) => ({ text: 'x', time: 'in 1 week', user: u }) },
+	'reminders.complete': { custom: (ctx) => reminderProbe(ctx, 'reminders.complete') },
+	'reminders.delete': { custom: (ctx) => reminderProbe(ctx, 'reminders.delete') },
+	'reminders.info': { custom: (ctx) => reminderProbe(ctx, 'reminders.info') },
+	'reminders.list': { list: () => [{}] },
 	'rtm.connect': { none: 'no object: what its socket receives is checked below and in realtime_isolation.test.mjs' },
 	'search.files': { list: () => [{ query: 'txt', count: 100 }, { query: 'file', count: 100 }] },
 	// Search answers ok (no match) for anything it cannot see, so its rows

@@ -39,6 +39,9 @@ typedef struct tres {
 	char ctype[128];
 	int truncated;
 	long elapsed_ms;
+	char x_answer[32];          /* fetch_header "x-answer", or "(none)" */
+	char no_retry[8];           /* fetch_header "X-Slack-No-Retry" */
+	int has_missing;            /* fetch_header found "x-missing" */
 } tres;
 
 typedef struct tenv {
@@ -95,6 +98,8 @@ static void handler(http_req *r, void *ud)
 			     "{\"ok\":true}", 11);
 	} else if (strcmp(r->path, "/fail") == 0) {
 		http_respond(r, 500, "text/plain", NULL, "oops", 4);
+	} else if (strcmp(r->path, "/noretry") == 0) {
+		http_respond(r, 500, "text/plain", "x-slack-no-retry:  1 \r\n", "no", 2);
 	} else if (strcmp(r->path, "/redirect") == 0) {
 		http_respond(r, 302, NULL, "Location: /echo\r\n", "", 0);
 	} else if (strcmp(r->path, "/big") == 0) {
@@ -145,6 +150,10 @@ static void result_cb(void *ud, const fetch_result *res)
 	snprintf(o->ctype, sizeof o->ctype, "%s", res->content_type ? res->content_type : "(null)");
 	o->truncated = res->truncated;
 	o->elapsed_ms = res->elapsed_ms;
+	if (!fetch_header(res, "x-answer", o->x_answer, sizeof o->x_answer))
+		snprintf(o->x_answer, sizeof o->x_answer, "(none)");
+	fetch_header(res, "X-Slack-No-Retry", o->no_retry, sizeof o->no_retry);
+	o->has_missing = fetch_header(res, "x-missing", NULL, 0);
 	t->ncalled++;
 	free(s);
 	if (t->free_in_cb) {
@@ -269,6 +278,10 @@ static void test_post_roundtrip(void **st)
 	assert_string_equal(o->ctype, "application/json; charset=utf-8");
 	assert_int_equal(o->truncated, 0);
 	assert_true(o->elapsed_ms >= 0 && o->elapsed_ms < 5000);
+	/* response headers, by case-insensitive name */
+	assert_string_equal(o->x_answer, "1");
+	assert_string_equal(o->no_retry, "");
+	assert_int_equal(o->has_missing, 0);
 
 	/* A body past curl's Expect threshold, with NULs, and no extra headers:
 	 * still no "Expect: 100-continue", bytes intact. */
@@ -314,6 +327,24 @@ static void test_http_errors(void **st)
 	assert_int_equal(t->ndelivered, 2);
 	free(u500);
 	free(u302);
+	tenv_free(t);
+}
+
+static void test_no_retry_header(void **st)
+{
+	tenv *t = tenv_new((fetch_cfg){0});
+	char *url = url_of(t, "/noretry");
+	post(t, 0, url, "application/json", NULL, "{}", 2, 5000);
+	DRIVE_UNTIL(t, t->res[0].called);
+	assert_int_equal(t->res[0].status, 500);
+	assert_string_equal(t->res[0].no_retry, "1");   /* blanks trimmed */
+	assert_string_equal(t->res[0].x_answer, "(none)");
+	free(url);
+	/* a transport failure has no headers */
+	post(t, 1, "http://127.0.0.1:1/x", "application/json", NULL, "{}", 2, 5000);
+	DRIVE_UNTIL(t, t->res[1].called);
+	assert_int_equal(t->res[1].status, 0);
+	assert_string_equal(t->res[1].no_retry, "");
 	tenv_free(t);
 }
 
@@ -475,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_signature_vectors),
 		cmocka_unit_test(test_post_roundtrip),
 		cmocka_unit_test(test_http_errors),
+		cmocka_unit_test(test_no_retry_header),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_refused_and_bad_urls),
 		cmocka_unit_test(test_truncated),

@@ -240,8 +240,14 @@ const char *const sqlite__migrations[] = {
 	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
 	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 
-	/* 6: SLOT-APPS (reminders, interaction state) */
-	"SELECT 1;",
+	/* 6: SLOT-APPS: reminders (reminders.*, /remind; fired by a timer) */
+	"CREATE TABLE reminders ("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL, creator TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL,"
+	" recurrence TEXT NOT NULL DEFAULT '', fired INTEGER NOT NULL DEFAULT 0,"
+	" complete_ts INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
+	"CREATE INDEX reminders_user ON reminders (user_id, time);"
+	"CREATE INDEX reminders_due ON reminders (time) WHERE fired = 0 AND complete_ts = 0;",
 
 	/* 7: SLOT-WEB (web client: per-person preferences, users.prefs.*;
 	 * invites use the tokens table) */

@@ -61,9 +61,18 @@ export function ackRaw(c, env, payload = {}) {
 	c.send({ envelope_id: env.envelope_id, payload });
 }
 
-// A local HTTP endpoint: answer(req, body, res) decides; every request is
-// recorded as {at, headers, body, json}.
-export async function endpoint(answer) {
+// Answers Slack's url_verification the way Bolt does; true if it was one.
+export function answerChallenge(res, rec) {
+	if (!rec.json || rec.json.type !== 'url_verification') return false;
+	res.writeHead(200, { 'Content-Type': 'application/json' });
+	res.end(JSON.stringify({ challenge: rec.json.challenge }));
+	return true;
+}
+
+// A local HTTP endpoint: answer(req, res, rec) decides; every request is
+// recorded as {at, headers, body, json}. Canal's url_verification (sent
+// when the URL is saved) is answered here unless verify is false.
+export async function endpoint(answer, { verify = true } = {}) {
 	const seen = [];
 	const server = http.createServer((req, res) => {
 		const chunks = [];
@@ -74,6 +83,7 @@ export async function endpoint(answer) {
 			try { json = JSON.parse(body); } catch { /* form or garbage */ }
 			const rec = { at: Date.now(), headers: req.headers, body, json, url: req.url };
 			seen.push(rec);
+			if (verify && answerChallenge(res, rec)) return;
 			answer(req, res, rec);
 		});
 	});

@@ -19,7 +19,7 @@ export const DEFAULT_SCOPES = ['chat:write', 'commands', 'channels:read', 'chann
 // The manifest of an app with slash commands, shortcuts and interactivity.
 export function manifest({
 	name, scopes = DEFAULT_SCOPES, events = [], commands = [], shortcuts = [], socket = true,
-	requestUrl,
+	requestUrl, optionsUrl,
 }) {
 	return {
 		display_information: { name },
@@ -39,7 +39,11 @@ export function manifest({
 		oauth_config: { scopes: { bot: scopes } },
 		settings: {
 			socket_mode_enabled: socket,
-			interactivity: { is_enabled: true, ...(requestUrl ? { request_url: requestUrl } : {}) },
+			interactivity: {
+				is_enabled: true,
+				...(requestUrl ? { request_url: requestUrl } : {}),
+				...(optionsUrl ? { message_menu_options_url: optionsUrl } : {}),
+			},
 			event_subscriptions: { bot_events: events, ...(requestUrl && events.length ? { request_url: requestUrl } : {}) },
 		},
 	};
@@ -87,8 +91,21 @@ export async function boltHttpServer() {
 			return origEnd(...args);
 		};
 		if (!listener) {
-			res.writeHead(503);
-			res.end();
+			// Before the receiver exists (the app is being created):
+			// only Canal's url_verification, answered as Bolt would.
+			const chunks = [];
+			req.on('data', (d) => chunks.push(d));
+			req.on('end', () => {
+				let j = null;
+				try { j = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* not JSON */ }
+				if (j && j.type === 'url_verification') {
+					res.writeHead(200, { 'Content-Type': 'application/json' });
+					res.end(JSON.stringify({ challenge: j.challenge }));
+					return;
+				}
+				res.writeHead(503);
+				res.end();
+			});
 			return;
 		}
 		listener(req, res);
@@ -98,8 +115,11 @@ export async function boltHttpServer() {
 	return {
 		url,
 		seen,
-		attach(srv, app, { signingSecret } = {}) {
-			const receiver = new HTTPReceiver({ signingSecret: signingSecret || app.signing_secret, logLevel: LogLevel.ERROR });
+		attach(srv, app, { signingSecret, endpoints } = {}) {
+			const receiver = new HTTPReceiver({
+				signingSecret: signingSecret || app.signing_secret, logLevel: LogLevel.ERROR,
+				...(endpoints ? { endpoints } : {}),
+			});
 			const b = new App({
 				token: app.bot_token,
 				receiver,
