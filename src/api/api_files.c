@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "api/api_files.h"
+
+#include "api/api_audit.h"
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/ids.h"
@@ -884,6 +886,18 @@ static void delete_committed(api_ctx *c, void *ud)
 	free(g);
 }
 
+/* An audit entry about f, in the request's job (Slack's actions:
+ * file_deleted, file_public_link_created / _revoked; Canal's own for an
+ * admin's revocation, which Slack has no action for). */
+static void file_audit(api_ctx *c, const char *action, const store_file *f)
+{
+	audit_entity en = {.file_id = f->id,
+			   .file_name = f->name,
+			   .file_title = f->title,
+			   .file_type = f->filetype};
+	api_audit(c, action, &en, NULL);
+}
+
 /* Only the uploader or an org admin may change a file. */
 static int may_manage(api_ctx *c, const store_file *f)
 {
@@ -900,6 +914,7 @@ int api_files_delete(api_ctx *c)
 		f.deleted = true;
 		f.public_url_shared = false;
 		store_file_put(api_job(c), &f);
+		file_audit(c, "file_deleted", &f);
 		emit_file_event(c, &f, "file_deleted");
 		blob_gc *g = xcalloc(1, sizeof *g);
 		snprintf(g->sha, sizeof g->sha, "%s", f.sha256);
@@ -933,6 +948,7 @@ static int set_public(api_ctx *c, bool on)
 			free(pub);
 		}
 		store_file_put(api_job(c), &f);
+		file_audit(c, on ? "file_public_link_created" : "file_public_link_revoked", &f);
 		emit_file_event(c, &f, on ? "file_public" : "file_unshared");
 	}
 	json_object_set_new(c->out, "file", api_file_json(c->env, &f, true));
@@ -969,6 +985,7 @@ static int set_revoked(api_ctx *c, bool on)
 			if (on)
 				f.public_url_shared = false;
 			store_file_put(api_job(c), &f);
+			file_audit(c, on ? "file_access_revoked" : "file_access_restored", &f);
 			emit_file_event(c, &f, "file_change");
 		}
 		json_object_set_new(c->out, "file", api_file_json(c->env, &f, true));
