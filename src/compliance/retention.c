@@ -2,7 +2,10 @@
  *
  * States of a run: IDLE -> (retention_run) plan: the policies and the
  * holds are read, the channels to walk listed with their cutoff ->
- * BATCH: read up to RETENTION_BATCH candidates of the current channel
+ * FILES: batches of the channel's files shared before the cutoff, each
+ * weighed against every channel it is shared in (retention_files_expire),
+ * their deletion submitted; once committed, their bytes are removed off
+ * the loop -> BATCH: read up to RETENTION_BATCH candidates of the current channel
  * (after the last one seen, so held messages are passed over once), submit
  * their deletion -> batch_done: next batch of the same channel, or the
  * next channel when it gave fewer than a batch -> IDLE, callbacks called.

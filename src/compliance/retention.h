@@ -10,7 +10,9 @@
  * one batch read and other requests' jobs interleave with the run's.
  * Deleted messages go exactly as chat.delete removes them (reactions,
  * pins, mentions, thread summaries computed from what is left); nothing
- * is announced to clients (Slack doesn't either). */
+ * is announced to clients (Slack doesn't either).
+ * Files shared in a walked channel go first, by the rule in
+ * docs/compliance.md (retention_files_expire below). */
 #ifndef CANAL_COMPLIANCE_RETENTION_H
 #define CANAL_COMPLIANCE_RETENTION_H
 #include <stdint.h>

@@ -302,7 +302,8 @@ function blobPath(content) {
 }
 async function fileGone(client, file) {
 	await expectError(client.files.info({ file: file.id }), 'file_not_found');
-	const r = await fetch(file.url_private, { headers: { authorization: `Bearer ${client.token}` } });
+	// The server's address as of now (a restart may change its port).
+	const r = await fetch(file.url_private.replace(/^https?:\/\/[^/]+/, env.srv.base), { headers: { authorization: `Bearer ${client.token}` } });
 	assert.equal(r.status, 404, `download of ${file.id}`);
 }
 async function fileKept(client, file, content) {
@@ -384,4 +385,27 @@ test('files: expired ones go with their bytes; holds, a forever channel and the 
 	await fileKept(alice.client, f3, C);
 	await fileKept(alice.client, f2keep, B);
 	for (const ch of [exp, held]) await alice.client.apiCall('admin.conversations.removeCustomRetention', { channel_id: ch.id });
+});
+
+test('files: an offline run (server stopped) deletes expired files and their bytes too', async () => {
+	const { org, alice } = env.fx;
+	const c = await chan(alice.client, 'foff');
+	const content = `offline ${uniq('o')}\n`;
+	const f = await upload(alice.client, c.id, content, 'off.txt');
+	const fence = (await alice.client.chat.postMessage({ channel: c.id, text: 'fence' })).ts;
+	await alice.client.apiCall('admin.conversations.setCustomRetention', { channel_id: c.id, duration_days: 3 });
+	assert.ok(fs.existsSync(blobPath(content)));
+	await env.srv.shutdown();
+	try {
+		const { runCli } = await import('./lib/server.mjs');
+		const r = await runCli(env.srv.dataDir, ['retention', 'run', '--as-of', asOf(fence, 3)]);
+		assert.equal(r.files_deleted, 1, JSON.stringify(r));
+		assert.ok(!fs.existsSync(blobPath(content)), 'bytes removed by the offline run');
+	} finally {
+		await env.srv.start();
+	}
+	await fileGone(alice.client, f);
+	await alice.client.apiCall('admin.conversations.removeCustomRetention', { channel_id: c.id });
+	assert.equal((await alice.client.apiCall('admin.conversations.getCustomRetention', { channel_id: c.id })).is_policy_enabled, false);
+	assert.ok((await alice.client.files.list({ channel: c.id })).files.every((x) => x.id !== f.id), `gone from ${org.id}'s listing`);
 });
