@@ -915,6 +915,14 @@ static int file_set_revoked(admin_env *e, store_job *job, const opts *o, json_t 
 	if (!rc && f.deleted)
 		rc = ERR_FILE_NOT_FOUND;
 	if (!rc) {
+		if (f.revoked != on) {
+			audit_entity en = {.file_id = f.id,
+					   .file_name = f.name,
+					   .file_title = f.title,
+					   .file_type = f.filetype};
+			audit_record(job, e->state, f.org_id, &operator_actor,
+				     on ? "file_access_revoked" : "file_access_restored", &en, NULL);
+		}
 		f.revoked = on;
 		f.revoked_by[0] = '\0';
 		f.revoked_at = on ? clock_now_s() : 0;

@@ -196,6 +196,7 @@ struct admin_later {
 	export_job *x;
 	bool org_export;
 	int64_t as_of;           /* retention run: --as-of, µs (0 = now) */
+	const char *data_dir;    /* borrowed from the admin_env (offline: where DATA/files is) */
 	uv_work_t work;
 	admin_later_done done;
 	void *ud;
@@ -213,9 +214,10 @@ static void retention_done(void *ud, int err, const retention_stats *st)
 {
 	admin_later *l = ud;
 	json_t *r = err ? json_pack("{s:s}", "error", err_name(err))
-			: json_pack("{s:b,s:I,s:I,s:I}", "ok", 1, "channels",
+			: json_pack("{s:b,s:I,s:I,s:I,s:I}", "ok", 1, "channels",
 				    (json_int_t)st->channels, "deleted", (json_int_t)st->deleted,
-				    "batches", (json_int_t)st->batches);
+				    "files_deleted", (json_int_t)st->files, "batches",
+				    (json_int_t)st->batches);
 	l->done(l->ud, err, r);
 	if (!l->loop)
 		return;   /* offline: freed by admin_later_start once the run returns */
@@ -279,6 +281,11 @@ void admin_later_start(admin_later *l, admin_later_done done, void *ud)
 		}
 		/* Offline: a job of our own, run to the end right here. */
 		retention *r = retention_new(l->state, l->store, NULL, 0);
+		if (l->data_dir) {
+			char *fd = xasprintf("%s/files", l->data_dir);
+			retention_set_files_dir(r, fd);
+			free(fd);
+		}
 		retention_run(r, l->as_of, retention_done, l);
 		retention_free(r);
 		admin_later_free(l);
@@ -303,6 +310,7 @@ static admin_later *later_new(admin_env *e, later_kind kind)
 	l->store = e->store;
 	l->loop = e->loop;
 	l->ret = e->retention;
+	l->data_dir = e->data_dir;
 	return l;
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "api/api_files.h"
+
+#include "api/api_audit.h"
 #include "api/handlers.h"
 #include "base/buf.h"
 #include "base/ids.h"
@@ -328,8 +330,30 @@ int api_files_get_upload_url_external(api_ctx *c)
 
 /* ---- sharing a completed upload ---- */
 
+/* file_created (a new upload) and file_shared for file_id shared into ch
+ * by the caller, in Slack's shapes. ch NULL: created only, told to the
+ * uploader alone (nobody else can see it). */
+static void emit_file_new(api_ctx *c, const channel *ch, const char *file_id, bool created)
+{
+	if (created) {
+		json_t *e = json_pack("{s:s,s:s,s:s,s:{s:s}}", "type", "file_created", "file_id",
+				      file_id, "user_id", c->me->id, "file", "id", file_id);
+		if (ch)
+			api_emit(c, BUS_CHANNEL, ch->id, e, NULL);
+		else
+			api_emit(c, BUS_USER, c->me->id, e, NULL);
+	}
+	if (ch)
+		api_emit(c, BUS_CHANNEL, ch->id,
+			 json_pack("{s:s,s:s,s:s,s:s,s:{s:s}}", "type", "file_shared", "channel_id",
+				   ch->id, "file_id", file_id, "user_id", c->me->id, "file", "id",
+				   file_id),
+			 NULL);
+}
+
 /* Posts the message that shares files (ids) into ch and records the
- * shares; text is the initial comment (may be ""). */
+ * shares; text is the initial comment (may be ""). The files are new:
+ * file_created and file_shared go out with the message. */
 static int share_files(api_ctx *c, channel *ch, json_t *ids, const char *text, const char *blocks,
 		       int64_t thread_ts)
 {
@@ -344,8 +368,10 @@ static int share_files(api_ctx *c, channel *ch, json_t *ids, const char *text, c
 	if (!rc) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(ids, i, v)
+		json_array_foreach(ids, i, v) {
 			store_file_share_add(api_job(c), json_string_value(v), ch->id, m.ts);
+			emit_file_new(c, ch, json_string_value(v), true);
+		}
 	}
 	message_release(&m);
 	return rc;
@@ -413,6 +439,9 @@ static void complete_committed_cb(void *ud, int err)
 	api_ctx *c = w->c;
 	if (!err && w->ch)
 		err = share_files(c, w->ch, w->ids, w->text, w->blocks, w->thread_ts);
+	if (!err && !w->ch)
+		for (size_t i = 0; i < w->nfiles; i++)
+			emit_file_new(c, NULL, w->files[i].id, true);
 	if (!err)
 		complete_out(c, w);
 	complete_wait_free(w);
@@ -575,6 +604,8 @@ static void upload_row_cb(void *ud, int err)
 		json_t *ids = json_pack("[s]", w->f->id);
 		err = share_files(c, w->ch, ids, api_str(c, "initial_comment"), NULL, w->thread_ts);
 		json_decref(ids);
+	} else if (!err) {
+		emit_file_new(c, NULL, w->f->id, true);
 	}
 	if (!err)
 		json_object_set_new(c->out, "file", api_file_json(c->env, w->f, false));
@@ -860,23 +891,43 @@ int api_search_files(api_ctx *c)
 
 /* ---- changes to a file ---- */
 
-/* Tells the channels a file is shared in (file_change / file_deleted ...). */
+/* Tells the channels a file is shared in (file_change / file_deleted ...),
+ * one copy per channel with one event_ts: apps that see the file in
+ * several get it once (rt/apps_events.c). Slack's shapes: {type, file_id,
+ * file:{id}} (file_public also user_id), file_deleted {type, file_id,
+ * channel_ids}. */
 static void emit_file_event(api_ctx *c, const store_file *f, const char *type)
 {
 	if (!c->env->bus)
 		return;
 	store_file_share *sh;
 	size_t n = store_file_shares(c->env->store, f->id, &sh);
+	json_t *chans = json_array();
 	for (size_t i = 0; i < n; i++) {
 		bool dup = false;
 		for (size_t k = 0; k < i; k++)
 			dup |= !strcmp(sh[k].channel_id, sh[i].channel_id);
-		if (dup)
-			continue;
-		json_t *e = json_pack("{s:s,s:s,s:{s:s}}", "type", type, "file_id", f->id, "file", "id",
-				      f->id);
-		api_emit(c, BUS_CHANNEL, sh[i].channel_id, e, NULL);
+		if (!dup)
+			json_array_append_new(chans, json_string(sh[i].channel_id));
 	}
+	json_t *ets = api_ts_json(core_ts_next(c->env->state, c->now_us));
+	size_t i;
+	json_t *v;
+	json_array_foreach(chans, i, v) {
+		json_t *e = json_pack("{s:s,s:s}", "type", type, "file_id", f->id);
+		if (!strcmp(type, "file_deleted")) {
+			/* This conversation only: the others may be private. */
+			json_object_set_new(e, "channel_ids", json_pack("[O]", v));
+		} else {
+			json_object_set_new(e, "file", json_pack("{s:s}", "id", f->id));
+			if (!strcmp(type, "file_public"))
+				json_object_set_new(e, "user_id", json_string(c->me->id));
+		}
+		json_object_set(e, "event_ts", ets);
+		api_emit(c, BUS_CHANNEL, json_string_value(v), e, NULL);
+	}
+	json_decref(ets);
+	json_decref(chans);
 	free(sh);
 }
 
@@ -890,6 +941,18 @@ static void delete_committed(api_ctx *c, void *ud)
 	blob_gc *g = ud;
 	files_blob_gc(c->env->store, c->env->files_dir, g->sha);
 	free(g);
+}
+
+/* An audit entry about f, in the request's job (Slack's actions:
+ * file_deleted, file_public_link_created / _revoked; Canal's own for an
+ * admin's revocation, which Slack has no action for). */
+static void file_audit(api_ctx *c, const char *action, const store_file *f)
+{
+	audit_entity en = {.file_id = f->id,
+			   .file_name = f->name,
+			   .file_title = f->title,
+			   .file_type = f->filetype};
+	api_audit(c, action, &en, NULL);
 }
 
 /* Only the uploader or an org admin may change a file. */
@@ -908,6 +971,7 @@ int api_files_delete(api_ctx *c)
 		f.deleted = true;
 		f.public_url_shared = false;
 		store_file_put(api_job(c), &f);
+		file_audit(c, "file_deleted", &f);
 		emit_file_event(c, &f, "file_deleted");
 		blob_gc *g = xcalloc(1, sizeof *g);
 		snprintf(g->sha, sizeof g->sha, "%s", f.sha256);
@@ -941,7 +1005,10 @@ static int set_public(api_ctx *c, bool on)
 			free(pub);
 		}
 		store_file_put(api_job(c), &f);
-		emit_file_event(c, &f, on ? "file_public" : "file_unshared");
+		file_audit(c, on ? "file_public_link_created" : "file_public_link_revoked", &f);
+		/* A public link revoked changes the file (Slack's file_unshared
+		 * is about a file leaving a conversation). */
+		emit_file_event(c, &f, on ? "file_public" : "file_change");
 	}
 	json_object_set_new(c->out, "file", api_file_json(c->env, &f, true));
 out:
@@ -977,6 +1044,7 @@ static int set_revoked(api_ctx *c, bool on)
 			if (on)
 				f.public_url_shared = false;
 			store_file_put(api_job(c), &f);
+			file_audit(c, on ? "file_access_revoked" : "file_access_restored", &f);
 			emit_file_event(c, &f, "file_change");
 		}
 		json_object_set_new(c->out, "file", api_file_json(c->env, &f, true));

@@ -79,6 +79,11 @@ void files_blob_unpin(const char *sha256);
  * upload holds it pinned. Loop thread. */
 void files_blob_gc(store *st, const char *files_dir, const char *sha256);
 
+/* files_blob_gc with the unlinks on the thread pool (loop NULL: right
+ * here): the check is a read on the loop, the removal is skipped if an
+ * upload pins the same bytes before it runs. Loop thread. */
+void files_blob_gc_async(uv_loop_t *loop, store *st, const char *files_dir, const char *sha256);
+
 /* Size of thumbnail `size` of a w x h image (the longer side fits). */
 void files_thumb_dims(int w, int h, int size, int *tw, int *th);
 /* Removes what uploads interrupted by a crash left in files_dir/tmp (no

@@ -510,6 +510,27 @@ static void commit_work_cb(uv_work_t *w)
 static map pins;
 static bool pins_init;
 
+/* Blobs whose removal runs on the thread pool (files_blob_gc_async): sha
+ * -> gc_work, under gc_mu, which the removing thread holds across its
+ * unlink. A pin taken meanwhile marks the removal stale and it skips the
+ * unlink: an upload of the same bytes (pinned before its bytes land) is
+ * never undone, even if it commits and unpins before the removal runs. */
+typedef struct gc_work {
+	uv_work_t w;
+	char *files_dir;
+	char sha[65];
+	bool stale;
+} gc_work;
+static map removing;
+static uv_mutex_t gc_mu;
+static uv_once_t gc_once = UV_ONCE_INIT;
+
+static void gc_init(void)
+{
+	uv_mutex_init(&gc_mu);
+	map_init(&removing);
+}
+
 static void blob_pin(const char *sha)
 {
 	if (!pins_init) {
@@ -518,6 +539,12 @@ static void blob_pin(const char *sha)
 	}
 	uintptr_t n = (uintptr_t)map_get(&pins, sha);
 	map_put(&pins, sha, (void *)(n + 1));
+	uv_once(&gc_once, gc_init);
+	uv_mutex_lock(&gc_mu);
+	gc_work *g = map_get(&removing, sha);
+	if (g)
+		g->stale = true;
+	uv_mutex_unlock(&gc_mu);
 }
 
 void files_blob_unpin(const char *sha256)
@@ -563,5 +590,58 @@ void files_upload_commit(uv_loop_t *loop, files_upload *u, files_commit_cb cb, v
 		upload_free(u);
 		cb(ud, ERR_INTERNAL_ERROR, &cw->info);
 		free(cw);
+	}
+}
+
+static void gc_work_cb(uv_work_t *w)
+{
+	gc_work *g = w->data;
+	uv_mutex_lock(&gc_mu);
+	if (!g->stale)
+		files_blob_remove(g->files_dir, g->sha);
+	uv_mutex_unlock(&gc_mu);
+}
+
+static void gc_after_cb(uv_work_t *w, int status)
+{
+	(void)status;
+	gc_work *g = w->data;
+	uv_mutex_lock(&gc_mu);
+	map_del(&removing, g->sha);
+	uv_mutex_unlock(&gc_mu);
+	free(g->files_dir);
+	free(g);
+}
+
+void files_blob_gc_async(uv_loop_t *loop, store *st, const char *files_dir, const char *sha256)
+{
+	if (!loop) {
+		files_blob_gc(st, files_dir, sha256);
+		return;
+	}
+	if (!sha256 || !sha256[0] || !files_dir)
+		return;
+	if (pins_init && map_get(&pins, sha256))
+		return;
+	if (store_file_blob_refs(st, sha256, "") != 0)
+		return;
+	uv_once(&gc_once, gc_init);
+	uv_mutex_lock(&gc_mu);
+	bool busy = map_get(&removing, sha256) != NULL;
+	gc_work *g = NULL;
+	if (!busy) {
+		g = xcalloc(1, sizeof *g);
+		g->w.data = g;
+		g->files_dir = xstrdup(files_dir);
+		snprintf(g->sha, sizeof g->sha, "%s", sha256);
+		map_put(&removing, g->sha, g);
+	}
+	uv_mutex_unlock(&gc_mu);
+	if (!g)
+		return;   /* a removal of these bytes is already queued */
+	if (uv_queue_work(loop, &g->w, gc_work_cb, gc_after_cb) < 0) {
+		/* No thread pool: remove here, as files_blob_gc would. */
+		gc_work_cb(&g->w);
+		gc_after_cb(&g->w, 0);
 	}
 }

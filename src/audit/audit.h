@@ -22,7 +22,9 @@
  *   workspace_retention_changed, channel_retention_changed,
  *   legal_hold_policy_created, legal_hold_policy_released,
  *   manual_export_started, manual_export_completed,
- *   file_public_link_revoked / file access changes (entity "file"). */
+ *   file_deleted, file_public_link_created, file_public_link_revoked,
+ *   file_access_revoked, file_access_restored (entity "file"; the last
+ *   two are Canal's: Slack has no action for an admin's revocation). */
 #ifndef CANAL_AUDIT_AUDIT_H
 #define CANAL_AUDIT_AUDIT_H
 #include <jansson.h>

@@ -206,7 +206,9 @@ static void actions(http_req *req)
 						 "manual_export_started",
 						 "manual_export_completed", NULL};
 	static const char *const app_actions[] = {"app_installed", "app_uninstalled", NULL};
-	static const char *const file_actions[] = {"file_public_link_revoked", NULL};
+	static const char *const file_actions[] = {
+		"file_deleted", "file_public_link_created", "file_public_link_revoked",
+		"file_access_revoked", "file_access_restored", NULL};
 	static const struct { const char *name; const char *const *list; } groups[] = {
 		{"user", user_actions}, {"channel", channel_actions}, {"workspace_or_org", ws_actions},
 		{"app", app_actions},   {"file", file_actions},

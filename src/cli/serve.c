@@ -346,6 +346,7 @@ int serve_main(int argc, char **argv)
 	if (bootstrap(s) != 0)
 		goto out;
 	s->retention = retention_new(&s->state, s->store, s->loop, s->cfg.retention_interval);
+	retention_set_files_dir(s->retention, s->files_dir);
 	s->audit_sink = audit_sink_new(s->loop, s->store, s->fetch, s->cfg.audit_syslog,
 				       s->cfg.audit_http_url, err, sizeof err);
 	if (!s->audit_sink && err[0]) {

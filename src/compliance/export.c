@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/api_files.h"
 #include "base/buf.h"
 #include "base/map.h"
 #include "base/xalloc.h"
@@ -24,6 +25,7 @@ typedef struct conv {
 struct export_job {
 	bool audit;
 	char *data_dir;
+	char *base_url;     /* of the files' url_private links */
 	char *org_id;
 	char *out;          /* directory (org) or file (audit); NULL: in memory */
 	int64_t since;
@@ -103,6 +105,7 @@ export_job *export_org_prepare(core_state *s, const char *base_url, const char *
 	}
 	export_job *x = xcalloc(1, sizeof *x);
 	x->data_dir = xstrdup(data_dir);
+	x->base_url = xstrdup(base_url ? base_url : "");
 	x->org_id = xstrdup(o->id);
 	x->out = xstrdup(out_dir);
 	x->users = json_array();
@@ -212,6 +215,7 @@ static json_t *str_list(char **v, size_t n)
 /* The day files of one conversation. */
 typedef struct day_writer {
 	export_job *x;
+	store_reader *r;
 	const conv *cv;
 	FILE *f;
 	char day[16];
@@ -228,6 +232,34 @@ static int day_close(day_writer *w)
 	bad |= fclose(w->f) != 0;
 	w->f = NULL;
 	return bad ? ERR_INTERNAL_ERROR : 0;
+}
+
+/* files[] of an exported message, as Slack's export has it: the file
+ * objects, whose url_private links point at this server (the bytes are
+ * not copied into the export; whoever downloads them needs a token that
+ * may see them). A file deleted since is {"id","mode":"tombstone"}. The
+ * exporter is the organisation's operator: revoked files are shown
+ * (file_access "revoked"). Worker thread: api_file_json without shares
+ * reads nothing but its arguments. */
+static json_t *files_json(day_writer *w, json_t *ids)
+{
+	api_env env = {.base_url = w->x->base_url};
+	json_t *out = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+		if (!id)
+			continue;
+		store_file f;
+		if (store_reader_file(w->r, id, &f) != 0 || f.deleted ||
+		    strcmp(f.org_id, w->x->org_id) != 0)
+			json_array_append_new(out, json_pack("{s:s,s:s}", "id", id, "mode", "tombstone"));
+		else
+			json_array_append_new(out, api_file_json(&env, &f, false));
+		store_file_release(&f);
+	}
+	return out;
 }
 
 static json_t *message_json(day_writer *w, const message *m)
@@ -264,6 +296,10 @@ static json_t *message_json(day_writer *w, const message *m)
 			json_object_update_missing(o, v);
 		json_decref(v);
 	}
+	json_t *ids = json_object_get(o, "file_ids");
+	if (json_is_array(ids))
+		json_object_set_new(o, "files", files_json(w, ids));
+	json_object_del(o, "file_ids");
 	if (m->edited_ts)
 		json_object_set_new(o, "edited", json_pack("{s:s,s:o}", "user", m->edited_user, "ts",
 							   ts_json(m->edited_ts)));
@@ -365,7 +401,7 @@ static int run_org(export_job *x)
 		return x->err;
 	}
 	for (size_t i = 0; i < x->nconvs && !x->err; i++) {
-		day_writer w = {.x = x, .cv = &x->convs[i]};
+		day_writer w = {.x = x, .r = r, .cv = &x->convs[i]};
 		map_init(&w.parents);
 		int rc = store_reader_messages(r, x->convs[i].id, on_message, &w);
 		if (day_close(&w) != 0 && !x->err)
@@ -477,6 +513,7 @@ void export_free(export_job *x)
 		free(x->convs[i].dir);
 	free(x->convs);
 	free(x->data_dir);
+	free(x->base_url);
 	free(x->org_id);
 	free(x->out);
 	buf_release(&x->mem);

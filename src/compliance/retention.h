@@ -10,7 +10,9 @@
  * one batch read and other requests' jobs interleave with the run's.
  * Deleted messages go exactly as chat.delete removes them (reactions,
  * pins, mentions, thread summaries computed from what is left); nothing
- * is announced to clients (Slack doesn't either). */
+ * is announced to clients (Slack doesn't either).
+ * Files shared in a walked channel go first, by the rule in
+ * docs/compliance.md (retention_files_expire below). */
 #ifndef CANAL_COMPLIANCE_RETENTION_H
 #define CANAL_COMPLIANCE_RETENTION_H
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include "store/store.h"
 
 #define RETENTION_BATCH 500
+#define RETENTION_FILE_BATCH 100   /* a file costs one more read (its shares) */
 
 struct uv_loop_s;
 typedef struct retention retention;
@@ -26,6 +29,8 @@ typedef struct retention retention;
 typedef struct retention_stats {
 	int64_t channels;   /* channels with a policy that deletes */
 	int64_t deleted;    /* messages deleted */
+	int64_t files;      /* files deleted (decided: a hold placed meanwhile
+	                       may still have kept one at commit) */
 	int64_t batches;
 } retention_stats;
 
@@ -49,11 +54,17 @@ void retention_run(retention *r, int64_t as_of_us, retention_done_cb cb, void *u
  * none or "keep forever"; from the policies list given. */
 int64_t retention_days_for(const channel *ch, const store_retention *p, size_t n);
 
-/* Where file retention hooks in: called once per channel per run with
- * the cutoff (µs) that channel's messages were deleted against, to queue
- * in j the deletion of the channel's files older than cutoff that no
- * hold covers. Files are not part of this branch: the files work wires
- * its store call here at merge. */
-void retention_files_expire(retention *r, store_job *j, const channel *ch, int64_t cutoff_us);
+/* Files: the channel's next batch (at most RETENTION_FILE_BATCH, after
+ * the run's cursor, which it moves) of files shared there by a message
+ * older than cutoff_us; those that expire everywhere (see the rule in
+ * docs/compliance.md: the longest-keeping place wins, holds on any of
+ * their channels or on their uploader keep them) get their deletion
+ * queued in j. *seen: candidates read (fewer than a batch: the
+ * channel's files are done). 0 or the read's error. */
+int retention_files_expire(retention *r, store_job *j, const channel *ch, int64_t cutoff_us,
+			   size_t *seen);
+/* Where file bytes live (DATA/files): blobs no row names any more are
+ * removed after each batch commits (on the thread pool with a loop). */
+void retention_set_files_dir(retention *r, const char *files_dir);
 
 #endif

@@ -24,6 +24,12 @@
  *          app with channels:read; for private channels (group_* or
  *          channel_* subscription) members with groups:read
  *      team_join, user_change  users:read
+ *      file_shared  files:read, in a conversation the bot is a member of
+ *      file_created|deleted|public|change  files:read, when the bot can
+ *          see the file: a member of a conversation it is shared in, or
+ *          that conversation is public. The files module publishes each
+ *          once per conversation the file is shared in, with one
+ *          event_ts: an app gets it once (apps_app.last_file_event)
  *    Per-user events (channel_joined, im_created, presence...) never go
  *    to apps.
  *  - Canal-only fields ("mentioned") are not part of the inner event. */
@@ -63,6 +69,11 @@ static const struct {
 	{"pin_removed", SUB_PIN_REMOVED},
 	{"team_join", SUB_TEAM_JOIN},
 	{"user_change", SUB_USER_CHANGE},
+	{"file_shared", SUB_FILE_SHARED},
+	{"file_created", SUB_FILE_CREATED},
+	{"file_deleted", SUB_FILE_DELETED},
+	{"file_public", SUB_FILE_PUBLIC},
+	{"file_change", SUB_FILE_CHANGE},
 };
 
 static const struct {
@@ -81,6 +92,7 @@ static const struct {
 	{"mpim:read", SC_MPIM_READ},
 	{"pins:read", SC_PINS_READ},
 	{"users:read", SC_USERS_READ},
+	{"files:read", SC_FILES_READ},
 };
 
 /* Calls fn for each trimmed, non-empty item of a comma (or space) list. */
@@ -225,6 +237,24 @@ uint32_t apps__match(const apps_sub *s, const bus_msg *m, const channel *ch, jso
 			return got;
 		}
 		uint32_t bit = 0, scope = 0;
+		if (!strncmp(type, "file_", 5)) {
+			if (!strcmp(type, "file_shared"))
+				bit = SUB_FILE_SHARED;
+			else if (!strcmp(type, "file_created"))
+				bit = SUB_FILE_CREATED;
+			else if (!strcmp(type, "file_deleted"))
+				bit = SUB_FILE_DELETED;
+			else if (!strcmp(type, "file_public"))
+				bit = SUB_FILE_PUBLIC;
+			else if (!strcmp(type, "file_change"))
+				bit = SUB_FILE_CHANGE;
+			/* file_shared is about this conversation: its members;
+			 * the others about the file: whoever can see it. */
+			bool sees = member || (bit != SUB_FILE_SHARED && ch->kind == CHAN_PUBLIC);
+			if (!bit || !sees || !(s->subs & bit) || !(s->scopes & SC_FILES_READ))
+				return 0;
+			return bit;
+		}
 		if (!strcmp(type, "reaction_added"))
 			bit = SUB_REACTION_ADDED, scope = SC_REACTIONS_READ;
 		else if (!strcmp(type, "reaction_removed"))
@@ -363,13 +393,18 @@ static bool reachable(apps *a, const app *ap, apps_app **out)
 }
 
 static void deliver_one(apps *a, const apps_sub *s, const char *inner, size_t inner_len,
-			const char *type, const char *channel_id, int64_t now_s)
+			const char *type, const char *channel_id, int64_t now_s, const char *file_key)
 {
 	apps_app *e;
 	if (!reachable(a, s->ap, &e))
 		return;
 	if (!e)
 		e = apps__entry(a, s->ap->id, s->ap->org_id);
+	if (file_key) {
+		if (!strcmp(e->last_file_event, file_key))
+			return;   /* already queued from another conversation */
+		snprintf(e->last_file_event, sizeof e->last_file_event, "%s", file_key);
+	}
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
 	size_t len;
@@ -392,6 +427,8 @@ static bool maybe_wanted(const apps_org *o, const bus_msg *m, const channel *ch)
 			continue;
 		if (is_member(ch, s->ap->bot_user_id))
 			return true;
+		if ((s->subs & SUB_FILES) && ch->kind == CHAN_PUBLIC)
+			return true;  /* a file in a public conversation: visible to all */
 		if ((s->subs & (SUB_APP_MENTION | SUB_MEMBER_LEFT)) && m->json &&
 		    memmem(m->json, m->len, s->ap->bot_user_id, strlen(s->ap->bot_user_id)))
 			return true;  /* mentioned, or it left */
@@ -435,6 +472,14 @@ void apps_deliver(void *apps_ud, const bus_msg *m)
 	}
 	const char *channel_id = ch ? ch->id : event_channel_id(ev);
 	int64_t now_s = clock_now_s();
+	/* A file event other than file_shared: once per app (see above). */
+	char file_key[96], *fk = NULL;
+	if (type && !strncmp(type, "file_", 5) && strcmp(type, "file_shared") != 0) {
+		const char *fid = json_string_value(json_object_get(ev, "file_id"));
+		const char *ets = json_string_value(json_object_get(ev, "event_ts"));
+		snprintf(file_key, sizeof file_key, "%s %s %s", type, fid ? fid : "", ets ? ets : "");
+		fk = file_key;
+	}
 	apps__busy(a);
 	for (size_t i = 0; i < o->n; i++) {
 		const apps_sub *s = &o->v[i];
@@ -442,12 +487,12 @@ void apps_deliver(void *apps_ud, const bus_msg *m)
 		if (s->ap->deleted)
 			continue;  /* deleted since the index was built */
 		if (apps__match(s, m, ch, ev, type, &mention))
-			deliver_one(a, s, inner, inner_len, type, channel_id, now_s);
+			deliver_one(a, s, inner, inner_len, type, channel_id, now_s, fk);
 		if (mention) {
 			json_t *me = apps__mention_event(ev);
 			char *mj = json_dumps(me, JSON_COMPACT);
 			json_decref(me);
-			deliver_one(a, s, mj, strlen(mj), "app_mention", channel_id, now_s);
+			deliver_one(a, s, mj, strlen(mj), "app_mention", channel_id, now_s, NULL);
 			free(mj);
 		}
 	}

@@ -57,14 +57,21 @@ enum {
 	SUB_PIN_REMOVED = 1u << 17,
 	SUB_TEAM_JOIN = 1u << 18,
 	SUB_USER_CHANGE = 1u << 19,
+	SUB_FILE_SHARED = 1u << 20,
+	SUB_FILE_CREATED = 1u << 21,
+	SUB_FILE_DELETED = 1u << 22,
+	SUB_FILE_PUBLIC = 1u << 23,
+	SUB_FILE_CHANGE = 1u << 24,
 };
+#define SUB_FILES                                                                             \
+	(SUB_FILE_SHARED | SUB_FILE_CREATED | SUB_FILE_DELETED | SUB_FILE_PUBLIC | SUB_FILE_CHANGE)
 /* Subscriptions delivered for events about a conversation the bot is in
  * (or, for app_mention, can see). */
 #define SUB_CONVERSATION                                                                      \
 	(SUB_MSG_CHANNELS | SUB_MSG_GROUPS | SUB_MSG_IM | SUB_MSG_MPIM | SUB_APP_MENTION |       \
 	 SUB_REACTION_ADDED | SUB_REACTION_REMOVED | SUB_MEMBER_JOINED | SUB_MEMBER_LEFT |       \
 	 SUB_GROUP_RENAME | SUB_GROUP_ARCHIVE | SUB_GROUP_UNARCHIVE | SUB_CHANNEL_RENAME |       \
-	 SUB_CHANNEL_ARCHIVE | SUB_CHANNEL_UNARCHIVE | SUB_PIN_ADDED | SUB_PIN_REMOVED)
+	 SUB_CHANNEL_ARCHIVE | SUB_CHANNEL_UNARCHIVE | SUB_PIN_ADDED | SUB_PIN_REMOVED | SUB_FILES)
 /* Subscriptions delivered for org-wide events. */
 #define SUB_ORG                                                                               \
 	(SUB_CHANNEL_CREATED | SUB_CHANNEL_RENAME | SUB_CHANNEL_ARCHIVE | SUB_CHANNEL_UNARCHIVE | \
@@ -84,6 +91,7 @@ enum {
 	SC_MPIM_READ = 1u << 9,
 	SC_PINS_READ = 1u << 10,
 	SC_USERS_READ = 1u << 11,
+	SC_FILES_READ = 1u << 12,
 };
 
 /* "message.channels,app_mention" -> SUB_* bits (unknown names ignored). */
@@ -162,6 +170,10 @@ struct apps_app {
 	int64_t backoff_ms;        /* current whole-app backoff step, 0 = none */
 	int64_t backoff_until_ms;  /* loop time */
 	int64_t backoff_until_s;   /* wall clock, for apps_status */
+	/* The last file event queued ("type file_id event_ts"): one file
+	 * event is published once per channel the file is shared in, and an
+	 * app that sees several of them gets it once. */
+	char last_file_event[96];
 };
 
 /* The subscription index: per org, the apps with event subscriptions. */

@@ -119,6 +119,10 @@ void store_reader_close(store_reader *r);
 typedef int (*store_reader_msg_fn)(void *ud, const message *m);
 int store_reader_messages(store_reader *r, const char *channel_id, store_reader_msg_fn fn,
 			  void *ud);
+/* A file's row (files[] of exported messages): 0, ERR_FILE_NOT_FOUND or
+ * ERR_INTERNAL_ERROR; out is the caller's to release (store_file_release). */
+struct store_file;
+int store_reader_file(store_reader *r, const char *file_id, struct store_file *out);
 /* Calls fn for each audit entry (JSON text) of org_id (NULL: all) with
  * date_create >= since, oldest first; fn returns nonzero to stop. */
 typedef int (*store_reader_audit_fn)(void *ud, const char *entry);

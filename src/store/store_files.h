@@ -78,4 +78,24 @@ int store_file_list(struct store *st, const store_file_query *q, store_file **ou
  * excluded): 0 means the blob may go. */
 int store_file_blob_refs(struct store *st, const char *sha256, const char *except_id);
 
+/* ---- retention (sqlite_files_retention.c) ---- */
+typedef struct store_file_candidate {
+	int64_t ts;               /* the share's message ts (µs) */
+	char file_id[ID_MAX];
+	char user_id[ID_MAX];     /* uploader */
+	int64_t created;          /* unix seconds */
+	char sha256[65];
+} store_file_candidate;
+/* Up to limit shares of channel_id with ts < cutoff (µs) after the
+ * cursor (after_ts, after_id), oldest first, with their files (deleted
+ * ones too). One indexed range read. 0 or ERR_INTERNAL_ERROR. */
+int store_file_retention_candidates(struct store *st, const char *channel_id, int64_t after_ts,
+				    const char *after_id, int64_t cutoff, size_t limit,
+				    store_file_candidate *out, size_t *n);
+/* Deletes the file's row and shares, unless by commit time a live legal
+ * hold covers its uploader or a channel it is shared in, or it has a
+ * share newer than newest_share_ts (shared again since). */
+void store_file_retention_delete(struct store_job *j, const char *file_id,
+				 int64_t newest_share_ts);
+
 #endif

@@ -428,3 +428,49 @@ test('not_an_admin for the admin retention methods too', async () => {
 	const { bob } = env.fx;
 	await expectError(bob.client.apiCall('admin.retention.get', {}), 'not_an_admin');
 });
+
+test('files: deletion, public links and an admin revoking / restoring access are recorded; refusals are not', async () => {
+	const { alice, bob } = env.fx;
+	const carol = await createUser(env.srv, env.fx.org.id, uniq('carol'));
+	const ch = (await bob.client.conversations.create({ name: uniq('auditfiles') })).channel.id;
+	const up = async (name) => (await bob.client.filesUploadV2({ channel_id: ch, content: `${name} ${uniq('x')}\n`, filename: name, title: `Title ${name}` })).files[0].files[0];
+	const f = await up('plan.txt');
+	const g = await up('gone.txt');
+
+	await bob.client.files.sharedPublicURL({ file: f.id });
+	await bob.client.files.revokePublicURL({ file: f.id });
+	await alice.client.apiCall('admin.files.revokeAccess', { file: f.id });
+	await alice.client.apiCall('admin.files.revokeAccess', { file: f.id });   // no change: no entry
+	await alice.client.apiCall('admin.files.restoreAccess', { file: f.id });
+	await env.srv.cli('file', 'revoke', '--file', f.id);
+	await env.srv.cli('file', 'restore', '--file', f.id);
+	// Refused: nothing recorded.
+	await expectError(carol.client.apiCall('admin.files.revokeAccess', { file: f.id }), 'not_admin');
+	await expectError(carol.client.files.delete({ file: g.id }), 'cant_delete_file');
+	await expectError(carol.client.files.sharedPublicURL({ file: f.id }), 'no_permission');
+	await bob.client.files.delete({ file: g.id });
+
+	const ef = (await allEntries(alice.token, `entity=${f.id}`)).reverse();   // oldest first
+	assert.deepEqual(ef.map((e) => [e.action, e.actor.user.id]), [
+		['file_public_link_created', bob.id],
+		['file_public_link_revoked', bob.id],
+		['file_access_revoked', alice.id],
+		['file_access_restored', alice.id],
+		['file_access_revoked', 'USLACKUSER'],
+		['file_access_restored', 'USLACKUSER'],
+	]);
+	for (const e of ef) {
+		checkShape(e);
+		assert.equal(e.entity.type, 'file');
+		assert.deepEqual(e.entity.file, { id: f.id, name: 'plan.txt', title: 'Title plan.txt', filetype: 'text' });
+	}
+	const eg = await allEntries(alice.token, `entity=${g.id}`);
+	assert.deepEqual(eg.map((e) => [e.action, e.actor.user.id]), [['file_deleted', bob.id]]);
+	assert.equal(eg[0].entity.file.name, 'gone.txt');
+	// Nothing by carol.
+	assert.deepEqual(await allEntries(alice.token, `actor=${carol.id}`), []);
+	// The actions are listed.
+	const acts = await (await fetch(`${env.srv.base}/audit/v1/actions`)).json();
+	for (const a of ['file_deleted', 'file_public_link_created', 'file_public_link_revoked', 'file_access_revoked', 'file_access_restored'])
+		assert.ok(acts.actions.file.includes(a), a);
+});

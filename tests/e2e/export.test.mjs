@@ -138,6 +138,52 @@ test('round trip: what the API shows is in the export, in Slack\'s layout and sh
 	}
 });
 
+test('files: messages carry files[] as the API shows them, links to this server, bytes not copied; deleted files are tombstones', async () => {
+	const { org, alice, bob } = env.fx;
+	const ch = (await alice.client.conversations.create({ name: uniq('exp-files') })).channel;
+	await alice.client.conversations.invite({ channel: ch.id, users: bob.id });
+	const content = `exported bytes ${uniq('x')}\n`;
+	const up = await alice.client.filesUploadV2({ channel_id: ch.id, content, filename: 'notes.txt', title: 'Notes', initial_comment: 'see notes' });
+	const f = up.files[0].files[0];
+	const gone = (await bob.client.filesUploadV2({ channel_id: ch.id, content: 'bye\n', filename: 'gone.txt' })).files[0].files[0];
+	await bob.client.files.delete({ file: gone.id });
+	const hist = (await alice.client.conversations.history({ channel: ch.id, limit: 20 })).messages;
+	const apiMsg = hist.find((m) => m.files && m.files[0].id === f.id);
+	assert.ok(apiMsg);
+
+	const dir = await tmp('canal-export-files-');
+	try {
+		const out = path.join(dir, 'export');
+		const r = await env.srv.cli('export', '--org', org.id, '--out', out);
+		assert.equal(r.ok, true);
+		const msgs = await folderMessages(path.join(out, ch.name));
+		const m = msgs.find((x) => x.ts === apiMsg.ts);
+		assert.equal(m.text, 'see notes');
+		assert.equal(m.upload, true);
+		assert.equal(m.file_ids, undefined, 'Canal\'s internal list is not exported');
+		assert.equal(m.files.length, 1);
+		const ef = m.files[0];
+		// The file object as the Web API shows it in the message.
+		for (const k of ['id', 'name', 'title', 'mimetype', 'filetype', 'pretty_type', 'user', 'size', 'mode', 'url_private', 'url_private_download', 'permalink', 'created'])
+			assert.deepEqual(ef[k], apiMsg.files[0][k], k);
+		assert.equal(ef.name, 'notes.txt');
+		assert.equal(ef.title, 'Notes');
+		assert.equal(ef.size, Buffer.byteLength(content));
+		assert.ok(ef.url_private.startsWith(env.srv.base + '/files-pri/'));
+		// The link works with a token that may see the file; the bytes
+		// themselves are not in the export.
+		const dl = await fetch(ef.url_private, { headers: { authorization: `Bearer ${bob.token}` } });
+		assert.equal(await dl.text(), content);
+		const names = await readdir(path.join(out, ch.name));
+		assert.ok(names.every((n) => /^\d{4}-\d{2}-\d{2}\.json$/.test(n)), names.join(','));
+		// A file deleted since: a tombstone, as in the API.
+		const gm = msgs.find((x) => x.files && x.files[0].id === gone.id);
+		assert.deepEqual(gm.files, [{ id: gone.id, mode: 'tombstone' }]);
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
+});
+
 test('refusals: unknown org, no --out, a non-empty --out, --out that is a file', async () => {
 	const { org } = env.fx;
 	const dir = await tmp('canal-export-bad-');

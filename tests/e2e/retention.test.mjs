@@ -8,7 +8,11 @@
 // can fall exactly between two messages without a fake clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServer } from './lib/server.mjs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { useServer, waitFor } from './lib/server.mjs';
 import { createUser, createOrg, expectError, uniq, webClient } from './lib/fixture.mjs';
 
 // No rate limits: one test posts over a thousand messages into one channel.
@@ -284,4 +288,124 @@ test('the job runs on its own every --retention-interval seconds', async () => {
 	} finally {
 		await srv.stop();
 	}
+});
+
+// ---- files ----
+
+async function upload(client, channel, content, filename = 'f.txt') {
+	const r = await client.filesUploadV2({ channel_id: channel, content, filename, initial_comment: filename });
+	return r.files[0].files[0];
+}
+function blobPath(content) {
+	const sha = createHash('sha256').update(content).digest('hex');
+	return path.join(env.srv.dataDir, 'files', sha.slice(0, 2), sha.slice(2));
+}
+async function fileGone(client, file) {
+	await expectError(client.files.info({ file: file.id }), 'file_not_found');
+	// The server's address as of now (a restart may change its port).
+	const r = await fetch(file.url_private.replace(/^https?:\/\/[^/]+/, env.srv.base), { headers: { authorization: `Bearer ${client.token}` } });
+	assert.equal(r.status, 404, `download of ${file.id}`);
+}
+async function fileKept(client, file, content) {
+	const info = await client.files.info({ file: file.id });
+	assert.equal(info.file.id, file.id);
+	const r = await fetch(file.url_private, { headers: { authorization: `Bearer ${client.token}` } });
+	assert.equal(r.status, 200, `download of ${file.id}`);
+	assert.equal(await r.text(), content);
+}
+
+test('files: expired ones go with their bytes; holds, a forever channel and the longest-keeping place keep them', async () => {
+	const { org, alice } = env.fx;
+	const carol = await createUser(env.srv, org.id, uniq('carol'));
+	const exp = await chan(alice.client, 'fexp');
+	const forever = await chan(alice.client, 'fkeep');
+	const held = await chan(alice.client, 'fheld');
+	await alice.client.conversations.invite({ channel: exp.id, users: carol.id });
+	const A = `only here ${uniq('a')}\n`;
+	const B = `same bytes twice ${uniq('b')}\n`;
+	const C = `shared in two places ${uniq('c')}\n`;
+	const D = `under a channel hold ${uniq('d')}\n`;
+	const E = `uploaded by a person on hold ${uniq('e')}\n`;
+	const f1 = await upload(alice.client, exp.id, A, 'a.txt');
+	const f2 = await upload(alice.client, exp.id, B, 'b.txt');
+	const f2keep = await upload(alice.client, forever.id, B, 'b-again.txt');
+	const f3 = await upload(alice.client, exp.id, C, 'c.txt');
+	const f4 = await upload(alice.client, held.id, D, 'd.txt');
+	const f5 = await upload(carol.client, exp.id, E, 'e.txt');
+	const f1ts = (await alice.client.files.info({ file: f1.id })).file.shares.public[exp.id][0].ts;
+	// f3 is also shared in the forever channel (a second share of one file,
+	// which the Web API has no call for: written the way the files store keeps it).
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(env.srv.dataDir, 'canal.db'),
+		`INSERT INTO file_shares(file_id, channel_id, ts) SELECT file_id, '${forever.id}', ts FROM file_shares WHERE file_id = '${f3.id}'`]);
+	assert.ok((await alice.client.files.info({ file: f3.id })).file.channels.includes(forever.id));
+	const fence = (await alice.client.chat.postMessage({ channel: exp.id, text: 'fence' })).ts;
+
+	for (const ch of [exp, held]) await alice.client.apiCall('admin.conversations.setCustomRetention', { channel_id: ch.id, duration_days: 10 });
+	await env.srv.cli('retention', 'set', '--org', org.id, '--channel', forever.id, '--forever');
+	const hc = await env.srv.cli('hold', 'add', '--org', org.id, '--channel', held.id);
+	const hu = await env.srv.cli('hold', 'add', '--org', org.id, '--user', carol.id);
+
+	// Not yet 10 days: everything stays.
+	let r = await run(asOf(fence, 9));
+	assert.equal(r.files_deleted, 0, JSON.stringify(r));
+	await fileKept(alice.client, f1, A);
+
+	r = await run(asOf(fence, 10));
+	assert.equal(r.files_deleted, 2, JSON.stringify(r));
+	// Expired: the row, the download and (no other file has them) the bytes.
+	await fileGone(alice.client, f1);
+	assert.ok(!(await tsList(alice.client, exp.id)).includes(f1ts), 'the message that carried it is gone too');
+	await waitFor(() => !fs.existsSync(blobPath(A)), { what: 'blob of f1 removed' });
+	// Expired, but another file has the same bytes: the bytes stay.
+	await fileGone(alice.client, f2);
+	await fileKept(alice.client, f2keep, B);
+	assert.ok(fs.existsSync(blobPath(B)));
+	// Also shared in a channel that keeps forever: the longest-keeping place wins.
+	await fileKept(alice.client, f3, C);
+	// Legal holds: on a channel it is shared in, on its uploader.
+	await fileKept(alice.client, f4, D);
+	await fileKept(alice.client, f5, E);
+	const list = await alice.client.files.list({ channel: exp.id });
+	assert.deepEqual(list.files.map((f) => f.id).sort(), [f3.id, f5.id].sort());
+
+	// Holds released: what they kept goes on the next run.
+	await env.srv.cli('hold', 'release', '--org', org.id, '--id', hc.id);
+	await env.srv.cli('hold', 'release', '--org', org.id, '--id', hu.id);
+	r = await run(asOf(fence, 10));
+	assert.equal(r.files_deleted, 2, JSON.stringify(r));
+	await fileGone(alice.client, f4);
+	await fileGone(alice.client, f5);
+	await waitFor(() => !fs.existsSync(blobPath(D)) && !fs.existsSync(blobPath(E)), { what: 'held blobs removed' });
+	await fileKept(alice.client, f3, C);
+
+	// The forever channel's policy removed: f3 and f2keep follow nobody's
+	// policy there (no org policy): still kept.
+	await env.srv.cli('retention', 'remove', '--org', org.id, '--channel', forever.id);
+	r = await run(asOf(fence, 10));
+	await fileKept(alice.client, f3, C);
+	await fileKept(alice.client, f2keep, B);
+	for (const ch of [exp, held]) await alice.client.apiCall('admin.conversations.removeCustomRetention', { channel_id: ch.id });
+});
+
+test('files: an offline run (server stopped) deletes expired files and their bytes too', async () => {
+	const { org, alice } = env.fx;
+	const c = await chan(alice.client, 'foff');
+	const content = `offline ${uniq('o')}\n`;
+	const f = await upload(alice.client, c.id, content, 'off.txt');
+	const fence = (await alice.client.chat.postMessage({ channel: c.id, text: 'fence' })).ts;
+	await alice.client.apiCall('admin.conversations.setCustomRetention', { channel_id: c.id, duration_days: 3 });
+	assert.ok(fs.existsSync(blobPath(content)));
+	await env.srv.shutdown();
+	try {
+		const { runCli } = await import('./lib/server.mjs');
+		const r = await runCli(env.srv.dataDir, ['retention', 'run', '--as-of', asOf(fence, 3)]);
+		assert.equal(r.files_deleted, 1, JSON.stringify(r));
+		assert.ok(!fs.existsSync(blobPath(content)), 'bytes removed by the offline run');
+	} finally {
+		await env.srv.start();
+	}
+	await fileGone(alice.client, f);
+	await alice.client.apiCall('admin.conversations.removeCustomRetention', { channel_id: c.id });
+	assert.equal((await alice.client.apiCall('admin.conversations.getCustomRetention', { channel_id: c.id })).is_policy_enabled, false);
+	assert.ok((await alice.client.files.list({ channel: c.id })).files.every((x) => x.id !== f.id), `gone from ${org.id}'s listing`);
 });

@@ -16,6 +16,7 @@
 struct store_reader {
 	sqlite3 *db;
 	sqlite3_stmt *msgs, *reactions, *threads;
+	sqlite3_stmt *file;   /* prepared on first use (sqlite__file_read) */
 };
 
 static const char SQL_MSGS[] =
@@ -59,6 +60,7 @@ void store_reader_close(store_reader *r)
 	sqlite3_finalize(r->msgs);
 	sqlite3_finalize(r->reactions);
 	sqlite3_finalize(r->threads);
+	sqlite3_finalize(r->file);
 	sqlite3_close(r->db);
 	free(r);
 }
@@ -188,4 +190,9 @@ int store_reader_audit(store_reader *r, const char *org_id, int64_t since,
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : ERR_INTERNAL_ERROR;
+}
+
+int store_reader_file(store_reader *r, const char *file_id, store_file *out)
+{
+	return sqlite__file_read(r->db, &r->file, file_id, out);
 }

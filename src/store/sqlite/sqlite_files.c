@@ -238,3 +238,24 @@ int store_file_blob_refs(store *st, const char *sha256, const char *except_id)
 	sqlite__rstmt_done(s);
 	return n;
 }
+
+int sqlite__file_read(sqlite3 *db, sqlite3_stmt **cache, const char *id, store_file *out)
+{
+	store_file_init(out);
+	if (!*cache && sqlite3_prepare_v2(db, SQL_GET, -1, cache, NULL) != SQLITE_OK) {
+		log_error("store read failed", "what=file err=\"%s\"", sqlite3_errmsg(db));
+		*cache = NULL;
+		return ERR_INTERNAL_ERROR;
+	}
+	sqlite3_stmt *s = *cache;
+	sqlite3_bind_text(s, 1, id ? id : "", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	int ret = ERR_FILE_NOT_FOUND;
+	if (rc == SQLITE_ROW)
+		row_to_file(s, out), ret = 0;
+	else if (rc != SQLITE_DONE)
+		ret = ERR_INTERNAL_ERROR;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}

@@ -351,4 +351,10 @@ void sqlite__rstmt_done(sqlite3_stmt *s);
 char *sqlite__col_str(sqlite3_stmt *s, int i);
 void sqlite__col_id(sqlite3_stmt *s, int i, char *out, size_t cap);
 
+/* sqlite_files.c: a file row read on another connection (the export
+ * reader's), with the statement cached in *cache (the caller finalizes).
+ * 0, ERR_FILE_NOT_FOUND or ERR_INTERNAL_ERROR. */
+struct store_file;
+int sqlite__file_read(sqlite3 *db, sqlite3_stmt **cache, const char *id, struct store_file *out);
+
 #endif
