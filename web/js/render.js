@@ -1,39 +1,71 @@
-// Rendering of message text, emoji and Block Kit through the shared
-// renderers (web/js/mrkdwn.js, emoji.js, blockkit.js), loaded with dynamic
-// imports. Where one is missing, small fallbacks (render-fallback.js) are
-// loaded instead, so the client always runs and the first load stays small.
-import { S, userName, convName } from './state.js';
+// Rendering of message text, files, emoji and Block Kit for the client,
+// through the shared renderers (docs/web-rendering.md): mrkdwn.js and
+// blockkit.js are part of the first load; the emoji table (emoji.js, about a
+// third of the renderers' bytes) is loaded on first need (a :name: in a
+// message, a reaction, the picker, ":" in a composer), and what was drawn
+// before it arrived is drawn again ('rerender' event). User groups' handles
+// (usergroups.list) are fetched the same way, on the first <!subteam^S>.
+import { api } from './api.js';
+import { S, userName, convName, emit } from './state.js';
+import { renderMrkdwn } from './mrkdwn.js';
+import { renderBlocks as bkBlocks, renderAttachments as bkAttachments, readViewState, actionPayload } from './blockkit.js';
+import { emojiChar as tableChar, emojiReady, onEmojiMiss } from './emojiref.js';
 
-let M = null;
-let E = null;
-let B = null;
-let F = null;
+export { readViewState, actionPayload };
+
+let E = null;         // emoji.js once loaded
+let loading = null;
+
+export function loadEmoji() {
+  loading ||= import('./emoji.js').then((m) => { E = m; emit('rerender'); return m; }, (e) => { loading = null; throw e; });
+  return loading;
+}
+onEmojiMiss(() => { loadEmoji().catch(() => {}); });
+
+let groupsAsked = false;
+function groupHandle(id) {
+  if (!S.usergroups && !groupsAsked) {
+    groupsAsked = true;
+    api('usergroups.list', { include_disabled: true })
+      .then((r) => { S.usergroups = new Map((r.usergroups || []).map((g) => [g.id, g])); emit('rerender'); })
+      .catch(() => { S.usergroups = new Map(); });
+  }
+  return S.usergroups?.get(id)?.handle || null;
+}
 
 export const ctx = {
   userName: (id) => userName(id),
   channelName: (id) => { const c = S.convs.get(id); return c ? convName(c) : null; },
-  usergroupHandle: (id) => S.usergroups?.get(id)?.handle || null,
-  emoji: (name) => emojiChar(name),
+  usergroupHandle: groupHandle,
+  // Custom emoji would answer here; standard names come from emoji.js.
+  emoji: () => null,
 };
 
-export async function loadRenderers() {
-  const [m, e, b] = await Promise.allSettled([import('./mrkdwn.js'), import('./emoji.js'), import('./blockkit.js')]);
-  if (m.status === 'fulfilled') M = m.value;
-  if (e.status === 'fulfilled') E = e.value;
-  if (b.status === 'fulfilled') B = b.value;
-  if (!M || !E || !B) F = await import('./render-fallback.js');
+// The one-click reactions of scenario S1 (emoji.js REACTION_QUICK starts
+// with these): their characters are known before the table is loaded, so
+// the message toolbar never shows names.
+const QUICK = [['eyes', '👀'], ['wrench', '🔧'], ['white_check_mark', '✅']];
+
+/** The emoji for a name, or null (unknown, or the table still loading). */
+export const emojiChar = (name) => tableChar(name) || (emojiReady() ? null : QUICK.find(([n]) => n === name)?.[1] || null);
+
+/** [{name, char}] matching prefix; empty until the table is loaded (it is asked for). */
+export function searchEmoji(prefix, limit = 20) {
+  if (!E) { loadEmoji().catch(() => {}); return []; }
+  return E.searchEmoji(prefix, limit);
 }
 
-export const emojiChar = (name) => (E ? E.emojiChar(name) : F.emojiChar(name));
-export const searchEmoji = (prefix, limit = 20) => (E ? E.searchEmoji(prefix, limit) : F.searchEmoji(prefix, limit));
-export const quickReactions = () => (E?.REACTION_QUICK ? E.REACTION_QUICK.slice(0, 3) : ['👀', '🔧', '✅']).map((x) => (typeof x === 'string' ? x : x.char || x.name));
-// 👀 -> "eyes": the names reactions.add wants.
-export function emojiName(ch) {
-  if (/^[a-z0-9_+-]+$/.test(ch)) return ch;
-  for (const n of ['eyes', 'wrench', 'white_check_mark', '+1', 'heart', 'tada']) if (emojiChar(n) === ch) return n;
-  return F ? F.emojiNameOf(ch) || ch : ch;
+/** The quick reactions as {name, char}: REACTION_QUICK names, the first three. */
+export function quickReactions() {
+  const names = E ? E.REACTION_QUICK.slice(0, 3) : QUICK.map(([n]) => n);
+  return names.map((name) => ({ name, char: emojiChar(name) || `:${name}:` }));
 }
 
-export const renderText = (text) => (M ? M.renderMrkdwn(text || '', ctx) : F.renderMrkdwn(text || '', ctx));
-export const renderBlocks = (blocks) => (B ? B.renderBlocks(blocks, ctx) : F.renderBlocks(blocks, ctx));
-export const readViewState = (form) => (B ? B.readViewState(form) : F.readViewState(form));
+// Mentions of the reader stand out (mention-me, styled in render.css).
+export function renderText(text) {
+  const html = renderMrkdwn(text || '', ctx);
+  const me = S.me && `<span class="mention" data-user-id="${S.me.id}">`;
+  return me && html.includes(me) ? html.replaceAll(me, `<span class="mention mention-me" data-user-id="${S.me.id}">`) : html;
+}
+export const renderBlocks = (blocks) => bkBlocks(blocks, ctx);
+export const renderAttachments = (atts) => bkAttachments(atts, ctx);
