@@ -133,8 +133,14 @@ export function createChannelView({ socket, openMembers, back }) {
     if (!list.conv || showing) return;
     const stick = list.atBottom();
     const top = list.scroller.scrollTop;
+    const tsOf = (sel) => list.list.querySelector(sel)?.closest('.row')?.dataset.ts;
+    const target = tsOf('article[data-target]');
+    const focused = list.list.contains(document.activeElement) ? tsOf('article:focus-within') : null;
     list.renderWindow(list.start, list.end);
     if (stick) list.scrollToBottom(); else list.scroller.scrollTop = top;
+    const art = (ts) => ts && list.list.querySelector(`.row[data-ts="${CSS.escape(ts)}"] article`);
+    if (art(target)) art(target).dataset.target = '1';
+    art(focused)?.focus({ preventScroll: true });
     if (S.current) renderHeader();
   });
 

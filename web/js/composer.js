@@ -28,7 +28,7 @@ export class Composer {
     this.el = h('form.composer', { 'aria-label': `${label} composer` },
       this.ac.box,
       this.fileList,
-      h('div.composer-box', {}, this.attach, this.ta, this.send),
+      h('div.composer-box', {}, this.ta, this.attach, this.send),
       this.picker, this.progress,
       this.also ? h('label.also', { for: `${id}-bc` }, this.also, ' Also send to channel') : null,
       h('p.composer-hint', {}, h('kbd', {}, 'Enter'), ' to send, ', h('kbd', {}, 'Shift+Enter'), ' for a new line'));

@@ -47,7 +47,10 @@ export const ctx = {
 const QUICK = [['eyes', '👀'], ['wrench', '🔧'], ['white_check_mark', '✅']];
 
 /** The emoji for a name, or null (unknown, or the table still loading). */
-export const emojiChar = (name) => tableChar(name) || (emojiReady() ? null : QUICK.find(([n]) => n === name)?.[1] || null);
+export function emojiChar(name) {
+  if (!emojiReady()) { const q = QUICK.find(([n]) => n === name); if (q) return q[1]; }
+  return tableChar(name);
+}
 
 /** [{name, char}] matching prefix; empty until the table is loaded (it is asked for). */
 export function searchEmoji(prefix, limit = 20) {
