@@ -9,18 +9,12 @@ import { after, test as nodeTest } from 'node:test';
 import { useServer, TEST_TIMEOUT_MS } from './lib/server.mjs';
 import { createUser, uniq } from './lib/fixture.mjs';
 import { png } from './lib/png.mjs';
-import { HAVE_CHROMIUM, launch, shot, signedIn } from './lib/browser.mjs';
+import { launch, shot, signedIn, chainedSteps } from './lib/browser.mjs';
 
 const env = useServer({
   setup: async (e) => { e.carol = await createUser(e.srv, e.fx.org.id, 'carol'); },
 });
-const skip = HAVE_CHROMIUM ? false : 'no /usr/bin/chromium';
-// The steps build on each other: after a failure the rest stop at once.
-let broken = null;
-const test = (name, fn) => nodeTest(name, { skip, timeout: TEST_TIMEOUT_MS }, async () => {
-  if (broken) throw new Error(`not run: an earlier step failed (${broken})`);
-  try { await fn(); } catch (e) { broken = name; throw e; }
-});
+const test = chainedSteps(nodeTest, TEST_TIMEOUT_MS);
 
 const errors = [];
 let browser;
