@@ -2,7 +2,8 @@
 // emoji table is not part of the first load and arrives on first need
 // (then what was drawn is drawn again), the quick reactions show emoji, not
 // names, user-group mentions get their handle and their own style, mentions
-// of the reader stand out, legacy attachments render.
+// of the reader stand out; Block Kit (blockkit.js, also loaded on first
+// need) draws apps' blocks and legacy attachments.
 import assert from 'node:assert/strict';
 import { after, test as nodeTest } from 'node:test';
 import { useServer, TEST_TIMEOUT_MS } from './lib/server.mjs';
@@ -31,6 +32,7 @@ test('emoji load on first need; quick reactions, groups, mentions and attachment
   await msg(B, 'plain words only').waitFor();
   assert.equal(await loaded(B, 'mrkdwn.js'), true);
   assert.equal(await loaded(B, 'emoji.js'), false, 'no emoji, no emoji table');
+  assert.equal(await loaded(B, 'blockkit.js'), false, 'no blocks, no Block Kit renderer');
   assert.equal(await loaded(B, 'render-fallback.js'), false);
 
   // The toolbar's quick reactions are emoji, before the table is loaded.
@@ -62,5 +64,12 @@ test('emoji load on first need; quick reactions, groups, mentions and attachment
   const att = msg(B, 'with an attachment').locator('.attachments');
   await att.getByText('Build 42').waitFor();
   await att.locator('b', { hasText: 'green' }).waitFor();
+  assert.equal(await loaded(B, 'blockkit.js'), true);
+  // Blocks from an app: drawn by blockkit.js, the text only the fallback.
+  await env.fx.bot.client.conversations.join({ channel: ch.id });
+  await env.fx.bot.client.chat.postMessage({ channel: ch.id, text: 'fallback words', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'Deploy :rocket:' } }, { type: 'divider' }] });
+  const bm = B.locator('#main .msg', { has: B.locator('.bk-header') });
+  await bm.locator('.bk-header', { hasText: 'Deploy 🚀' }).waitFor();
+  assert.equal(await bm.getByText('fallback words').count(), 0);
   assert.deepEqual(errors, []);
 });

@@ -7,7 +7,7 @@ import { toggleReaction, openPicker } from './reactions.js';
 import { encodeMentions } from './autocomplete.js';
 import { h, toast } from './util.js';
 import { actionsBar, FOCUSABLE } from './message.js';
-import { actionPayload } from './render.js';
+import { loadBlockKit } from './render.js';
 
 let hooks = {};
 export function setActionHooks(x) { hooks = x; }
@@ -57,7 +57,7 @@ export function startEdit(channel, m, rowEl) {
 // A Block Kit element used in a message: blockkit.js reads it in Slack's
 // action shape; blocks.action takes the value or the chosen option.
 async function blockAction(el, channel, m) {
-  const a = actionPayload(el);
+  const a = (await loadBlockKit()).actionPayload(el);   // loaded: it drew el
   if (!a) return;
   const args = { channel, message_ts: m.ts, action_id: a.action_id, block_id: a.block_id };
   if ('selected_option' in a) {

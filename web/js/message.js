@@ -131,14 +131,17 @@ export function messageRow(m, prev, { inThread = false } = {}) {
   if (m.is_ephemeral) cls.push('ephemeral');
   if (m.pending) cls.push('pending');
   if (m.user !== S.me.id && (m.text || '').includes(`<@${S.me.id}>`)) cls.push('mentions-me');
+  // With blocks, the text is only the notification fallback (as on Slack);
+  // it stands in while blockkit.js loads (renderBlocks gives null).
+  const blocks = m.blocks?.length ? renderBlocks(m.blocks) : null;
+  const atts = m.attachments?.length ? renderAttachments(m.attachments) : null;
   const body = h('div.body', {},
     grouped ? null : h('div.meta', {}, h('span.author', {}, author(m)), m.bot_id ? h('span.badge', {}, 'APP') : null, time),
     m.subtype === 'thread_broadcast' && !inThread ? h('div.broadcast-note', {}, 'replied to a thread') : null,
-    // With blocks, the text is only the notification fallback (as on Slack).
-    m.blocks?.length ? h('div.blocks', { html: renderBlocks(m.blocks) })
+    blocks !== null ? h('div.blocks', { html: blocks })
       : m.text || !m.files?.length ? h('div.text', { html: renderText(m.text) + (m.edited ? ' <span class="edited">(edited)</span>' : '') }) : null,
-    m.blocks?.length && m.edited ? h('span.edited', {}, '(edited)') : null,
-    m.attachments?.length ? h('div.blocks.attachments', { html: renderAttachments(m.attachments) }) : null,
+    blocks !== null && m.edited ? h('span.edited', {}, '(edited)') : null,
+    atts ? h('div.blocks.attachments', { html: atts }) : null,
     filesView(m),
     m.is_ephemeral ? h('div.ephemeral-note', {}, 'Only visible to you') : null,
     reactionsBar(m), threadSummary(m, inThread));

@@ -1,26 +1,30 @@
 // Rendering of message text, files, emoji and Block Kit for the client,
-// through the shared renderers (docs/web-rendering.md): mrkdwn.js and
-// blockkit.js are part of the first load; the emoji table (emoji.js, about a
-// third of the renderers' bytes) is loaded on first need (a :name: in a
-// message, a reaction, the picker, ":" in a composer), and what was drawn
-// before it arrived is drawn again ('rerender' event). User groups' handles
-// (usergroups.list) are fetched the same way, on the first <!subteam^S>.
+// through the shared renderers (docs/web-rendering.md). mrkdwn.js is part
+// of the first load; blockkit.js (only apps' messages, attachments and
+// modals need it) and the emoji table emoji.js are loaded on first need (a
+// message with blocks, a :name: in a message, a reaction, the picker, ":" in
+// a composer), and what was drawn before they arrived is drawn again
+// ('rerender' event). User groups' handles (usergroups.list) are fetched
+// the same way, on the first <!subteam^S>.
 import { api } from './api.js';
 import { S, userName, convName, emit } from './state.js';
 import { renderMrkdwn } from './mrkdwn.js';
-import { renderBlocks as bkBlocks, renderAttachments as bkAttachments, readViewState, actionPayload } from './blockkit.js';
 import { emojiChar as tableChar, emojiReady, onEmojiMiss } from './emojiref.js';
 
-export { readViewState, actionPayload };
-
-let E = null;         // emoji.js once loaded
-let loading = null;
-
-export function loadEmoji() {
-  loading ||= import('./emoji.js').then((m) => { E = m; emit('rerender'); return m; }, (e) => { loading = null; throw e; });
-  return loading;
+// import(path) once; 'rerender' when it arrives.
+function onDemand(path) {
+  let mod = null;
+  let p = null;
+  const load = () => (p ||= import(path).then((m) => { mod = m; emit('rerender'); return m; }, (e) => { p = null; throw e; }));
+  return { load, get: () => mod };
 }
+const emojiMod = onDemand('./emoji.js');
+const bkMod = onDemand('./blockkit.js');
+export const loadEmoji = emojiMod.load;
+export const loadBlockKit = bkMod.load;
+
 onEmojiMiss(() => { loadEmoji().catch(() => {}); });
+const E = () => emojiMod.get();
 
 let groupsAsked = false;
 function groupHandle(id) {
@@ -54,13 +58,13 @@ export function emojiChar(name) {
 
 /** [{name, char}] matching prefix; empty until the table is loaded (it is asked for). */
 export function searchEmoji(prefix, limit = 20) {
-  if (!E) { loadEmoji().catch(() => {}); return []; }
-  return E.searchEmoji(prefix, limit);
+  if (!E()) { loadEmoji().catch(() => {}); return []; }
+  return E().searchEmoji(prefix, limit);
 }
 
 /** The quick reactions as {name, char}: REACTION_QUICK names, the first three. */
 export function quickReactions() {
-  const names = E ? E.REACTION_QUICK.slice(0, 3) : QUICK.map(([n]) => n);
+  const names = E() ? E().REACTION_QUICK.slice(0, 3) : QUICK.map(([n]) => n);
   return names.map((name) => ({ name, char: emojiChar(name) || `:${name}:` }));
 }
 
@@ -70,5 +74,12 @@ export function renderText(text) {
   const me = S.me && `<span class="mention" data-user-id="${S.me.id}">`;
   return me && html.includes(me) ? html.replaceAll(me, `<span class="mention mention-me" data-user-id="${S.me.id}">`) : html;
 }
-export const renderBlocks = (blocks) => bkBlocks(blocks, ctx);
-export const renderAttachments = (atts) => bkAttachments(atts, ctx);
+// Block Kit HTML, or null while blockkit.js is on its way (asked for here).
+function withBlockKit(fn) {
+  const m = bkMod.get();
+  if (m) return fn(m);
+  loadBlockKit().catch(() => {});
+  return null;
+}
+export const renderBlocks = (blocks) => withBlockKit((m) => m.renderBlocks(blocks, ctx));
+export const renderAttachments = (atts) => withBlockKit((m) => m.renderAttachments(atts, ctx));
