@@ -112,7 +112,9 @@ test('a dropped file is a card; its download works for a member only', async () 
 
 test('deleted and revoked files are shown as such', async () => {
   const { alice } = env.fx;
+  // Deleted: the open channel shows it at once (file_deleted), as does a reload.
   await alice.client.files.delete({ file: textId });
+  await B.locator(`#main .file-gone[data-file-id="${textId}"]`, { hasText: 'This file was deleted.' }).waitFor();
   await alice.client.apiCall('admin.files.revokeAccess', { file: imageId });
   await open(B);
   await B.locator(`#main .file-gone[data-file-id="${textId}"]`, { hasText: 'This file was deleted.' }).waitFor();
