@@ -71,6 +71,8 @@ try {
   await page.waitForLoadState('networkidle');
   page.off('response', onResp);
   const total = bytes.script + bytes.stylesheet;
+  // WEB_LIST_FILES=1 lists what the first load fetched.
+  if (process.env.WEB_LIST_FILES) for (const f of files) console.log(`  ${f}`);
   console.log(`first load: JS ${(bytes.script / 1024).toFixed(1)} KB + CSS ${(bytes.stylesheet / 1024).toFixed(1)} KB = ${(total / 1024).toFixed(1)} KB uncompressed in ${files.length} files (target < 200 KB): ${verdict(total < 200 * 1024)}`);
 
   // 2. Time to interactive: navigation start -> app ready (sidebar, list

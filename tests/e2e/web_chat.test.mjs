@@ -7,18 +7,13 @@ import assert from 'node:assert/strict';
 import { after, test as nodeTest } from 'node:test';
 import { useServer, waitFor, TEST_TIMEOUT_MS } from './lib/server.mjs';
 import { uniq } from './lib/fixture.mjs';
-import { HAVE_CHROMIUM, launch, shot, signedIn, freePort, UI_TIMEOUT_MS } from './lib/browser.mjs';
+import { HAVE_CHROMIUM, launch, shot, signedIn, freePort, UI_TIMEOUT_MS, chainedSteps } from './lib/browser.mjs';
 
 const port = await freePort();
 const env = useServer({ extraArgs: ['--listen', `127.0.0.1:${port}`] });
 const skip = HAVE_CHROMIUM ? false : 'no /usr/bin/chromium';
-// Bounded like every e2e test; skipped only without Chromium.
-// The steps build on each other: after a failure the rest stop at once.
-let broken = null;
-const test = (name, fn) => nodeTest(name, { skip, timeout: TEST_TIMEOUT_MS }, async () => {
-  if (broken) throw new Error(`not run: an earlier step failed (${broken})`);
-  try { await fn(); } catch (e) { broken = name; throw e; }
-});
+// Steps that build on each other (chainedSteps).
+const test = chainedSteps(nodeTest, TEST_TIMEOUT_MS);
 const errors = [];
 let browser;
 let A; // alice's page

@@ -11,6 +11,7 @@ const env = useServer({ fixture: false });
 const FILES = [
 	['/js/mrkdwn.js', 'text/javascript'],
 	['/js/emoji.js', 'text/javascript'],
+	['/js/emojiref.js', 'text/javascript'],
 	['/js/blockkit.js', 'text/javascript'],
 	['/css/render.css', 'text/css'],
 ];
@@ -31,17 +32,19 @@ test('the served modules import and render, resolving their relative imports ove
 	// served siblings, then import the result: the code that runs is exactly
 	// what the server sent.
 	const served = {};
-	for (const name of ['emoji.js', 'mrkdwn.js', 'blockkit.js']) {
+	for (const name of ['emojiref.js', 'emoji.js', 'mrkdwn.js', 'blockkit.js']) {
 		served[name] = await (await fetch(`${env.srv.base}/js/${name}`)).text();
 	}
 	const urls = {};
-	for (const name of ['emoji.js', 'mrkdwn.js', 'blockkit.js']) {
+	for (const name of ['emojiref.js', 'emoji.js', 'mrkdwn.js', 'blockkit.js']) {
 		const src = served[name].replace(/from '\.\/([a-z]+\.js)'/g, (m, dep) => {
 			assert.ok(urls[dep], `${name} imports ${dep}, which must be served too`);
 			return `from '${urls[dep]}'`;
 		});
 		urls[name] = `data:text/javascript;base64,${Buffer.from(src).toString('base64')}`;
 	}
+	// emoji.js registers its table with the renderers (through emojiref.js).
+	await import(urls['emoji.js']);
 	const { renderMrkdwn } = await import(urls['mrkdwn.js']);
 	const { renderBlocks } = await import(urls['blockkit.js']);
 	assert.equal(renderMrkdwn('*hi* :eyes: <script>'), '<b>hi</b> <span class="emoji" title=":eyes:">👀</span> &lt;script&gt;');

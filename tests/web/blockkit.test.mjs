@@ -3,6 +3,8 @@
 // readViewState() on the rendered DOM (parsed by lib/dom.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+// The emoji table registers itself with the renderers (emojiref.js) when imported.
+import '../../web/js/emoji.js';
 import { renderBlocks, readViewState, textHtml, textPlain } from '../../web/js/blockkit.js';
 import { parseHtml, allElements } from './lib/dom.mjs';
 

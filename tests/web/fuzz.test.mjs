@@ -4,6 +4,8 @@
 // appear, with hrefs/srcs of safe schemes. A failure prints the seed and input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+// The emoji table registers itself with the renderers (emojiref.js) when imported.
+import '../../web/js/emoji.js';
 import { renderMrkdwn, renderPlain } from '../../web/js/mrkdwn.js';
 import { renderBlocks, readViewState, renderAttachments } from '../../web/js/blockkit.js';
 import { parseHtml, allElements } from './lib/dom.mjs';

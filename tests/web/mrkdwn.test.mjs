@@ -3,6 +3,8 @@
 // stray tag or unescaped character fails the test that produced it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+// The emoji table registers itself with the renderers (emojiref.js) when imported.
+import '../../web/js/emoji.js';
 import { renderMrkdwn, renderPlain, safeUrl, formatSlackDate, esc } from '../../web/js/mrkdwn.js';
 import { parseHtml, allElements } from './lib/dom.mjs';
 

@@ -7,6 +7,7 @@ import { toggleReaction, openPicker } from './reactions.js';
 import { encodeMentions } from './autocomplete.js';
 import { h, toast } from './util.js';
 import { actionsBar, FOCUSABLE } from './message.js';
+import { loadBlockKit } from './render.js';
 
 let hooks = {};
 export function setActionHooks(x) { hooks = x; }
@@ -53,13 +54,16 @@ export function startEdit(channel, m, rowEl) {
   ta.setSelectionRange(ta.value.length, ta.value.length);
 }
 
+// A Block Kit element used in a message: blockkit.js reads it in Slack's
+// action shape; blocks.action takes the value or the chosen option.
 async function blockAction(el, channel, m) {
-  const args = { channel, message_ts: m.ts, action_id: el.dataset.actionId, block_id: el.dataset.blockId };
-  if (el.tagName === 'SELECT') {
-    const o = el.selectedOptions[0];
-    if (!o || !o.value) return;
-    args.selected_option = { text: { type: 'plain_text', text: o.textContent }, value: o.value };
-  } else if (el.dataset.value !== undefined) args.value = el.dataset.value;
+  const a = (await loadBlockKit()).actionPayload(el);   // loaded: it drew el
+  if (!a) return;
+  const args = { channel, message_ts: m.ts, action_id: a.action_id, block_id: a.block_id };
+  if ('selected_option' in a) {
+    if (!a.selected_option) return;
+    args.selected_option = a.selected_option;
+  } else if (a.value !== undefined) args.value = a.value;
   el.disabled = true;
   try { await api('blocks.action', args); } catch (e) { toast(`The app did not answer: ${e.error}`); } finally { el.disabled = false; }
 }
@@ -96,8 +100,14 @@ export function wireMessageActions(container, getChannel) {
   });
   container.addEventListener('click', async (ev) => {
     const channel = getChannel();
+    const tog = ev.target.closest('.blocks [data-kind="overflow_toggle"]');
+    if (tog) {
+      const menu = tog.parentElement.querySelector('.bk-overflow-menu');
+      if (menu) { menu.hidden = !menu.hidden; tog.setAttribute('aria-expanded', String(!menu.hidden)); }
+      return;
+    }
     const bk = ev.target.closest('.blocks [data-action-id]');
-    if (bk && bk.tagName !== 'SELECT' && bk.dataset.kind !== 'static_select') {
+    if (bk && (bk.tagName === 'BUTTON' || bk.tagName === 'A' || bk.dataset.kind === 'overflow') && bk.dataset.kind !== 'overflow_toggle' && !bk.getAttribute('href')) {
       const m = msgOf(bk, channel);
       if (m) { ev.preventDefault(); blockAction(bk, channel, m); }
       return;

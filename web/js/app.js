@@ -9,8 +9,8 @@
 //   socket.js    the /rtm socket: reconnect with backoff, ping, catch-up hook
 //   state.js     people, conversations, messages, threads, unreads, presence,
 //                typing; real-time events applied here; a tiny event bus
-//   render.js    mrkdwn / emoji / Block Kit through mrkdwn.js, emoji.js,
-//                blockkit.js (render-fallback.js where one is missing)
+//   render.js    mrkdwn / emoji / Block Kit through mrkdwn.js, blockkit.js
+//                and (loaded on first need) emoji.js
 //   sidebar.js   conversations list          msglist.js  windowed message list
 //   message.js   one message row             channel.js  header + list + composer
 //   composer.js  text box, drafts, typing    autocomplete.js  @ # : suggestions
@@ -22,7 +22,6 @@
 //   util.js      DOM helper, dates, local preferences
 import { api, authGet, authPost } from './api.js';
 import { S, on, emit, applyEvent, loadUsers, loadConversations, catchUp, markRead, ensureConv, loadHistory } from './state.js';
-import { loadRenderers } from './render.js';
 import { loadPrefs, prefChanged } from './userprefs.js';
 import { RtmSocket } from './socket.js';
 import { createSidebar, sidebarOrder } from './sidebar.js';
@@ -62,7 +61,7 @@ function parseRoute() {
 export async function startApp(session) {
   const t0 = window.__canalT0 || 0;
   const root = document.getElementById('root');
-  const [me] = await Promise.all([api('auth.test'), loadRenderers()]);
+  const me = await api('auth.test');
   S.me = { id: session.user_id, team_id: session.team_id, user: me.user, team: me.team };
   S.team = { id: me.team_id, name: me.team };
   await Promise.all([loadUsers(), loadConversations(), loadPrefs()]);

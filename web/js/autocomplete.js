@@ -1,6 +1,6 @@
 // @-mention, #-channel and :emoji: suggestions for a composer's textarea.
 import { S, convName } from './state.js';
-import { searchEmoji } from './render.js';
+import { searchEmoji, loadEmoji } from './render.js';
 import { h } from './util.js';
 
 let seq = 0;
@@ -23,7 +23,8 @@ function candidates(kind, q) {
     return [...S.convs.values()].filter((c) => !c.is_im && !c.is_mpim && !c.is_archived && c.name.toLowerCase().startsWith(q))
       .sort((a, b) => a.name.localeCompare(b.name)).slice(0, 8).map((c) => ({ insert: `#${c.name} `, label: `#${convName(c)}`, hint: c.is_private ? 'private' : '' }));
   }
-  if (q.length < 2) return [];
+  // The emoji table is asked for on the first ":"; it is there by the second letter.
+  if (q.length < 2) { loadEmoji().catch(() => {}); return []; }
   return searchEmoji(q, 8).map((e) => ({ insert: `:${e.name}: `, label: `${e.char} :${e.name}:`, hint: '' }));
 }
 

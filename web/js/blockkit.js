@@ -12,7 +12,7 @@
 // into blocks.action with actionPayload() and the form into views.submit with
 // readViewState(); docs/web-rendering.md has the whole contract.
 import { renderMrkdwn, renderPlain, esc, safeUrl, tokenHtml, isEmojiText } from './mrkdwn.js';
-import { emojiChar } from './emoji.js';
+import { emojiChar } from './emojiref.js';
 
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const arr = (v) => (Array.isArray(v) ? v : []);

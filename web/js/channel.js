@@ -6,7 +6,7 @@ import { MessageList } from './msglist.js';
 import { Composer } from './composer.js';
 import { ownLast, messageRow } from './message.js';
 import { wireMessageActions, startEdit } from './actions.js';
-import { sendText, sendTyping } from './send.js';
+import { sendText, sendFiles, sendTyping } from './send.js';
 import { renderText } from './render.js';
 import { h, toast } from './util.js';
 import { isMuted, setMuted } from './userprefs.js';
@@ -24,7 +24,7 @@ export function createChannelView({ socket, openMembers, back }) {
   const typing = h('div.typing', { 'aria-live': 'polite' });
   const composer = new Composer({
     label: 'Message',
-    onSend: (text) => sendText(S.current, text),
+    onSend: (text, { files, onProgress } = {}) => (files ? sendFiles(S.current, files, text, { onProgress }) : sendText(S.current, text)),
     onTyping: () => sendTyping(socket(), S.current),
     onEditLast: () => {
       const m = ownLast(S.convs.get(S.current)?.msgs || []);
@@ -128,6 +128,21 @@ export function createChannelView({ socket, openMembers, back }) {
   on('typing', (id) => { if (id === S.current) renderTyping(); });
   on('header', (id) => { if (id === S.current) renderHeader(); });
   on('convs', () => { if (S.current) renderHeader(); });
+  // The emoji table or the user groups arrived: draw what is on screen again.
+  on('rerender', () => {
+    if (!list.conv || showing) return;
+    const stick = list.atBottom();
+    const top = list.scroller.scrollTop;
+    const tsOf = (sel) => list.list.querySelector(sel)?.closest('.row')?.dataset.ts;
+    const target = tsOf('article[data-target]');
+    const focused = list.list.contains(document.activeElement) ? tsOf('article:focus-within') : null;
+    list.renderWindow(list.start, list.end);
+    if (stick) list.scrollToBottom(); else list.scroller.scrollTop = top;
+    const art = (ts) => ts && list.list.querySelector(`.row[data-ts="${CSS.escape(ts)}"] article`);
+    if (art(target)) art(target).dataset.target = '1';
+    art(focused)?.focus({ preventScroll: true });
+    if (S.current) renderHeader();
+  });
 
   return { el, show, composer, list, markRead: () => markRead(S.current) };
 }

@@ -1,8 +1,8 @@
-// One message as a DOM row: avatar, name, time, text, blocks, edited mark,
-// reactions, thread summary, hover actions. Used by the channel list and
+// One message as a DOM row: avatar, name, time, text, blocks, attachments,
+// files, edited mark, reactions, thread summary, hover actions. Used by the channel list and
 // the thread panel.
 import { S, userName, avatar } from './state.js';
-import { renderText, renderBlocks, emojiChar, quickReactions } from './render.js';
+import { renderText, renderBlocks, renderAttachments, emojiChar, quickReactions } from './render.js';
 import { h, esc, fmtTime, fmtFull, fmtDay, dayKey, tsDate } from './util.js';
 
 const SYSTEM = new Set(['channel_join', 'channel_leave', 'channel_topic', 'channel_purpose', 'channel_name',
@@ -36,6 +36,55 @@ function reactionsBar(m) {
   }), h('button.reaction.add', { type: 'button', title: 'Add reaction', 'aria-label': 'Add reaction', dataset: { act: 'react' } }, '☺+'));
 }
 
+// File URLs from the API carry the server's base URL; the browser asks
+// this origin, where its session cookie is what lets it in.
+function local(url) {
+  if (!url) return null;
+  try { const u = new URL(url, location.href); return u.pathname + u.search; } catch { return null; }
+}
+
+export function fmtSize(n) {
+  if (!(n >= 0)) return '';
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+// The smallest thumbnail at least 360 px wide (or the largest there is).
+function thumb(f) {
+  const sizes = Object.keys(f).map((k) => /^thumb_(\d+)$/.exec(k)?.[1]).filter(Boolean).map(Number).sort((a, b) => a - b);
+  if (!sizes.length) return null;
+  const size = sizes.find((x) => x >= 360) || sizes[sizes.length - 1];
+  return { src: local(f[`thumb_${size}`]), w: f[`thumb_${size}_w`], h: f[`thumb_${size}_h`] };
+}
+
+// A message's files[]: images as a thumbnail linking to the file, others as
+// a card with name, size and a download link; deleted files (mode
+// "tombstone") and revoked ones (file_access "revoked") say so.
+function fileView(f) {
+  if (!f || f.mode === 'tombstone') return h('div.file-gone', { dataset: { fileId: f?.id || '' } }, 'This file was deleted.');
+  if (f.file_access === 'revoked' || f.is_access_revoked || f.mode === 'hidden') {
+    return h('div.file-gone', { dataset: { fileId: f.id } }, 'This file is no longer available.');
+  }
+  const name = f.title || f.name || 'file';
+  const t = (f.mimetype || '').startsWith('image/') ? thumb(f) : null;
+  if (t?.src) {
+    return h('a.file-img', { href: local(f.url_private), target: '_blank', rel: 'noopener', title: name, dataset: { fileId: f.id } },
+      h('img', { src: t.src, alt: f.alt_txt || name, width: t.w, height: t.h, loading: 'lazy' }));
+  }
+  return h('div.file-card', { dataset: { fileId: f.id } },
+    h('span.file-icon', { 'aria-hidden': 'true' }, '📄'),
+    h('div', {}, h('div.file-name', {}, name), h('div.file-meta', {}, [fmtSize(f.size), f.pretty_type].filter(Boolean).join(' · '))),
+    h('a.file-dl', { href: local(f.url_private_download), download: f.name || '', 'aria-label': `Download ${name}` }, 'Download'));
+}
+
+function filesView(m) {
+  return m.files?.length ? h('div.files', {}, m.files.map(fileView)) : null;
+}
+
 function threadSummary(m, inThread) {
   if (inThread || !m.reply_count || (m.thread_ts && m.thread_ts !== m.ts)) return null;
   const users = (m.reply_users || []).slice(0, 4);
@@ -50,7 +99,7 @@ function threadSummary(m, inThread) {
 export function actionsBar(m, inThread) {
   if (m.is_ephemeral || isSystem(m)) return null;
   const own = m.user === S.me.id && !m.bot_id;
-  const quick = quickReactions().map((e) => h('button', { type: 'button', title: `React with ${e}`, 'aria-label': `React with ${e}`, dataset: { act: 'quick-react', emoji: e } }, e));
+  const quick = quickReactions().map((e) => h('button', { type: 'button', title: `React with :${e.name}:`, 'aria-label': `React with ${e.name}`, dataset: { act: 'quick-react', emoji: e.name } }, e.char));
   return h('div.msg-actions', { role: 'toolbar', 'aria-label': 'Message actions' }, ...quick,
     h('button', { type: 'button', title: 'Add reaction', 'aria-label': 'Add reaction', dataset: { act: 'react' } }, '☺'),
     inThread ? null : h('button', { type: 'button', title: 'Reply in thread', 'aria-label': 'Reply in thread', dataset: { act: 'open-thread' } }, '💬'),
@@ -82,13 +131,18 @@ export function messageRow(m, prev, { inThread = false } = {}) {
   if (m.is_ephemeral) cls.push('ephemeral');
   if (m.pending) cls.push('pending');
   if (m.user !== S.me.id && (m.text || '').includes(`<@${S.me.id}>`)) cls.push('mentions-me');
+  // With blocks, the text is only the notification fallback (as on Slack);
+  // it stands in while blockkit.js loads (renderBlocks gives null).
+  const blocks = m.blocks?.length ? renderBlocks(m.blocks) : null;
+  const atts = m.attachments?.length ? renderAttachments(m.attachments) : null;
   const body = h('div.body', {},
     grouped ? null : h('div.meta', {}, h('span.author', {}, author(m)), m.bot_id ? h('span.badge', {}, 'APP') : null, time),
     m.subtype === 'thread_broadcast' && !inThread ? h('div.broadcast-note', {}, 'replied to a thread') : null,
-    // With blocks, the text is only the notification fallback (as on Slack).
-    m.blocks?.length ? h('div.blocks', { html: renderBlocks(m.blocks) })
-      : h('div.text', { html: renderText(m.text) + (m.edited ? ' <span class="edited">(edited)</span>' : '') }),
-    m.blocks?.length && m.edited ? h('span.edited', {}, '(edited)') : null,
+    blocks !== null ? h('div.blocks', { html: blocks })
+      : m.text || !m.files?.length ? h('div.text', { html: renderText(m.text) + (m.edited ? ' <span class="edited">(edited)</span>' : '') }) : null,
+    blocks !== null && m.edited ? h('span.edited', {}, '(edited)') : null,
+    atts ? h('div.blocks.attachments', { html: atts }) : null,
+    filesView(m),
     m.is_ephemeral ? h('div.ephemeral-note', {}, 'Only visible to you') : null,
     reactionsBar(m), threadSummary(m, inThread));
   const art = h(`article.${cls.join('.')}`, { tabindex: '-1', 'aria-label': `${author(m)} at ${fmtTime(m.ts)}`, dataset: inThread ? { thread: '1' } : {} },

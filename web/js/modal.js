@@ -4,7 +4,9 @@
 // the app's errors show next to their inputs. App Home views are ignored
 // here (no App Home page yet).
 import { api } from './api.js';
-import { renderBlocks, readViewState } from './render.js';
+// This module is loaded on the first view, so it takes blockkit.js itself.
+import { renderBlocks as bkBlocks, readViewState } from './blockkit.js';
+import { ctx } from './render.js';
 import { h, toast } from './util.js';
 
 const stack = [];  // open views, top last: {view, dlg}
@@ -13,7 +15,7 @@ const plain = (t) => (t && t.text) || '';
 
 function build(view) {
   const err = h('p.error', { role: 'alert' });
-  const form = h('form.view-form', { novalidate: true, dataset: { viewId: view.id } }, h('div.blocks', { html: renderBlocks(view.blocks || []) }), err);
+  const form = h('form.view-form', { novalidate: true, dataset: { viewId: view.id } }, h('div.blocks', { html: bkBlocks(view.blocks || [], ctx) }), err);
   const submit = view.submit ? h('button.primary', { type: 'submit' }, plain(view.submit)) : null;
   const dlg = h('dialog.dlg.view', { 'aria-labelledby': `vt-${view.id}` },
     h('header.dlg-head', {}, h('h2', { id: `vt-${view.id}` }, plain(view.title)), h('button.close', { type: 'button', 'aria-label': 'Close', dataset: { close: '1' } }, '✕')),

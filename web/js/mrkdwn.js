@@ -12,7 +12,7 @@
 // the opening mark and after the closing one (snake_case_names stay as they
 // are) and do not cross lines; ```code blocks``` and >quotes / >>> work on
 // whole lines; list lines keep the marker the user typed.
-import { emojiChar } from './emoji.js';
+import { emojiChar } from './emojiref.js';
 
 const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** HTML-escapes text for element content and double-quoted attributes. */

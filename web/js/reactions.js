@@ -2,11 +2,11 @@
 // picker (quick ones, then search by name).
 import { api } from './api.js';
 import { S, findMessage, applyEvent } from './state.js';
-import { searchEmoji, emojiName, quickReactions, emojiChar } from './render.js';
+import { searchEmoji, quickReactions, loadEmoji } from './render.js';
 import { h, toast } from './util.js';
 
+// name: a Slack emoji name ("eyes"), as reactions.add takes it.
 export async function toggleReaction(channel, ts, name) {
-  name = emojiName(name);
   const m = findMessage(channel, ts);
   const mine = m?.reactions?.find((r) => r.name === name)?.users?.includes(S.me.id);
   // Shown at once; the live event for it changes nothing more.
@@ -26,19 +26,21 @@ export function closePicker() {
   if (current) { current.remove(); current = null; }
 }
 
-export function openPicker(anchor, onPick) {
+export async function openPicker(anchor, onPick) {
   closePicker();
+  // The whole table is needed here (search by name).
+  try { await loadEmoji(); } catch { toast('Could not load the emoji'); return; }
   const input = h('input', { type: 'search', placeholder: 'Search emoji', 'aria-label': 'Search emoji' });
   const grid = h('div.emoji-grid', { role: 'listbox', 'aria-label': 'Emoji' });
-  const COMMON = ['eyes', 'wrench', 'white_check_mark', '+1', 'heart', 'joy', 'tada', 'fire', 'rocket', 'pray', 'thinking_face', 'raised_hands', 'warning', 'x', 'ok_hand', 'wave'];
   function fill() {
     const q = input.value.trim().replace(/:/g, '').toLowerCase();
-    const list = q ? searchEmoji(q, 48) : COMMON.map((name) => ({ name, char: emojiChar(name) })).filter((e) => e.char);
+    // No query: the most used emoji first (emoji.js keeps them in rank order).
+    const list = searchEmoji(q, 48);
     grid.replaceChildren(...list.map((e) => h('button', { type: 'button', role: 'option', title: `:${e.name}:`, 'aria-label': e.name, onclick: () => { closePicker(); onPick(e.name); } }, e.char)));
     if (!list.length) grid.append(h('p.empty', {}, 'No emoji found'));
   }
   const box = h('div.picker', { role: 'dialog', 'aria-label': 'Add reaction' },
-    h('div.picker-quick', {}, quickReactions().map((ch) => h('button', { type: 'button', 'aria-label': `React with ${ch}`, onclick: () => { closePicker(); onPick(ch); } }, ch))),
+    h('div.picker-quick', {}, quickReactions().map((e) => h('button', { type: 'button', title: `:${e.name}:`, 'aria-label': `React with ${e.name}`, onclick: () => { closePicker(); onPick(e.name); } }, e.char))),
     input, grid);
   input.addEventListener('input', fill);
   box.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') { ev.stopPropagation(); closePicker(); anchor.focus(); } });

@@ -373,6 +373,18 @@ export function applyEvent(e) {
       }
       break;
     }
+    case 'file_deleted': {
+      // The messages sharing it show what a reload would: a tombstone.
+      const id = e.file_id || e.file?.id;
+      const gone = (chId, m) => {
+        if (!m.files?.some((f) => f.id === id)) return;
+        m.files = m.files.map((f) => (f.id === id ? { id, mode: 'tombstone' } : f));
+        emit('changed', { channel: chId, ts: m.ts });
+      };
+      for (const c of S.convs.values()) for (const m of c.msgs || []) gone(c.id, m);
+      for (const [key, t] of S.threads) for (const m of t.replies || []) gone(key.split('/')[0], m);
+      break;
+    }
     case 'channel_marked': case 'group_marked': case 'im_marked': case 'mpim_marked': {
       const c = S.convs.get(e.channel);
       if (c) {

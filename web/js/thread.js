@@ -4,7 +4,7 @@ import { S, on, loadThread, threadData, findMessage, convName } from './state.js
 import { messageRow, ownLast } from './message.js';
 import { Composer } from './composer.js';
 import { wireMessageActions, startEdit } from './actions.js';
-import { sendText, sendTyping } from './send.js';
+import { sendText, sendFiles, sendTyping } from './send.js';
 import { h } from './util.js';
 
 export function createThreadPanel({ socket, onClose }) {
@@ -15,7 +15,8 @@ export function createThreadPanel({ socket, onClose }) {
   const composer = new Composer({
     label: 'Reply',
     broadcast: true,
-    onSend: (text, { broadcast }) => sendText(S.thread.channel, text, { thread_ts: S.thread.ts, broadcast }),
+    onSend: (text, { broadcast, files, onProgress }) => (files ? sendFiles(S.thread.channel, files, text, { thread_ts: S.thread.ts, onProgress })
+      : sendText(S.thread.channel, text, { thread_ts: S.thread.ts, broadcast })),
     onTyping: () => sendTyping(socket(), S.thread.channel),
     onEditLast: () => {
       const t = threadData(S.thread.channel, S.thread.ts);
@@ -73,6 +74,7 @@ export function createThreadPanel({ socket, onClose }) {
   on('thread', (d) => { if (mine(d)) render(); });
   on('changed', (d) => { if (S.thread && d.channel === S.thread.channel && threadData(d.channel, S.thread.ts).byTs.has(d.ts)) render(); else if (mine(d)) render(); });
   on('removed', (d) => { if (mine(d)) close(); });
+  on('rerender', () => { if (S.thread && !el.hidden) render(); });
 
   return { el, open, close, composer };
 }

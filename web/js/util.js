@@ -1,4 +1,5 @@
 // Small helpers shared by the components: DOM building, escaping, time.
+import { esc as mkEsc } from './mrkdwn.js';
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
@@ -22,8 +23,8 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-const ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ESC[c]);
+// The renderers' escaping (mrkdwn.js), with null and undefined as "".
+export const esc = (s) => mkEsc(s ?? '');
 
 export const tsDate = (ts) => new Date(Math.floor(parseFloat(ts) * 1000));
 // Slack timestamps ("1700000000.000100"): same-length ones compare as

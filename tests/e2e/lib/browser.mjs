@@ -52,3 +52,14 @@ export async function signedIn(browser, base, email, { password = 'correct horse
   await page.waitForSelector('body[data-ready="1"]');
   return page;
 }
+
+// test() for a file of browser steps that build on each other: skipped
+// without Chromium, bounded like every e2e test, and after a failure the
+// later steps stop at once (naming the step that broke).
+export function chainedSteps(nodeTest, timeout) {
+  let broken = null;
+  return (name, fn) => nodeTest(name, { skip: HAVE_CHROMIUM ? false : 'no /usr/bin/chromium', timeout }, async () => {
+    if (broken) throw new Error(`not run: an earlier step failed (${broken})`);
+    try { await fn(); } catch (e) { broken = name; throw e; }
+  });
+}
