@@ -20,7 +20,8 @@
  *                  Every client posts as itself for --duration seconds,
  *                  one message in flight per client (the next one leaves
  *                  when the previous has reached every member socket),
- *                  through --http-conns shared keep-alive connections.
+ *                  each on its own keep-alive connection (--http-conns
+ *                  fewer: that many shared, one request in flight each).
  *   --mode idle    open --clients sockets (WebSocket up to "hello", or IRC
  *                  registration), wait --settle seconds and report the RSS
  *                  growth of --server-pid per socket.
@@ -194,7 +195,7 @@ static void die_usage(const char *fmt, ...)
 		"         [--mode fanout|pairs|idle] [--clients N] [--tokens FILE]\n"
 		"         fanout: [--sender-token T] --channel C [--messages M] [--window W]\n"
 		"                 [--http-conns H] [--oper NAME:PW (irc)]\n"
-		"         pairs:  --channels FILE [--duration S] [--http-conns H] [--recipients R]\n"
+		"         pairs:  --channels FILE [--duration S] [--http-conns H (default: --clients)] [--recipients R]\n"
 		"         idle:   [--settle S] [--hold S] --server-pid P\n"
 		"         [--server-pid P] [--timeout S] [--max-pending N] [--src-addrs N] [--pad N]\n");
 	exit(2);
@@ -374,6 +375,7 @@ typedef struct conn {
 	bool busy;                  /* HTTP: a request is in flight */
 	bool want_out;              /* EPOLLOUT is armed */
 	bool counted;               /* receiver: settled (ready or failed) */
+	bool queued;                /* HTTP post: on the free stack */
 	int idx;                    /* receiver/client index; HTTP: request subject */
 	uint32_t req_seq;           /* HTTP post: the seq it carries */
 	uint64_t t_req;             /* HTTP: when the request was written */
@@ -391,6 +393,8 @@ typedef struct conn {
 static int ep = -1;
 static conn *rx;                 /* receivers / clients / idle sockets */
 static conn *http;               /* post connections */
+static int *http_free;           /* pairs: stack of idle post connections */
+static int n_http_free;
 static conn *tickets;            /* rtm.connect connections */
 static conn ircsend;             /* IRC sender */
 static char *rbuf;               /* READ_BUF */
@@ -717,6 +721,17 @@ static void seq_error(const char *what, int idx)
 		fprintf(stderr, "canal-wsload: receiver %d: %s\n", idx, what);
 	if (seq_errors == 5)
 		fprintf(stderr, "canal-wsload: further seq errors not shown\n");
+}
+
+/* A pairs post connection is idle and ready: offer it to the next sender.
+ * A stack, not a scan: with one connection per client (2000) a scan per
+ * loop turn would cost more than the posts it sends. */
+static void http_idle(conn *c)
+{
+	if (!http_free || c->kind != K_POST || c->queued || c->busy || c->state != S_READY)
+		return;
+	c->queued = true;
+	http_free[n_http_free++] = (int)(c - http);
 }
 
 static void pairs_client_ready(int k)
@@ -1257,10 +1272,12 @@ static ssize_t http_input(conn *c, const char *b, size_t n)
 		if (!c->busy)
 			continue;
 		c->busy = false;
-		if (c->kind == K_TICKET)
+		if (c->kind == K_TICKET) {
 			ticket_done(c, status, body, blen);
-		else
+		} else {
 			post_done(c, status, body, blen);
+			http_idle(c);
+		}
 	}
 	return (ssize_t)off;
 }
@@ -1383,10 +1400,11 @@ static void pump_fanout(void)
 static void pump_pairs(void)
 {
 	char body[1024], text[512];
-	for (int h = 0; h < opt.http_conns && rq_len > 0; h++) {
-		conn *c = &http[h];
-		if (c->busy || c->state != S_READY)
-			continue;
+	while (rq_len > 0 && n_http_free > 0) {
+		conn *c = &http[http_free[--n_http_free]];
+		c->queued = false;
+		if (c->busy || c->state != S_READY || c->fd < 0)
+			continue;   /* broke since; http_idle offers it again once reconnected */
 		int k = ready_q[rq_head];
 		rq_head = (rq_head + 1) % opt.clients;
 		rq_len--;
@@ -1435,6 +1453,7 @@ static void on_connected(conn *c)
 		break;
 	default:
 		c->state = S_READY;
+		http_idle(c);
 		break;
 	}
 	if (c->olen == c->ooff)
@@ -1831,7 +1850,7 @@ int main(int argc, char **argv)
 	if (opt.mode == M_IDLE && !opt.server_pid)
 		die_usage("idle needs --server-pid (its RSS is what is measured)");
 	if (!opt.http_conns)
-		opt.http_conns = opt.mode == M_FANOUT ? opt.window : 64;
+		opt.http_conns = opt.mode == M_FANOUT ? opt.window : opt.clients;
 	if (!opt.max_pending)
 		opt.max_pending = opt.proto == P_IRC ? 8 : 128;   /* ngircd listens with backlog 10 */
 	if (opt.src_addrs < 0)
@@ -1890,6 +1909,8 @@ int main(int argc, char **argv)
 		}
 		if (opt.mode != M_IDLE) {
 			http = xcalloc((size_t)opt.http_conns, sizeof *http);
+			if (opt.mode == M_PAIRS)
+				http_free = xcalloc((size_t)opt.http_conns, sizeof *http_free);
 			for (int h = 0; h < opt.http_conns; h++) {
 				http[h].kind = K_POST;
 				if (!conn_open(&http[h], &opt.addr, false))
