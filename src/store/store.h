@@ -233,5 +233,6 @@ int store_msg_mention_counts(store *st, const char *user_id, const char *const *
 #include "store/store_files.h"
 #include "store/store_web.h"
 #include "store/store_compliance.h"
+#include "store/store_rt.h"
 
 #endif
