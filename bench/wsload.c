@@ -310,12 +310,18 @@ static double cpu_self_s(void)
 }
 
 /* utime + stime of a process in seconds, from /proc/PID/stat; -1 if gone. */
-static double cpu_of_pid(int pid)
+/* CPU seconds of a process (all its threads), or with main_thread of its
+ * main thread only (Canal's event loop; the store's writer and
+ * checkpointer are other threads). */
+static double cpu_of(int pid, bool main_thread)
 {
 	if (pid <= 0)
 		return -1;
 	char path[64], buf[2048];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (main_thread)
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, pid);
+	else
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -330,6 +336,11 @@ static double cpu_of_pid(int pid)
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double cpu_of_pid(int pid)
+{
+	return cpu_of(pid, false);
 }
 
 /* Busy CPU seconds of the whole machine (all CPUs), from /proc/stat. */
@@ -413,7 +424,7 @@ static uint64_t n_ticket_errors;
 static enum { PH_SETUP, PH_SENDER, PH_RUN, PH_DRAIN, PH_SETTLE, PH_HOLD, PH_DONE } phase;
 static uint64_t t_begin, t_ready, t_run, t_send_end, t_first_send, t_last_recv, t_deadline;
 static uint64_t t_phase_end;
-static double cpu0_self, cpu0_server, cpu0_all;
+static double cpu0_self, cpu0_server, cpu0_server_main, cpu0_all;
 static uint64_t deliveries, seq_errors, post_errors, post_ok, other_frames;
 static uint64_t sent_msgs, done_msgs;
 static uint32_t *recv_count;     /* fanout: deliveries per seq */
@@ -1661,6 +1672,12 @@ static void report(void)
 	if (srv_cpu_s >= 0)
 		printf(" server_cpu_s=%.3f server_ns_per_delivery=%.0f", srv_cpu_s,
 		       deliveries ? srv_cpu_s * 1e9 / (double)deliveries : 0.0);
+	/* The main thread alone: the one that cannot spread over CPUs. */
+	double srv_main = cpu_of(opt.server_pid, true);
+	if (srv_main >= 0 && cpu0_server_main >= 0 && run_wall > 0)
+		printf(" server_main_cpu=%.2f server_main_ns_per_delivery=%.0f",
+		       (srv_main - cpu0_server_main) / run_wall,
+		       deliveries ? (srv_main - cpu0_server_main) * 1e9 / (double)deliveries : 0.0);
 	/* The same for this tool: it shares the machine with the server, so
 	 * its cost per delivery bounds what a run can show. */
 	printf(" client_cpu_s=%.3f client_ns_per_delivery=%.0f", cpu_self,
@@ -1687,6 +1704,7 @@ static void begin_run(void)
 	t_run = mono_us();
 	cpu0_self = cpu_self_s();
 	cpu0_server = cpu_of_pid(opt.server_pid);
+	cpu0_server_main = cpu_of(opt.server_pid, true);
 	cpu0_all = cpu_busy_all_s();
 	if (opt.mode == M_PAIRS) {
 		t_send_end = t_run + (uint64_t)(opt.duration * 1e6);
