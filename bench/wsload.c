@@ -15,18 +15,19 @@
  *                  connections (the durable path: committed, then
  *                  delivered). IRC (--irc): receivers JOIN the channel, the
  *                  sender PRIVMSGs it on one connection.
- *   --mode pairs   (Canal) --clients C in C/2 two-person channels (line k
- *                  of --channels is the channel of clients 2k and 2k+1).
- *                  Every client posts as itself for --duration seconds,
- *                  one message in flight per client (the next one leaves
- *                  when the previous has reached every member socket),
- *                  through --http-conns shared keep-alive connections.
  *                  With --socket-mode the receivers are Socket Mode apps
  *                  (--tokens holds xapp- tokens): each gets its URL from
  *                  POST /api/apps.connections.open, acks every envelope at
  *                  once and reads the message from the payload's event.
  *                  --rate R paces the posts at R per second (the window
  *                  still bounds what is in flight).
+ *   --mode pairs   (Canal) --clients C in C/2 two-person channels (line k
+ *                  of --channels is the channel of clients 2k and 2k+1).
+ *                  Every client posts as itself for --duration seconds,
+ *                  one message in flight per client (the next one leaves
+ *                  when the previous has reached every member socket),
+ *                  each on its own keep-alive connection (--http-conns
+ *                  fewer: that many shared, one request in flight each).
  *   --mode idle    open --clients sockets (WebSocket up to "hello", or IRC
  *                  registration), wait --settle seconds and report the RSS
  *                  growth of --server-pid per socket.
@@ -77,6 +78,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -203,7 +207,7 @@ static void die_usage(const char *fmt, ...)
 		"         fanout: [--sender-token T] --channel C [--messages M] [--window W]\n"
 		"                 [--socket-mode] [--rate MSGS_PER_S]\n"
 		"                 [--http-conns H] [--oper NAME:PW (irc)]\n"
-		"         pairs:  --channels FILE [--duration S] [--http-conns H] [--recipients R]\n"
+		"         pairs:  --channels FILE [--duration S] [--http-conns H (default: --clients)] [--recipients R]\n"
 		"         idle:   [--settle S] [--hold S] --server-pid P\n"
 		"         [--server-pid P] [--timeout S] [--max-pending N] [--src-addrs N] [--pad N]\n");
 	exit(2);
@@ -315,12 +319,18 @@ static double cpu_self_s(void)
 }
 
 /* utime + stime of a process in seconds, from /proc/PID/stat; -1 if gone. */
-static double cpu_of_pid(int pid)
+/* CPU seconds of a process (all its threads), or with main_thread of its
+ * main thread only (Canal's event loop; the store's writer and
+ * checkpointer are other threads). */
+static double cpu_of(int pid, bool main_thread)
 {
 	if (pid <= 0)
 		return -1;
 	char path[64], buf[2048];
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (main_thread)
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", pid, pid);
+	else
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -335,6 +345,11 @@ static double cpu_of_pid(int pid)
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double cpu_of_pid(int pid)
+{
+	return cpu_of(pid, false);
 }
 
 /* Busy CPU seconds of the whole machine (all CPUs), from /proc/stat. */
@@ -383,6 +398,7 @@ typedef struct conn {
 	bool busy;                  /* HTTP: a request is in flight */
 	bool want_out;              /* EPOLLOUT is armed */
 	bool counted;               /* receiver: settled (ready or failed) */
+	bool queued;                /* HTTP post: on the free stack */
 	int idx;                    /* receiver/client index; HTTP: request subject */
 	uint32_t req_seq;           /* HTTP post: the seq it carries */
 	uint64_t t_req;             /* HTTP: when the request was written */
@@ -400,6 +416,8 @@ typedef struct conn {
 static int ep = -1;
 static conn *rx;                 /* receivers / clients / idle sockets */
 static conn *http;               /* post connections */
+static int *http_free;           /* pairs: stack of idle post connections */
+static int n_http_free;
 static conn *tickets;            /* rtm.connect connections */
 static conn ircsend;             /* IRC sender */
 static char *rbuf;               /* READ_BUF */
@@ -415,7 +433,7 @@ static uint64_t n_ticket_errors;
 static enum { PH_SETUP, PH_SENDER, PH_RUN, PH_DRAIN, PH_SETTLE, PH_HOLD, PH_DONE } phase;
 static uint64_t t_begin, t_ready, t_run, t_send_end, t_first_send, t_last_recv, t_deadline;
 static uint64_t t_phase_end;
-static double cpu0_self, cpu0_server, cpu0_all;
+static double cpu0_self, cpu0_server, cpu0_server_main, cpu0_all;
 static uint64_t deliveries, seq_errors, post_errors, post_ok, other_frames;
 static uint64_t sent_msgs, done_msgs;
 static uint32_t *recv_count;     /* fanout: deliveries per seq */
@@ -635,49 +653,89 @@ typedef struct fields {
 	bool subtype;
 } fields;
 
+/* Is the key at q (its opening quote) exactly "name": ? */
+#define IS_KEY(q, e, name)                                                                    \
+	((size_t)((e) - (q)) > sizeof "\"" name "\":" - 1 &&                                   \
+	 !memcmp((q), "\"" name "\":", sizeof "\"" name "\":" - 1))
+
+/* One candidate key at q (a quote right after '{' or ','): the first char
+ * decides, then one fixed-size compare (a byte loop over each key name
+ * mispredicted its way to a quarter of this tool's CPU). */
+static void scan_key(const char *q, const char *e, fields *f)
+{
+	const char **slot;
+	size_t *len, kl;
+	switch (q[1]) {
+	case 't':
+		if (IS_KEY(q, e, "type"))
+			slot = &f->type, len = &f->type_l, kl = 4;
+		else if (IS_KEY(q, e, "ts"))
+			slot = &f->ts, len = &f->ts_l, kl = 2;
+		else if (IS_KEY(q, e, "text"))
+			slot = &f->text, len = &f->text_l, kl = 4;
+		else
+			return;
+		break;
+	case 'c':
+		if (!IS_KEY(q, e, "channel"))
+			return;
+		slot = &f->channel, len = &f->channel_l, kl = 7;
+		break;
+	case 's':
+		if (IS_KEY(q, e, "subtype"))
+			f->subtype = true;
+		return;
+	default:
+		return;
+	}
+	if (*slot)
+		return;
+	const char *v = q + kl + 3;
+	while (v < e && *v == ' ')
+		v++;
+	if (v >= e || *v != '"')
+		return;
+	const char *vs = v + 1, *ve = str_end(vs, e);
+	if (!ve)
+		return;
+	*slot = vs;
+	*len = (size_t)(ve - vs);
+}
+
+/* Finds the first "type", "ts", "text" and "channel" keys with a string
+ * value, and whether there is a "subtype" key. A key's opening quote is
+ * the one right after '{' or ',' (Canal writes compact JSON; inside a
+ * string a quote is escaped, so nothing in a value looks like that), so
+ * the scan looks only at those: 16 bytes at a time with SSE2. Walking
+ * every string byte by byte was half of this tool's CPU in fan-out (a
+ * bot's message event is ~600 bytes: bot_profile, icons; channel comes
+ * last), and so was glibc's memmem, tried instead. */
 static void scan_fields(const char *m, size_t n, fields *f)
 {
-	const char *p = m, *e = m + n;
+	const char *e = m + n;
 	memset(f, 0, sizeof *f);
-	while (p < e) {
+	size_t i = 1;
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), comma = _mm_set1_epi8(','),
+		      brace = _mm_set1_epi8('{');
+	for (; i + 16 <= n; i += 16) {
+		__m128i cur = _mm_loadu_si128((const __m128i *)(m + i));
+		__m128i prev = _mm_loadu_si128((const __m128i *)(m + i - 1));
+		__m128i hit = _mm_and_si128(_mm_cmpeq_epi8(cur, quote),
+					    _mm_or_si128(_mm_cmpeq_epi8(prev, comma),
+							 _mm_cmpeq_epi8(prev, brace)));
+		unsigned bits = (unsigned)_mm_movemask_epi8(hit);
+		while (bits) {
+			scan_key(m + i + (size_t)__builtin_ctz(bits), e, f);
+			bits &= bits - 1;
+		}
 		if (f->type && f->ts && f->text && f->channel)
 			return;
-		while (p < e && *p != '"')
-			p++;
-		if (p >= e)
-			return;
-		const char *k = p + 1, *ke = str_end(k, e);
-		if (!ke)
-			return;
-		p = ke + 1;
-		if (p >= e || *p != ':')
-			continue;   /* a value, not a key */
-		const char *v = p + 1;
-		while (v < e && *v == ' ')
-			v++;
-		if (v >= e || *v != '"') {
-			p = v;
-			continue;
-		}
-		const char *vs = v + 1, *ve = str_end(vs, e);
-		if (!ve)
-			return;
-		p = ve + 1;
-		size_t kl = (size_t)(ke - k), vl = (size_t)(ve - vs);
-#define FIELD(name)                                                                           \
-	if (kl == sizeof #name - 1 && !memcmp(k, #name, kl)) {                                 \
-		if (!f->name)                                                                  \
-			f->name = vs, f->name##_l = vl;                                        \
-		continue;                                                                      \
 	}
-		FIELD(type)
-		FIELD(ts)
-		FIELD(text)
-		FIELD(channel)
-#undef FIELD
-		if (kl == 7 && !memcmp(k, "subtype", 7))
-			f->subtype = true;
-	}
+#endif
+	for (; i < n; i++)
+		if (m[i] == '"' && (m[i - 1] == ',' || m[i - 1] == '{'))
+			scan_key(m + i, e, f);
 }
 
 /* "t<us>-<sender>-<seq>" at p (p points at the 't'). */
@@ -726,6 +784,17 @@ static void seq_error(const char *what, int idx)
 		fprintf(stderr, "canal-wsload: receiver %d: %s\n", idx, what);
 	if (seq_errors == 5)
 		fprintf(stderr, "canal-wsload: further seq errors not shown\n");
+}
+
+/* A pairs post connection is idle and ready: offer it to the next sender.
+ * A stack, not a scan: with one connection per client (2000) a scan per
+ * loop turn would cost more than the posts it sends. */
+static void http_idle(conn *c)
+{
+	if (!http_free || c->kind != K_POST || c->queued || c->busy || c->state != S_READY)
+		return;
+	c->queued = true;
+	http_free[n_http_free++] = (int)(c - http);
 }
 
 static void pairs_client_ready(int k)
@@ -1289,10 +1358,12 @@ static ssize_t http_input(conn *c, const char *b, size_t n)
 		if (!c->busy)
 			continue;
 		c->busy = false;
-		if (c->kind == K_TICKET)
+		if (c->kind == K_TICKET) {
 			ticket_done(c, status, body, blen);
-		else
+		} else {
 			post_done(c, status, body, blen);
+			http_idle(c);
+		}
 	}
 	return (ssize_t)off;
 }
@@ -1420,10 +1491,11 @@ static void pump_fanout(void)
 static void pump_pairs(void)
 {
 	char body[1024], text[512];
-	for (int h = 0; h < opt.http_conns && rq_len > 0; h++) {
-		conn *c = &http[h];
-		if (c->busy || c->state != S_READY)
-			continue;
+	while (rq_len > 0 && n_http_free > 0) {
+		conn *c = &http[http_free[--n_http_free]];
+		c->queued = false;
+		if (c->busy || c->state != S_READY || c->fd < 0)
+			continue;   /* broke since; http_idle offers it again once reconnected */
 		int k = ready_q[rq_head];
 		rq_head = (rq_head + 1) % opt.clients;
 		rq_len--;
@@ -1472,6 +1544,7 @@ static void on_connected(conn *c)
 		break;
 	default:
 		c->state = S_READY;
+		http_idle(c);
 		break;
 	}
 	if (c->olen == c->ooff)
@@ -1636,6 +1709,16 @@ static void report(void)
 	if (srv_cpu_s >= 0)
 		printf(" server_cpu_s=%.3f server_ns_per_delivery=%.0f", srv_cpu_s,
 		       deliveries ? srv_cpu_s * 1e9 / (double)deliveries : 0.0);
+	/* The main thread alone: the one that cannot spread over CPUs. */
+	double srv_main = cpu_of(opt.server_pid, true);
+	if (srv_main >= 0 && cpu0_server_main >= 0 && run_wall > 0)
+		printf(" server_main_cpu=%.2f server_main_ns_per_delivery=%.0f",
+		       (srv_main - cpu0_server_main) / run_wall,
+		       deliveries ? (srv_main - cpu0_server_main) * 1e9 / (double)deliveries : 0.0);
+	/* The same for this tool: it shares the machine with the server, so
+	 * its cost per delivery bounds what a run can show. */
+	printf(" client_cpu_s=%.3f client_ns_per_delivery=%.0f", cpu_self,
+	       deliveries ? cpu_self * 1e9 / (double)deliveries : 0.0);
 	if (opt.proto == P_WS)
 		printf(" post_p50_ms=%.3f post_p99_ms=%.3f", (double)hist_percentile(&post_lat, 50) / 1e3,
 		       (double)hist_percentile(&post_lat, 99) / 1e3);
@@ -1658,6 +1741,7 @@ static void begin_run(void)
 	t_run = mono_us();
 	cpu0_self = cpu_self_s();
 	cpu0_server = cpu_of_pid(opt.server_pid);
+	cpu0_server_main = cpu_of(opt.server_pid, true);
 	cpu0_all = cpu_busy_all_s();
 	if (opt.mode == M_PAIRS) {
 		t_send_end = t_run + (uint64_t)(opt.duration * 1e6);
@@ -1872,7 +1956,7 @@ int main(int argc, char **argv)
 	if (opt.mode == M_IDLE && !opt.server_pid)
 		die_usage("idle needs --server-pid (its RSS is what is measured)");
 	if (!opt.http_conns)
-		opt.http_conns = opt.mode == M_FANOUT ? opt.window : 64;
+		opt.http_conns = opt.mode == M_FANOUT ? opt.window : opt.clients;
 	if (!opt.max_pending)
 		opt.max_pending = opt.proto == P_IRC ? 8 : 128;   /* ngircd listens with backlog 10 */
 	if (opt.src_addrs < 0)
@@ -1931,6 +2015,8 @@ int main(int argc, char **argv)
 		}
 		if (opt.mode != M_IDLE) {
 			http = xcalloc((size_t)opt.http_conns, sizeof *http);
+			if (opt.mode == M_PAIRS)
+				http_free = xcalloc((size_t)opt.http_conns, sizeof *http_free);
 			for (int h = 0; h < opt.http_conns; h++) {
 				http[h].kind = K_POST;
 				if (!conn_open(&http[h], &opt.addr, false))

@@ -215,6 +215,12 @@ static void part_stopped(void *ud)
 	uv_walk(s->loop, close_walk_cb, NULL);
 }
 
+/* ws_ctx_set_hold's view of the store (ws does not know the store). */
+static void ws_hold_counts(void *ud, uint64_t *submitted, uint64_t *delivered)
+{
+	store_job_counts(ud, submitted, delivered);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	canal_server *s = h->data;
@@ -324,6 +330,7 @@ int serve_main(int argc, char **argv)
 	s->metrics = api_metrics_new();
 	ws_cfg wc = {.max_connections = (uint64_t)s->cfg.max_ws_connections};
 	s->ws = ws_ctx_new(s->loop, &wc);
+	ws_ctx_set_hold(s->ws, ws_hold_counts, s->store);   /* fan-out flushes wait for commits in flight */
 	s->rt = rt_new(s->loop, &s->state, s->ws, s->base_url);
 	rt_set_idle_timeout(s->rt, s->cfg.presence_idle_seconds);
 	s->fetch = fetch_ctx_new(s->loop, NULL);

@@ -155,6 +155,9 @@ struct ws_ctx {
 	uv_timer_t timer;
 	uv_timer_t coalesce;        /* a deferred fan-out flush (flush_cb) */
 	uint64_t last_fanout_ns;    /* uv_hrtime() of the last large flush */
+	void (*hold_counts)(void *ud, uint64_t *submitted, uint64_t *delivered);
+	void *hold_ud;
+	uint64_t hold_mark;         /* deferred: flush once delivered reaches this */
 	unsigned flushing : 1;      /* something to flush: prepare started, check acts */
 	unsigned deferred : 1;      /* the coalesce timer will flush */
 	unsigned ticking : 1;
@@ -507,11 +510,22 @@ static void flush_all(ws_ctx *x)
 /* Coalescing fan-out. Under a stream of events to many sockets, each
  * committed event would otherwise leave in its own loop turn: one write
  * per socket per event, which is what caps fan-out (STACK.md: the writes,
- * not the framing, cost). When a flush reaches many sockets shortly after
- * another one did, it waits WS_COALESCE_MS so the next events share its
- * writes. A lone event (or a quiet server) is never delayed. */
+ * not the framing, cost). So a flush that reaches many sockets waits for
+ * the events about to follow it. With a hold hook (ws_ctx_set_hold, the
+ * store's job counts): until the writes in flight at that moment have run
+ * their callbacks (their events are then queued too), at most
+ * WS_HOLD_MAX_MS, and not at all when none is in flight. Under a closed
+ * loop of posts (a window of messages in flight until everyone has them)
+ * the flush then carries the whole window and the next posts share one
+ * commit, instead of each commit's events leaving on their own. Without
+ * a hook: WS_COALESCE_MS, and only when another large flush happened
+ * within WS_COALESCE_AFTER_NS. A lone event (or a quiet server) is never
+ * delayed.
+ * The wait is checked every loop turn (flush_cb_check runs right after the
+ * store's completions in the poll phase). */
 #define WS_COALESCE_SOCKETS 256
 #define WS_COALESCE_MS 1
+#define WS_HOLD_MAX_MS 3
 #define WS_COALESCE_AFTER_NS (3 * 1000000ull)
 
 static void flush_now(ws_ctx *x)
@@ -531,21 +545,48 @@ static void coalesce_cb(uv_timer_t *t)
 
 static void flush_cb(ws_ctx *x)
 {
-	if (!x->stopping && x->ndirty >= WS_COALESCE_SOCKETS && x->last_fanout_ns &&
-	    uv_hrtime() - x->last_fanout_ns < WS_COALESCE_AFTER_NS) {
-		x->deferred = 1;
-		x->flushing = 0;
-		uv_prepare_stop(&x->prepare);
-		uv_timer_start(&x->coalesce, coalesce_cb, WS_COALESCE_MS, 0);
+	if (x->stopping || x->ndirty < WS_COALESCE_SOCKETS) {
+		flush_now(x);
 		return;
 	}
+	uint64_t ms = WS_COALESCE_MS;
+	if (x->hold_counts) {
+		uint64_t sub, done;
+		x->hold_counts(x->hold_ud, &sub, &done);
+		if (sub == done) {   /* nothing in flight: nothing to wait for */
+			flush_now(x);
+			return;
+		}
+		x->hold_mark = sub;
+		ms = WS_HOLD_MAX_MS;
+	} else if (!x->last_fanout_ns || uv_hrtime() - x->last_fanout_ns >= WS_COALESCE_AFTER_NS) {
+		flush_now(x);
+		return;
+	}
+	x->deferred = 1;
+	x->flushing = 0;
+	uv_prepare_stop(&x->prepare);
+	uv_timer_start(&x->coalesce, coalesce_cb, ms, 0);
+}
+
+/* A held flush whose writes have all been delivered leaves now. */
+static void hold_check(ws_ctx *x)
+{
+	uint64_t sub, done;
+	x->hold_counts(x->hold_ud, &sub, &done);
+	if (done < x->hold_mark)
+		return;
+	uv_timer_stop(&x->coalesce);
+	x->deferred = 0;
 	flush_now(x);
 }
 
 static void flush_cb_check(uv_check_t *h)
 {
 	ws_ctx *x = h->data;
-	if (x->flushing)
+	if (x->deferred && x->hold_counts && !x->stopping)
+		hold_check(x);
+	else if (x->flushing)
 		flush_cb(x);
 }
 
@@ -907,6 +948,13 @@ void ws_ctx_free(ws_ctx *x)
 	free(x->spare);
 	ws_frame_unref(x->ping);
 	free(x);
+}
+
+void ws_ctx_set_hold(ws_ctx *x, void (*counts)(void *ud, uint64_t *submitted, uint64_t *delivered),
+		     void *ud)
+{
+	x->hold_counts = counts;
+	x->hold_ud = ud;
 }
 
 void ws_ctx_stats(const ws_ctx *x, ws_stats *out)

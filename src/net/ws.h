@@ -81,6 +81,15 @@ void ws_ctx_shutdown(ws_ctx *x, void (*done)(void *ud), void *ud);
 void ws_ctx_free(ws_ctx *x);   /* after shutdown's done */
 void ws_ctx_stats(const ws_ctx *x, ws_stats *out);
 
+/* Where events come from: counts(ud, &submitted, &delivered) reports the
+ * writes handed to the store and those whose callbacks (and so events)
+ * are done. A coalesced fan-out flush (see ws.c) then waits, at most
+ * WS_HOLD_MAX_MS, for the writes in flight when it was due, so their
+ * events leave in the same writes instead of the next ones. Without it
+ * the flush waits a fixed WS_COALESCE_MS. */
+void ws_ctx_set_hold(ws_ctx *x, void (*counts)(void *ud, uint64_t *submitted, uint64_t *delivered),
+		     void *ud);
+
 /* Checks the upgrade headers (GET, Upgrade: websocket, Connection:
  * upgrade, Sec-WebSocket-Version: 13, a 16-byte base64 key); answers
  * 400/426 and returns NULL if they are wrong, 503 if max_connections are

@@ -1154,6 +1154,90 @@ static void test_shared_frame(void **st)
 	tsrv_finish(t);
 }
 
+/* ws_ctx_set_hold: a flush to many sockets waits for the writes that were
+ * in flight when it was due, then leaves with their events in the same
+ * write; with nothing in flight it leaves at once; and a write that never
+ * completes holds it only until the bound (WS_HOLD_MAX_MS). */
+static uint64_t hold_sub, hold_done;
+static int hold_calls;
+
+static void hold_counts(void *ud, uint64_t *submitted, uint64_t *delivered)
+{
+	assert_ptr_equal(ud, &hold_sub);
+	hold_calls++;
+	*submitted = hold_sub;
+	*delivered = hold_done;
+}
+
+static void test_fanout_hold(void **st)
+{
+	enum { N = 300 };   /* above WS_COALESCE_SOCKETS (256) */
+	tsrv *t = tsrv_default();
+	client *cl = xcalloc(N, sizeof *cl);
+	for (int i = 0; i < N; i++)
+		cl[i] = cl_open(t);
+	ws_ctx_set_hold(t->ws, hold_counts, &hold_sub);
+	hold_sub = 5, hold_done = 4;   /* one write in flight */
+	ws_frame *a = ws_frame_text("a", 1), *b = ws_frame_text("b", 1), *c = ws_frame_text("c", 1);
+	ws_stats s0, s1;
+
+	ws_ctx_stats(t->ws, &s0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ws_send(cl[i].rec->c, a), 0);
+	uv_run(&t->loop, UV_RUN_NOWAIT);
+	uv_run(&t->loop, UV_RUN_NOWAIT);
+	ws_ctx_stats(t->ws, &s1);
+	assert_int_equal(s1.writes, s0.writes);   /* held */
+	assert_true(hold_calls > 0);
+	/* the write in flight completes and its event is sent: one write per
+	 * socket carries both frames */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ws_send(cl[i].rec->c, b), 0);
+	hold_done = 5;
+	uv_run(&t->loop, UV_RUN_NOWAIT);
+	ws_ctx_stats(t->ws, &s1);
+	assert_int_equal(s1.writes - s0.writes, N);
+	assert_int_equal(s1.frames_out - s0.frames_out, 2 * N);
+	for (int i = 0; i < N; i++) {
+		expect_frame(t, &cl[i], 0x81, "a", 1);
+		expect_frame(t, &cl[i], 0x81, "b", 1);
+	}
+
+	/* nothing in flight: no wait */
+	ws_ctx_stats(t->ws, &s0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ws_send(cl[i].rec->c, c), 0);
+	uv_run(&t->loop, UV_RUN_NOWAIT);
+	ws_ctx_stats(t->ws, &s1);
+	assert_int_equal(s1.writes - s0.writes, N);
+	for (int i = 0; i < N; i++)
+		expect_frame(t, &cl[i], 0x81, "c", 1);
+
+	/* a write that stays in flight: the flush still leaves, by the timer */
+	hold_sub = 6;
+	ws_ctx_stats(t->ws, &s0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(ws_send(cl[i].rec->c, a), 0);
+	uv_run(&t->loop, UV_RUN_NOWAIT);
+	ws_ctx_stats(t->ws, &s1);
+	assert_int_equal(s1.writes, s0.writes);
+	for (int turns = 0; turns < 1000 && s1.writes == s0.writes; turns++) {
+		uv_run(&t->loop, UV_RUN_ONCE);
+		ws_ctx_stats(t->ws, &s1);
+	}
+	assert_int_equal(s1.writes - s0.writes, N);
+	for (int i = 0; i < N; i++)
+		expect_frame(t, &cl[i], 0x81, "a", 1);
+
+	ws_frame_unref(a);
+	ws_frame_unref(b);
+	ws_frame_unref(c);
+	for (int i = 0; i < N; i++)
+		cl_close(&cl[i]);
+	free(cl);
+	tsrv_finish(t);
+}
+
 static void test_keepalive(void **st)
 {
 	ws_cfg cfg = {0};
@@ -1329,6 +1413,7 @@ int main(void)
 		cmocka_unit_test(test_close_handshakes),
 		cmocka_unit_test(test_output_limit),
 		cmocka_unit_test(test_shared_frame),
+		cmocka_unit_test(test_fanout_hold),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_keepalive_chatty),
 		cmocka_unit_test(test_close_timeout),

@@ -272,6 +272,8 @@ struct store {
 	bool writer_busy;         /* the writer is running a batch */
 
 	size_t inflight;          /* loop thread: submitted, callback not yet run */
+	uint64_t jobs_submitted;  /* loop thread: to the writer, ever (store_rt.h) */
+	uint64_t jobs_delivered;  /* loop thread: their callbacks run, ever */
 
 	core_state *state;        /* loop thread: kept in step with failed jobs, or NULL */
 	map keyed;                /* loop thread: entity key -> sqlite__keyed (sqlite_restore.c) */

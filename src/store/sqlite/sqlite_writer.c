@@ -392,6 +392,7 @@ void store_submit(store *st, store_job *job, store_done_cb cb, void *ud)
 		store_job_free(job);
 		return;
 	}
+	st->jobs_submitted++;
 	if (st->inflight++ == 0)
 		uv_ref((uv_handle_t *)st->async);
 	pthread_mutex_lock(&st->mu);
@@ -458,6 +459,7 @@ void sqlite__deliver(store *st)
 	while (j) {
 		store_job *next = j->next;
 		st->inflight--;
+		st->jobs_delivered++;
 		sqlite__keys_done(st, j); /* a failed job's entities back in hot state */
 		if (j->cb)
 			j->cb(j->ud, j->err);
