@@ -563,28 +563,6 @@ static int query_param(const char *q, const char *name, char *out, size_t cap)
 	return -1;
 }
 
-/* Value of cookie name in a Cookie header ("a=1; b=2"). */
-static int cookie_value(const char *hdr, const char *name, char *out, size_t cap)
-{
-	size_t nl = strlen(name);
-	while (hdr && *hdr) {
-		hdr += strspn(hdr, " \t;");
-		size_t seg = strcspn(hdr, ";");
-		if (seg > nl && strncmp(hdr, name, nl) == 0 && hdr[nl] == '=') {
-			size_t vl = seg - nl - 1;
-			while (vl > 0 && (hdr[nl + vl] == ' ' || hdr[nl + vl] == '\t'))
-				vl--;
-			if (vl == 0 || vl >= cap)
-				return -1;
-			memcpy(out, hdr + nl + 1, vl);
-			out[vl] = '\0';
-			return 0;
-		}
-		hdr += seg;
-	}
-	return -1;
-}
-
 /* Header lookup over the public http_req fields (names are lowercased). */
 static const char *req_header(const http_req *req, const char *name)
 {
@@ -629,7 +607,7 @@ void rt_handle_upgrade(rt *r, http_req *req)
 		/* A cookie rides along with any page's socket: only this
 		 * server's own pages may use it (cross-site WebSocket hijack). */
 		if (api_same_origin(req) &&
-		    cookie_value(req_header(req, "cookie"), "canal_session", secret, sizeof secret) == 0) {
+		    api_cookie_value(req_header(req, "cookie"), "canal_session", secret, sizeof secret) == 0) {
 			char hash[TOKEN_HASH_HEX];
 			ids_token_hash(secret, hash);
 			u = token_user(r, hash, &t);
