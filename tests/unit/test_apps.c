@@ -57,6 +57,13 @@ int ws_send_text(ws_conn *c, const char *msg, size_t len)
 	return 0;
 }
 
+/* A whole frame (the envelopes are framed by the apps code): its text. */
+int ws_send(ws_conn *c, ws_frame *f)
+{
+	size_t hl = (f->data[1] & 0x7f) < 126 ? 2 : (f->data[1] & 0x7f) == 126 ? 4 : 10;
+	return ws_send_text(c, (const char *)f->data + hl, f->len - hl);
+}
+
 void ws_close(ws_conn *c, int code, const char *reason)
 {
 	if (c->closing)
