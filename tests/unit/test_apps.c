@@ -1055,11 +1055,63 @@ static void test_http_in_flight_and_backoff(void **state)
 	assert_int_equal(entry(f, other)->delivered, 12);
 }
 
+/* The pending-ack table: random inserts and removals (removal shifts
+ * later items back, so lookups must never stop early) checked against a
+ * plain array of flags; collisions come from the table's load (<= 1/2). */
+static void test_pendset(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	apps_pendset s = {0};
+	apps_item *items = calloc(N, sizeof *items);
+	bool in[N] = {0};
+	unsigned seed = 12345;
+	for (int i = 0; i < N; i++)
+		snprintf(items[i].envelope_id, sizeof items[i].envelope_id, "%08x-%d", i * 2654435761u, i);
+	for (int round = 0; round < 20 * N; round++) {
+		seed = seed * 1103515245u + 12345u;
+		int k = (int)((seed >> 8) % N);
+		if (in[k]) {
+			assert_ptr_equal(apps__pend_get(&s, items[k].envelope_id), &items[k]);
+			apps__pend_del(&s, &items[k]);
+			in[k] = false;
+		} else {
+			apps__pend_put(&s, &items[k]);
+			in[k] = true;
+		}
+		if (round % 997 == 0) {
+			size_t n = 0;
+			for (int j = 0; j < N; j++) {
+				apps_item *found = apps__pend_get(&s, items[j].envelope_id);
+				assert_ptr_equal(found, in[j] ? &items[j] : NULL);
+				n += in[j];
+			}
+			assert_int_equal(s.n, n);
+			assert_true(s.n * 2 <= s.cap);
+		}
+	}
+	assert_null(apps__pend_get(&s, "not-there"));
+	/* The same id again replaces (a resent envelope keeps its id). */
+	apps_item twin = items[0];
+	if (!in[0])
+		apps__pend_put(&s, &items[0]);
+	size_t before = s.n;
+	apps__pend_put(&s, &twin);
+	assert_int_equal(s.n, before);
+	assert_ptr_equal(apps__pend_get(&s, items[0].envelope_id), &twin);
+	apps__pend_del(&s, &items[0]);   /* not in the table: no-op */
+	assert_int_equal(s.n, before);
+	apps__pend_release(&s);
+	assert_null(apps__pend_get(&s, twin.envelope_id));
+	free(items);
+}
+
 int main(void)
 {
 	ids_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_pendset),
 		cmocka_unit_test_setup_teardown(test_message_member_public, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_not_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_scope, setup, teardown),
