@@ -409,6 +409,18 @@ static void test_message_member_public(void **state)
 	assert_true(json_is_false(json_object_get(au, "is_enterprise_install")));
 	assert_true(json_is_false(json_object_get(env, "is_ext_shared_channel")));
 	assert_non_null(jstr(env, "event_context"));
+	/* Built from the app's pre-serialized pieces, byte for byte what the
+	 * general builder makes. */
+	apps_item *it = entry(f, f->bot)->queue.head;
+	const char *evp = strstr(it->body, "\"event\":") + 8;
+	size_t inner_len = (size_t)(strstr(evp, ",\"type\":\"event_callback\"") - evp);
+	size_t len;
+	char *ref = apps__envelope(f->bot, evp, inner_len, jstr(env, "event_id"), 1700000000, "message",
+				   "CPUB", &len);
+	assert_int_equal(len, it->len);
+	assert_memory_equal(ref, it->body, len);
+	assert_string_equal(jstr(env, "event_context"), "4-message-T1-AONE-CPUB");
+	free(ref);
 	json_decref(env);
 	/* The bot's own messages are delivered too (Bolt's ignoreSelf drops them). */
 	pub_chan(f, f->pub, MSG("CPUB", "UBOT", "my own"));
