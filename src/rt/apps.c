@@ -223,11 +223,23 @@ apps_item *apps__item_new(int kind)
 	return it;
 }
 
+apps_item *apps__item_new_inline(int kind, size_t body_cap)
+{
+	apps_item *it = xmalloc(sizeof *it + body_cap);
+	memset(it, 0, sizeof *it);
+	it->kind = kind;
+	it->reason = "";
+	it->body = (char *)(it + 1);
+	it->body_inline = true;
+	return it;
+}
+
 void apps__item_free(apps_item *it)
 {
 	if (!it)
 		return;
-	free(it->body);
+	if (!it->body_inline)
+		free(it->body);
 	free(it);
 }
 

@@ -352,11 +352,12 @@ json_t *apps__mention_event(json_t *msg)
 
 /* ---- envelopes and the queue ---- */
 
-/* The envelope from s's pre-serialized pieces: sized exactly, one
- * allocation, one copy of each piece. NULL when s has none. */
-static char *envelope_of_sub(const apps_sub *s, const char *inner, size_t inner_len,
-			     const char *event_id, int64_t event_time, const char *type,
-			     const char *channel_id, size_t *len)
+/* An ITEM_EVENT holding the envelope built from s's pre-serialized
+ * pieces: sized exactly, one allocation for the item and its body, one
+ * copy of each piece. NULL when s has none. */
+static apps_item *envelope_of_sub(const apps_sub *s, const char *inner, size_t inner_len,
+				  const char *event_id, int64_t event_time, const char *type,
+				  const char *channel_id)
 {
 	if (!s->head)
 		return NULL;
@@ -377,7 +378,8 @@ static char *envelope_of_sub(const apps_sub *s, const char *inner, size_t inner_
 	} while (t);
 	size_t n = s->head_len + inner_len + sizeof mid - 1 + evl + sizeof tim - 1 + (size_t)nl +
 		   s->auth_len + tyl + s->ctx_len + cidl + 2;
-	char *out = xmalloc(n + 1), *w = out;
+	apps_item *it = apps__item_new_inline(ITEM_EVENT, n + 1);
+	char *w = it->body;
 #define PUT(p, l) (memcpy(w, p, l), w += (l))
 	PUT(s->head, s->head_len);
 	PUT(inner, inner_len);
@@ -392,8 +394,8 @@ static char *envelope_of_sub(const apps_sub *s, const char *inner, size_t inner_
 	PUT("\"}", 2);
 #undef PUT
 	*w = '\0';
-	*len = n;
-	return out;
+	it->len = n;
+	return it;
 }
 
 char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const char *event_id,
@@ -440,12 +442,9 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 	return buf_detach(&b, len);
 }
 
-void apps__enqueue(apps *a, apps_app *e, char *body, size_t len, const char *event_id)
+void apps__enqueue(apps *a, apps_app *e, apps_item *it, const char *event_id)
 {
-	apps_item *it = apps__item_new(ITEM_EVENT);
 	it->owner = e;
-	it->body = body;
-	it->len = len;
 	size_t idl = strnlen(event_id, sizeof it->event_id - 1);
 	memcpy(it->event_id, event_id, idl);
 	it->event_id[idl] = '\0';
@@ -490,11 +489,13 @@ static void deliver_one(apps *a, const apps_sub *s, const char *inner, size_t in
 	}
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
-	size_t len;
-	char *body = envelope_of_sub(s, inner, inner_len, event_id, now_s, type, channel_id, &len);
-	if (!body)
-		body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id, &len);
-	apps__enqueue(a, e, body, len, event_id);
+	apps_item *it = envelope_of_sub(s, inner, inner_len, event_id, now_s, type, channel_id);
+	if (!it) {
+		it = apps__item_new(ITEM_EVENT);
+		it->body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id,
+					  &it->len);
+	}
+	apps__enqueue(a, e, it, event_id);
 	apps__pump(a, e);
 	apps__kick(a, false);
 }

@@ -121,6 +121,7 @@ struct apps_item {
 	apps_item *prev, *next;
 	char envelope_id[40];      /* Socket Mode envelope id ("" until first sent) */
 	size_t pend_hash;          /* of envelope_id, while in a->pend_by_id */
+	bool body_inline;          /* body lives in the item's own allocation */
 	char event_id[ID_MAX];
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
@@ -261,6 +262,9 @@ void apps__list_push_front(apps_list *l, apps_item *it, int on);
 void apps__list_insert_due(apps_list *l, apps_item *it, int on);
 void apps__list_remove(apps_list *l, apps_item *it);
 apps_item *apps__item_new(int kind);
+/* An item with room for a body of body_cap bytes in the same allocation
+ * (it->body points there; one malloc and one free per event). */
+apps_item *apps__item_new_inline(int kind, size_t body_cap);
 void apps__item_free(apps_item *it);
 /* Moves what can leave now: socket first, else HTTP. */
 void apps__pump(apps *a, apps_app *e);
@@ -298,7 +302,9 @@ uint32_t apps__match(const apps_sub *s, const bus_msg *m, const channel *ch, jso
 char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const char *event_id,
 		     int64_t event_time, const char *type, const char *channel_id, size_t *len);
 /* Queues an envelope (taking body) for e, dropping the oldest past the bound. */
-void apps__enqueue(apps *a, apps_app *e, char *body, size_t len, const char *event_id);
+/* Queues it (an ITEM_EVENT with its body) for e, dropping the oldest
+ * past APPS_QUEUE_MAX. */
+void apps__enqueue(apps *a, apps_app *e, apps_item *it, const char *event_id);
 /* The app_mention inner event for a message event (new reference). */
 json_t *apps__mention_event(json_t *msg);
 
