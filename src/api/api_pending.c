@@ -5,7 +5,13 @@
  * order: adding an entry first drops expired ones from the head of the
  * list, then the oldest while the kind is over its cap. Lookups check
  * expiry themselves, so nothing stale is ever returned, timer or not.
- * The state is process-wide (IDs are unique across organisations). */
+ * The state is process-wide (IDs are unique across organisations).
+ *
+ * Persistence: once api_pending_load has named the store, every entry of
+ * the stored kinds (response URLs, views, ephemerals) is written through
+ * as it is added or changed and deleted as it is dropped, each change in a
+ * small store job of its own, committed in order by the writer. Triggers
+ * are not stored: they are worth 3 s. */
 #include "api/api_pending.h"
 
 #include <ctype.h>
@@ -13,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/map.h"
 #include "base/xalloc.h"
 #include "core/err.h"
+#include "store/store.h"
 
 typedef struct pend_kind {
 	map by_id;
@@ -31,7 +39,92 @@ static struct {
 	map externals;   /* "<app>/<external_id>" -> pend_view* */
 	map home_index;  /* "<app>/<user>" -> pend_view* */
 	uint64_t serial;
+	store *st;       /* NULL: memory only (unit tests, before load) */
 } P;
+
+static void saved(void *ud, int err)
+{
+	(void)ud;
+	if (err)
+		log_warn("interaction state not saved", "error=%s", err_name(err));
+}
+
+/* A job for one change, or NULL when nothing is stored. */
+static store_job *job_begin(void)
+{
+	return P.st ? store_job_new(P.st) : NULL;
+}
+
+static void job_end(store_job *j)
+{
+	store_submit(P.st, j, saved, NULL);
+}
+
+static void save_response(const pend_response *r)
+{
+	store_job *j = job_begin();
+	if (!j)
+		return;
+	store_pend_response_put(j, &(store_pend_response){.id = r->id,
+							  .org_id = r->org_id,
+							  .app_id = r->app_id,
+							  .user_id = r->user_id,
+							  .channel_id = r->channel_id,
+							  .message_ts = r->message_ts,
+							  .message_ephemeral = r->message_ephemeral,
+							  .uses_left = r->uses_left,
+							  .expires_us = r->link.expires_us});
+	job_end(j);
+}
+
+static void save_view(const pend_view *v)
+{
+	store_job *j = v->view ? job_begin() : NULL;
+	if (!j)
+		return;
+	char *text = json_dumps(v->view, JSON_COMPACT);
+	store_pend_view_put(j, &(store_pend_view){.id = v->id,
+						  .org_id = v->org_id,
+						  .app_id = v->app_id,
+						  .user_id = v->user_id,
+						  .root_id = v->root_id,
+						  .previous_id = v->previous_id,
+						  .above_id = v->above_id,
+						  .external_id = v->external_id,
+						  .home = v->home,
+						  .view = text ? text : "{}",
+						  .expires_us = v->link.expires_us});
+	free(text);
+	job_end(j);
+}
+
+static void save_ephemeral(const pend_ephemeral *e)
+{
+	store_job *j = job_begin();
+	if (!j)
+		return;
+	char *text = json_dumps(e->message, JSON_COMPACT);
+	store_pend_ephemeral_put(j, &(store_pend_ephemeral){.key = e->key,
+							    .org_id = e->org_id,
+							    .channel_id = e->channel_id,
+							    .user_id = e->user_id,
+							    .app_id = e->app_id,
+							    .ts = e->ts,
+							    .message = text ? text : "{}",
+							    .expires_us = e->link.expires_us});
+	free(text);
+	job_end(j);
+}
+
+/* Deletes a stored row by its key with del. */
+static void unsave(void (*del)(store_job *, const char *), const char *id)
+{
+	store_job *j = job_begin();
+	if (!j)
+		return;
+	del(j, id);
+	job_end(j);
+}
 
 static void drop_response(pend_link *l);
 static void drop_trigger(pend_link *l);
@@ -112,6 +205,7 @@ static void drop_response(pend_link *l)
 	pend_response *r = (pend_response *)l;
 	link_remove(&P.responses, l);
 	map_del(&P.responses.by_id, r->id);
+	unsave(store_pend_response_del, r->id);
 	free(r);
 }
 
@@ -132,6 +226,7 @@ pend_response *api_pending_response_new(int64_t now_us, const char *org_id, cons
 	r->uses_left = PEND_RESPONSE_USES;
 	link_add(&P.responses, &r->link, now_us + P.response_ttl_us);
 	map_put(&P.responses.by_id, r->id, r);
+	save_response(r);
 	return r;
 }
 
@@ -234,13 +329,17 @@ static void drop_view(pend_view *v)
 	 * only ever loses views from the top, except by eviction). */
 	if (v->previous_id[0]) {
 		pend_view *below = map_get(&P.views.by_id, v->previous_id);
-		if (below && strcmp(below->above_id, v->id) == 0)
+		if (below && strcmp(below->above_id, v->id) == 0) {
 			below->above_id[0] = '\0';
+			save_view(below);
+		}
 	}
 	if (v->above_id[0]) {
 		pend_view *up = map_get(&P.views.by_id, v->above_id);
-		if (up)
+		if (up) {
 			up->previous_id[0] = '\0';
+			save_view(up);
+		}
 	}
 	if (v->external_id) {
 		char k[PEND_ID_MAX + 300];
@@ -259,6 +358,7 @@ static void drop_view(pend_view *v)
 		link_remove(&P.views, &v->link);
 	}
 	map_del(&P.views.by_id, v->id);
+	unsave(store_pend_view_del, v->id);
 	json_decref(v->view);
 	free(v);
 }
@@ -377,12 +477,13 @@ static void drop_ephemeral(pend_link *l)
 	pend_ephemeral *e = (pend_ephemeral *)l;
 	link_remove(&P.ephemerals, l);
 	map_del(&P.ephemerals.by_id, e->key);
+	unsave(store_pend_ephemeral_del, e->key);
 	json_decref(e->message);
 	free(e);
 }
 
 void api_pending_ephemeral_put(int64_t now_us, const char *org_id, const char *channel_id,
-			       const char *user_id, const char *app_id, int64_t ts, json_t *message)
+			       const char *user_id, const char *app_id, int64_t ts, json_t *msg)
 {
 	ensure();
 	sweep(&P.ephemerals, now_us);
@@ -396,9 +497,10 @@ void api_pending_ephemeral_put(int64_t now_us, const char *org_id, const char *c
 	snprintf(e->user_id, sizeof e->user_id, "%s", user_id);
 	snprintf(e->app_id, sizeof e->app_id, "%s", app_id ? app_id : "");
 	e->ts = ts;
-	e->message = message;
+	e->message = msg;
 	link_add(&P.ephemerals, &e->link, now_us + PEND_EPHEMERAL_TTL_US);
 	map_put(&P.ephemerals.by_id, e->key, e);
+	save_ephemeral(e);
 }
 
 pend_ephemeral *api_pending_ephemeral_get(const char *user_id, int64_t ts, int64_t now_us)
@@ -427,4 +529,127 @@ void api_pending_counts(size_t *responses, size_t *triggers, size_t *views, size
 	*triggers = P.triggers.n;
 	*views = P.views.n + P.homes.n;
 	*ephemerals = P.ephemerals.n;
+}
+
+void api_pending_response_save(const pend_response *r)
+{
+	save_response(r);
+}
+
+void api_pending_view_save(const pend_view *v)
+{
+	save_view(v);
+}
+
+/* ---- loading at start ---- */
+
+static void load_response(void *ud, const store_pend_response *row)
+{
+	(void)ud;
+	if (strlen(row->id) >= PEND_ID_MAX || map_get(&P.responses.by_id, row->id))
+		return;
+	pend_response *r = xcalloc(1, sizeof *r);
+	snprintf(r->id, sizeof r->id, "%s", row->id);
+	snprintf(r->org_id, sizeof r->org_id, "%s", row->org_id);
+	snprintf(r->app_id, sizeof r->app_id, "%s", row->app_id);
+	snprintf(r->user_id, sizeof r->user_id, "%s", row->user_id);
+	snprintf(r->channel_id, sizeof r->channel_id, "%s", row->channel_id);
+	r->message_ts = row->message_ts;
+	r->message_ephemeral = row->message_ephemeral;
+	r->uses_left = row->uses_left;
+	link_add(&P.responses, &r->link, row->expires_us);
+	map_put(&P.responses.by_id, r->id, r);
+}
+
+static void load_view(void *ud, const store_pend_view *row)
+{
+	(void)ud;
+	if (map_get(&P.views.by_id, row->id))
+		return;
+	json_t *view = json_loads(row->view, 0, NULL);
+	if (!json_is_object(view)) {
+		json_decref(view);
+		log_warn("stored view unreadable, dropped", "view=%s", row->id);
+		unsave(store_pend_view_del, row->id);
+		return;
+	}
+	pend_view *v = xcalloc(1, sizeof *v);
+	snprintf(v->id, sizeof v->id, "%s", row->id);
+	snprintf(v->org_id, sizeof v->org_id, "%s", row->org_id);
+	snprintf(v->app_id, sizeof v->app_id, "%s", row->app_id);
+	snprintf(v->user_id, sizeof v->user_id, "%s", row->user_id);
+	snprintf(v->root_id, sizeof v->root_id, "%s", row->root_id);
+	snprintf(v->previous_id, sizeof v->previous_id, "%s", row->previous_id);
+	snprintf(v->above_id, sizeof v->above_id, "%s", row->above_id);
+	v->home = row->home;
+	v->view = view;
+	map_put(&P.views.by_id, v->id, v);
+	if (v->home) {
+		char k[2 * ID_MAX];
+		snprintf(k, sizeof k, "%s/%s", v->app_id, v->user_id);
+		pend_view *old = map_get(&P.home_index, k);
+		if (old)   /* one per app and user: the later write wins */
+			drop_view(old);
+		link_add(&P.homes, &v->link, INT64_MAX);
+		map_put(&P.home_index, k, v);
+	} else {
+		link_add(&P.views, &v->link, row->expires_us);
+	}
+	if (row->external_id && *row->external_id) {
+		char k[PEND_ID_MAX + 300];
+		ext_key(k, sizeof k, v->app_id, row->external_id);
+		pend_view *other = map_get(&P.externals, k);
+		if (other)   /* the later write wins here too */
+			api_pending_view_set_external(other, NULL);
+		api_pending_view_set_external(v, row->external_id);
+	}
+}
+
+static void load_ephemeral(void *ud, const store_pend_ephemeral *row)
+{
+	(void)ud;
+	if (strlen(row->key) >= PEND_ID_MAX || map_get(&P.ephemerals.by_id, row->key))
+		return;
+	json_t *msg = json_loads(row->message, 0, NULL);
+	if (!json_is_object(msg)) {
+		json_decref(msg);
+		unsave(store_pend_ephemeral_del, row->key);
+		return;
+	}
+	pend_ephemeral *e = xcalloc(1, sizeof *e);
+	snprintf(e->key, sizeof e->key, "%s", row->key);
+	snprintf(e->org_id, sizeof e->org_id, "%s", row->org_id);
+	snprintf(e->channel_id, sizeof e->channel_id, "%s", row->channel_id);
+	snprintf(e->user_id, sizeof e->user_id, "%s", row->user_id);
+	snprintf(e->app_id, sizeof e->app_id, "%s", row->app_id);
+	e->ts = row->ts;
+	e->message = msg;
+	link_add(&P.ephemerals, &e->link, row->expires_us);
+	map_put(&P.ephemerals.by_id, e->key, e);
+}
+
+int api_pending_load(store *st, int64_t now_us)
+{
+	ensure();
+	P.st = st;
+	if (!st)
+		return 0;
+	/* Rows come in expiry order, which is the order the lists keep. */
+	int rc = store_pend_responses(st, now_us, load_response, NULL);
+	if (!rc)
+		rc = store_pend_views(st, now_us, load_view, NULL);
+	if (!rc)
+		rc = store_pend_ephemerals(st, now_us, load_ephemeral, NULL);
+	/* What expired while the server was down goes now; the rest goes as
+	 * the lists drop it. */
+	store_job *j = store_job_new(st);
+	store_pend_purge(j, now_us);
+	job_end(j);
+	/* Over a cap (a smaller build than the one that wrote them): the
+	 * oldest go, as when they are added. */
+	pend_kind *kinds[] = {&P.responses, &P.views, &P.homes, &P.ephemerals};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		while (kinds[i]->n > kinds[i]->cap)
+			kinds[i]->drop(kinds[i]->head.next);
+	return rc;
 }

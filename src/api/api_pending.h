@@ -20,11 +20,22 @@
  *
  * Every kind is bounded: entries expire by time (checked on access and
  * swept, oldest first, whenever one is added) and by count (the oldest go
- * past the cap). A server restart loses all of it — acceptable, since
- * Slack's own are short-lived too: a response URL or trigger from before
- * the restart answers 404 / invalid_trigger_id, open modals are gone
- * (clients drop them when their real-time session reconnects) and apps
- * republish App Home views as people open them.
+ * past the cap).
+ *
+ * A restart keeps what a person or app would miss: response URLs (their
+ * uses and their 30 minutes), open modals (views.update / push / submit
+ * go on working), App Home views (kept until replaced, as Slack does) and
+ * ephemeral records (their buttons and response URLs still find them).
+ * Each is written through to the store (store_pending.h) as it changes
+ * and read back by api_pending_load at start; rows that expired while the
+ * server was down are deleted then. Trigger ids stay in memory only:
+ * they are valid for 3 s, so one issued before a restart answers
+ * invalid_trigger_id after it, as a late one would anyway.
+ *
+ * Callers that change an entry's fields in place (uses_left, a view's
+ * content or stack links) call api_pending_response_save /
+ * api_pending_view_save afterwards; adding and dropping save by
+ * themselves.
  *
  * Loop thread only. Returned pointers stay valid until the next call
  * that adds or drops an entry of the same kind. */
@@ -35,6 +46,8 @@
 #include <stdint.h>
 
 #include "base/ids.h"
+
+typedef struct store store;
 
 #define PEND_RESPONSE_USES 5
 #define PEND_RESPONSE_TTL_S 1800           /* 30 minutes (default) */
@@ -146,6 +159,15 @@ void api_pending_ephemeral_put(int64_t now_us, const char *org_id, const char *c
 			       const char *user_id, const char *app_id, int64_t ts, json_t *message);
 pend_ephemeral *api_pending_ephemeral_get(const char *user_id, int64_t ts, int64_t now_us);
 void api_pending_ephemeral_drop(pend_ephemeral *e);
+
+/* Writes r / v through to the store after a change in place. */
+void api_pending_response_save(const pend_response *r);
+void api_pending_view_save(const pend_view *v);
+
+/* Names the store (NULL: memory only) and loads the entries stored there
+ * that are live at now_us; purges the expired rows. 0 or
+ * ERR_INTERNAL_ERROR (what loaded is kept; the server runs on). */
+int api_pending_load(store *st, int64_t now_us);
 
 /* Counts of live entries (tests, metrics). */
 void api_pending_counts(size_t *responses, size_t *triggers, size_t *views, size_t *ephemerals);

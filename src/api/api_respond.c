@@ -376,6 +376,7 @@ void api_respond_http(api_env *env, http_req *req, const char *id)
 		return;
 	}
 	r->uses_left--;
+	api_pending_response_save(r);
 	json_t *args = json_pack("{s:s,s:s,s:I,s:b,s:o}", "channel", r->channel_id, "user", r->user_id,
 				 "message_ts", (json_int_t)r->message_ts, "ephemeral",
 				 r->message_ephemeral, "body", body);

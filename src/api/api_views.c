@@ -332,6 +332,9 @@ static pend_view *new_modal(api_ctx *c, const char *user_id, pend_view *below, j
 	}
 	api_pending_view_set_external(v, str_or(in, "external_id", NULL));
 	v->view = view_render(c, v, in, a);
+	api_pending_view_save(v);
+	if (below)
+		api_pending_view_save(below);
 	return v;
 }
 
@@ -414,6 +417,7 @@ static int replace_view(api_ctx *c, pend_view *v, json_t *in, const app *a)
 	api_pending_view_set_external(v, str_or(in, "external_id", NULL));
 	json_decref(v->view);
 	v->view = view_render(c, v, in, a);
+	api_pending_view_save(v);
 	return 0;
 }
 
@@ -671,6 +675,7 @@ int api_views_submit(api_ctx *c)
 	}
 	json_decref(errors);
 	json_object_set_new(v->view, "state", json_pack("{s:o}", "values", values));
+	api_pending_view_save(v);
 	char trigger[PEND_ID_MAX];
 	api_interact_trigger(c, a, c->me->id, v->id, trigger);
 	json_t *p = json_pack("{s:s,s:o,s:o,s:s,s:s,s:s,s:O,s:o,s:b,s:n}", "type", "view_submission",

@@ -337,6 +337,8 @@ int serve_main(int argc, char **argv)
 	apps *ap = apps_new(s->loop, &s->state, s->ws, s->fetch, rt_bus(s->rt), s->base_url);
 	apps_set_connection_lifetime(ap, (int)s->cfg.apps_connection_lifetime);
 	api_pending_set_response_ttl(s->cfg.response_url_ttl);
+	if (api_pending_load(s->store, clock_now_us()) != 0)
+		log_warn("interaction state partly lost", "what=%s", "store read failed");
 	s->env = (api_env){.state = &s->state,
 			   .store = s->store,
 			   .base_url = s->base_url,

@@ -46,6 +46,13 @@ typedef struct ws_frame {
 
 /* New text frame holding payload (copied); refs = 1. */
 ws_frame *ws_frame_text(const char *payload, size_t len);
+/* New text frame whose payload is parts[0..n) one after another: one
+ * allocation and one copy of each part (no intermediate buffer). */
+typedef struct ws_part {
+	const char *p;
+	size_t len;
+} ws_part;
+ws_frame *ws_frame_text_parts(const ws_part *parts, size_t n);
 void ws_frame_ref(ws_frame *f);
 void ws_frame_unref(ws_frame *f);
 

@@ -83,7 +83,9 @@ uint8_t ws__utf8_step(uint8_t st, const unsigned char *s, size_t n)
 
 /* ---- server frames ---- */
 
-ws_frame *ws__frame_new(int op, const void *payload, size_t len)
+/* A frame of op with room for a len-byte payload, header written; the
+ * payload starts at *payload_out. */
+static ws_frame *frame_alloc(int op, size_t len, unsigned char **payload_out)
 {
 	size_t hl = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
 	if (len > UINT32_MAX - hl) {
@@ -108,8 +110,31 @@ ws_frame *ws__frame_new(int op, const void *payload, size_t len)
 		for (int i = 0; i < 8; i++)
 			d[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
+	*payload_out = d + hl;
+	return f;
+}
+
+ws_frame *ws__frame_new(int op, const void *payload, size_t len)
+{
+	unsigned char *d;
+	ws_frame *f = frame_alloc(op, len, &d);
 	if (len)
-		memcpy(d + hl, payload, len);
+		memcpy(d, payload, len);
+	return f;
+}
+
+ws_frame *ws_frame_text_parts(const ws_part *parts, size_t n)
+{
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += parts[i].len;
+	unsigned char *d;
+	ws_frame *f = frame_alloc(WS_OP_TEXT, len, &d);
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].len)
+			memcpy(d, parts[i].p, parts[i].len);
+		d += parts[i].len;
+	}
 	return f;
 }
 

@@ -223,12 +223,111 @@ apps_item *apps__item_new(int kind)
 	return it;
 }
 
+apps_item *apps__item_new_inline(int kind, size_t body_cap)
+{
+	apps_item *it = xmalloc(sizeof *it + body_cap);
+	memset(it, 0, sizeof *it);
+	it->kind = kind;
+	it->reason = "";
+	it->body = (char *)(it + 1);
+	it->body_inline = true;
+	return it;
+}
+
 void apps__item_free(apps_item *it)
 {
 	if (!it)
 		return;
-	free(it->body);
+	if (!it->body_inline)
+		free(it->body);
 	free(it);
+}
+
+/* ---- the pending set ---- */
+
+static size_t pend_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+static void pend_insert(apps_pendset *s, apps_item *it)
+{
+	size_t mask = s->cap - 1;
+	for (size_t i = it->pend_hash & mask;; i = (i + 1) & mask) {
+		if (!s->slots[i]) {
+			s->slots[i] = it;
+			s->n++;
+			return;
+		}
+		if (s->slots[i]->pend_hash == it->pend_hash &&
+		    !strcmp(s->slots[i]->envelope_id, it->envelope_id)) {
+			s->slots[i] = it;
+			return;
+		}
+	}
+}
+
+void apps__pend_put(apps_pendset *s, apps_item *it)
+{
+	if ((s->n + 1) * 2 > s->cap) {
+		apps_pendset old = *s;
+		s->cap = old.cap ? old.cap * 2 : 64;
+		s->slots = xcalloc(s->cap, sizeof *s->slots);
+		s->n = 0;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.slots[i])
+				pend_insert(s, old.slots[i]);
+		free(old.slots);
+	}
+	it->pend_hash = pend_hash(it->envelope_id);
+	pend_insert(s, it);
+}
+
+apps_item *apps__pend_get(const apps_pendset *s, const char *id)
+{
+	if (!s->cap)
+		return NULL;
+	size_t h = pend_hash(id), mask = s->cap - 1;
+	for (size_t i = h & mask; s->slots[i]; i = (i + 1) & mask)
+		if (s->slots[i]->pend_hash == h && !strcmp(s->slots[i]->envelope_id, id))
+			return s->slots[i];
+	return NULL;
+}
+
+void apps__pend_del(apps_pendset *s, apps_item *it)
+{
+	if (!s->cap)
+		return;
+	size_t mask = s->cap - 1, i = it->pend_hash & mask;
+	while (s->slots[i] && s->slots[i] != it)
+		i = (i + 1) & mask;
+	if (!s->slots[i])
+		return;
+	s->slots[i] = NULL;
+	s->n--;
+	/* Backward shift: move up every later item of the run whose home
+	 * slot is not between the hole and it, so lookups never stop early. */
+	for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
+		size_t home = s->slots[j]->pend_hash & mask;
+		bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+		if (stays)
+			continue;
+		s->slots[i] = s->slots[j];
+		s->slots[j] = NULL;
+		i = j;
+	}
+}
+
+void apps__pend_release(apps_pendset *s)
+{
+	free(s->slots);
+	s->slots = NULL;
+	s->cap = s->n = 0;
 }
 
 /* ---- entries ---- */
@@ -312,7 +411,7 @@ void apps__doom(apps *a, apps_item *it, int err)
 /* An unacked envelope's deadline passed. */
 static void pending_expired(apps *a, apps_item *it, apps_list *retry)
 {
-	map_del(&a->pend_by_id, it->envelope_id);
+	apps__pend_del(&a->pend_by_id, it);
 	apps_app *e = it->owner;
 	if (it->kind == ITEM_DISPATCH) {
 		a->stats.dispatch_failures++;
@@ -432,7 +531,6 @@ apps *apps_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, fetch_ctx *fetch,
 	a->ws_base = ws_base_from(base_url);
 	map_init(&a->entries);
 	map_init(&a->tickets);
-	map_init(&a->pend_by_id);
 	map_init(&a->orgs);
 	a->idx_dirty = true;
 	randombytes_buf(&a->rng, sizeof a->rng);
@@ -460,9 +558,7 @@ static void index_clear(apps *a)
 	size_t i = 0;
 	void *v;
 	while (map_next(&a->orgs, &i, NULL, &v)) {
-		apps_org *o = v;
-		free(o->v);
-		free(o);
+		apps__org_free(v);
 	}
 	map_release(&a->orgs);
 	map_init(&a->orgs);
@@ -548,7 +644,7 @@ void apps_free(apps *a)
 	}
 	map_release(&a->entries);
 	map_release(&a->tickets);
-	map_release(&a->pend_by_id);
+	apps__pend_release(&a->pend_by_id);
 	map_release(&a->orgs);
 	free(a->ws_base);
 	free(a);
@@ -597,7 +693,7 @@ void apps_drop_app(apps *a, const char *app_id)
 		if (it->owner != e)
 			continue;
 		apps__list_remove(&a->pending, it);
-		map_del(&a->pend_by_id, it->envelope_id);
+		apps__pend_del(&a->pend_by_id, it);
 		if (it->kind == ITEM_DISPATCH) {
 			apps__doom(a, it, ERR_DISPATCH_FAILED);
 		} else {

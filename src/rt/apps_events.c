@@ -139,6 +139,45 @@ uint32_t apps__parse_scopes(const char *csv)
 
 /* ---- the index ---- */
 
+static bool needs_escape(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+		if (*p < 0x20 || *p == '"' || *p == '\\')
+			return true;
+	return false;
+}
+
+/* s's constant envelope pieces (apps_sub); none if anything needs escaping. */
+static void sub_pieces(apps_sub *s)
+{
+	const app *ap = s->ap;
+	const char *tok = ap->verification_token ? ap->verification_token : "";
+	if (needs_escape(tok) || needs_escape(ap->org_id) || needs_escape(ap->id) ||
+	    needs_escape(ap->bot_user_id))
+		return;
+	s->head = xasprintf("{\"token\":\"%s\",\"team_id\":\"%s\",\"api_app_id\":\"%s\",\"event\":", tok,
+			    ap->org_id, ap->id);
+	s->auth = xasprintf(",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":\"%s\","
+			    "\"user_id\":\"%s\",\"is_bot\":true,\"is_enterprise_install\":false}],"
+			    "\"is_ext_shared_channel\":false,\"event_context\":\"4-",
+			    ap->org_id, ap->bot_user_id);
+	s->ctx = xasprintf("-%s-%s-", ap->org_id, ap->id);
+	s->head_len = strlen(s->head);
+	s->auth_len = strlen(s->auth);
+	s->ctx_len = strlen(s->ctx);
+}
+
+void apps__org_free(apps_org *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->v[i].head);
+		free(o->v[i].auth);
+		free(o->v[i].ctx);
+	}
+	free(o->v);
+	free(o);
+}
+
 void apps__index_refresh(apps *a)
 {
 	int64_t now = apps__now(a);
@@ -147,11 +186,8 @@ void apps__index_refresh(apps *a)
 		return;
 	size_t i = 0;
 	void *v;
-	while (map_next(&a->orgs, &i, NULL, &v)) {
-		apps_org *o = v;
-		free(o->v);
-		free(o);
-	}
+	while (map_next(&a->orgs, &i, NULL, &v))
+		apps__org_free(v);
 	map_release(&a->orgs);
 	map_init(&a->orgs);
 	i = 0;
@@ -168,7 +204,8 @@ void apps__index_refresh(apps *a)
 			map_put(&a->orgs, ap->org_id, o);
 		}
 		o->v = xrealloc(o->v, (o->n + 1) * sizeof *o->v);
-		o->v[o->n++] = (apps_sub){ap, subs, apps__parse_scopes(ap->scopes)};
+		o->v[o->n] = (apps_sub){.ap = ap, .subs = subs, .scopes = apps__parse_scopes(ap->scopes)};
+		sub_pieces(&o->v[o->n++]);
 		o->any |= subs;
 	}
 	a->idx_dirty = false;
@@ -315,6 +352,52 @@ json_t *apps__mention_event(json_t *msg)
 
 /* ---- envelopes and the queue ---- */
 
+/* An ITEM_EVENT holding the envelope built from s's pre-serialized
+ * pieces: sized exactly, one allocation for the item and its body, one
+ * copy of each piece. NULL when s has none. */
+static apps_item *envelope_of_sub(const apps_sub *s, const char *inner, size_t inner_len,
+				  const char *event_id, int64_t event_time, const char *type,
+				  const char *channel_id)
+{
+	if (!s->head)
+		return NULL;
+	static const char mid[] = ",\"type\":\"event_callback\",\"event_id\":\"";
+	static const char tim[] = "\",\"event_time\":";
+	size_t evl = strlen(event_id);
+	if (needs_escape(event_id))
+		return NULL;
+	const char *ty = type && !strpbrk(type, "\"\\") ? type : "event";
+	const char *cid = channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-";
+	size_t tyl = strlen(ty), cidl = strlen(cid);
+	char num[24];
+	int nl = 0;
+	unsigned long long t = event_time > 0 ? (unsigned long long)event_time : 0;
+	do {
+		num[sizeof num - 1 - nl++] = (char)('0' + t % 10);
+		t /= 10;
+	} while (t);
+	size_t n = s->head_len + inner_len + sizeof mid - 1 + evl + sizeof tim - 1 + (size_t)nl +
+		   s->auth_len + tyl + s->ctx_len + cidl + 2;
+	apps_item *it = apps__item_new_inline(ITEM_EVENT, n + 1);
+	char *w = it->body;
+#define PUT(p, l) (memcpy(w, p, l), w += (l))
+	PUT(s->head, s->head_len);
+	PUT(inner, inner_len);
+	PUT(mid, sizeof mid - 1);
+	PUT(event_id, evl);
+	PUT(tim, sizeof tim - 1);
+	PUT(num + sizeof num - nl, (size_t)nl);
+	PUT(s->auth, s->auth_len);
+	PUT(ty, tyl);
+	PUT(s->ctx, s->ctx_len);
+	PUT(cid, cidl);
+	PUT("\"}", 2);
+#undef PUT
+	*w = '\0';
+	it->len = n;
+	return it;
+}
+
 char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const char *event_id,
 		     int64_t event_time, const char *type, const char *channel_id, size_t *len)
 {
@@ -359,13 +442,12 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 	return buf_detach(&b, len);
 }
 
-void apps__enqueue(apps *a, apps_app *e, char *body, size_t len, const char *event_id)
+void apps__enqueue(apps *a, apps_app *e, apps_item *it, const char *event_id)
 {
-	apps_item *it = apps__item_new(ITEM_EVENT);
 	it->owner = e;
-	it->body = body;
-	it->len = len;
-	snprintf(it->event_id, sizeof it->event_id, "%s", event_id);
+	size_t idl = strnlen(event_id, sizeof it->event_id - 1);
+	memcpy(it->event_id, event_id, idl);
+	it->event_id[idl] = '\0';
 	if (e->queue.n >= APPS_QUEUE_MAX) {
 		apps_item *old = e->queue.head;
 		apps__list_remove(&e->queue, old);
@@ -407,9 +489,13 @@ static void deliver_one(apps *a, const apps_sub *s, const char *inner, size_t in
 	}
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
-	size_t len;
-	char *body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id, &len);
-	apps__enqueue(a, e, body, len, event_id);
+	apps_item *it = envelope_of_sub(s, inner, inner_len, event_id, now_s, type, channel_id);
+	if (!it) {
+		it = apps__item_new(ITEM_EVENT);
+		it->body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id,
+					  &it->len);
+	}
+	apps__enqueue(a, e, it, event_id);
 	apps__pump(a, e);
 	apps__kick(a, false);
 }

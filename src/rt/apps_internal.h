@@ -120,6 +120,8 @@ struct apps_item {
 	apps_app *owner;           /* NULL once detached (apps_free with HTTP in flight) */
 	apps_item *prev, *next;
 	char envelope_id[40];      /* Socket Mode envelope id ("" until first sent) */
+	size_t pend_hash;          /* of envelope_id, while in a->pend_by_id */
+	bool body_inline;          /* body lives in the item's own allocation */
 	char event_id[ID_MAX];
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
@@ -181,6 +183,14 @@ typedef struct apps_sub {
 	const app *ap;             /* borrowed from core_state */
 	uint32_t subs;             /* SUB_* */
 	uint32_t scopes;           /* SC_* */
+	/* The app's constant parts of every event_callback envelope, serialized
+	 * when the index is built (NULL when an id or token would need JSON
+	 * escaping: apps__envelope then builds it the long way):
+	 *   head  {"token":..,"team_id":..,"api_app_id":..,"event":
+	 *   auth  ,"authorizations":[..],"is_ext_shared_channel":false,"event_context":"4-
+	 *   ctx   -<team>-<app>- */
+	char *head, *auth, *ctx;
+	size_t head_len, auth_len, ctx_len;
 } apps_sub;
 
 typedef struct apps_org {
@@ -188,7 +198,22 @@ typedef struct apps_org {
 	size_t n;
 	uint32_t any;              /* union of subs */
 } apps_org;
+void apps__org_free(apps_org *o);
 
+/* Items awaiting an ack, by envelope id: an open-addressing table of the
+ * items themselves, keyed by their own envelope_id (no key copies, no
+ * tombstones: deletion shifts back), load at most 1/2. One insert and
+ * one removal per envelope, so this is on the hot path (apps.c). */
+typedef struct apps_pendset {
+	apps_item **slots;
+	size_t cap, n;             /* cap: a power of two (0 = empty) */
+} apps_pendset;
+/* Adds it (replacing an item with the same id). */
+void apps__pend_put(apps_pendset *s, apps_item *it);
+apps_item *apps__pend_get(const apps_pendset *s, const char *id);
+/* Removes it (found by its own id's hash and address; no-op if absent). */
+void apps__pend_del(apps_pendset *s, apps_item *it);
+void apps__pend_release(apps_pendset *s);
 typedef struct apps_ticket {
 	char app_id[ID_MAX];
 	int64_t expires_us;        /* wall clock */
@@ -203,7 +228,7 @@ struct apps {
 	char *ws_base;             /* "ws://host:port" */
 	map entries;               /* app id -> apps_app* */
 	map tickets;               /* hex -> apps_ticket* */
-	map pend_by_id;            /* envelope id -> apps_item* (ON_PENDING) */
+	apps_pendset pend_by_id;   /* envelope id -> apps_item* (ON_PENDING) */
 	apps_list pending;         /* socket envelopes awaiting an ack, by deadline */
 	apps_list http;            /* HTTP requests in flight */
 	apps_list doomed;          /* dispatches to fail on the next tick */
@@ -237,6 +262,9 @@ void apps__list_push_front(apps_list *l, apps_item *it, int on);
 void apps__list_insert_due(apps_list *l, apps_item *it, int on);
 void apps__list_remove(apps_list *l, apps_item *it);
 apps_item *apps__item_new(int kind);
+/* An item with room for a body of body_cap bytes in the same allocation
+ * (it->body points there; one malloc and one free per event). */
+apps_item *apps__item_new_inline(int kind, size_t body_cap);
 void apps__item_free(apps_item *it);
 /* Moves what can leave now: socket first, else HTTP. */
 void apps__pump(apps *a, apps_app *e);
@@ -274,7 +302,9 @@ uint32_t apps__match(const apps_sub *s, const bus_msg *m, const channel *ch, jso
 char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const char *event_id,
 		     int64_t event_time, const char *type, const char *channel_id, size_t *len);
 /* Queues an envelope (taking body) for e, dropping the oldest past the bound. */
-void apps__enqueue(apps *a, apps_app *e, char *body, size_t len, const char *event_id);
+/* Queues it (an ITEM_EVENT with its body) for e, dropping the oldest
+ * past APPS_QUEUE_MAX. */
+void apps__enqueue(apps *a, apps_app *e, apps_item *it, const char *event_id);
 /* The app_mention inner event for a message event (new reference). */
 json_t *apps__mention_event(json_t *msg);
 

@@ -152,27 +152,35 @@ static void pending_add(apps *a, apps_item *it, int64_t now)
 {
 	it->due_ms = now + APPS_ACK_MS;
 	apps__list_push(&a->pending, it, ON_PENDING);
-	map_put(&a->pend_by_id, it->envelope_id, it);
+	apps__pend_put(&a->pend_by_id, it);
 }
 
-/* Sends one events_api envelope; 0, or -1 if the socket refused it. */
+#define PART(s) ((ws_part){s, sizeof s - 1})
+
+/* Sends one events_api envelope; 0, or -1 if the socket refused it. The
+ * frame is built straight from the pieces: the queued event_callback body
+ * is copied once, into the frame. */
 static int send_event(apps *a, apps_conn *c, apps_item *it)
 {
+	if (!c->ws)
+		return -1;
 	if (!it->envelope_id[0])
 		apps__uuid(a, it->envelope_id);
-	buf b = BUF_INIT;
-	buf_reserve(&b, it->len + 200);
-	buf_adds(&b, "{\"envelope_id\":\"");
-	buf_adds(&b, it->envelope_id);
-	buf_adds(&b, "\",\"payload\":");
-	buf_add(&b, it->body, it->len);
-	buf_adds(&b, ",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":");
-	buf_addc(&b, (char)('0' + (it->attempt % 10)));
-	buf_adds(&b, ",\"retry_reason\":\"");
-	buf_adds(&b, it->reason);
-	buf_adds(&b, "\"}");
-	int rc = c->ws ? ws_send_text(c->ws, b.data, b.len) : -1;
-	buf_release(&b);
+	char attempt = (char)('0' + (it->attempt % 10));
+	const ws_part parts[] = {
+		PART("{\"envelope_id\":\""),
+		{it->envelope_id, strlen(it->envelope_id)},
+		PART("\",\"payload\":"),
+		{it->body, it->len},
+		PART(",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":"),
+		{&attempt, 1},
+		PART(",\"retry_reason\":\""),
+		{it->reason, strlen(it->reason)},
+		PART("\"}"),
+	};
+	ws_frame *f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
+	int rc = ws_send(c->ws, f);
+	ws_frame_unref(f);
 	return rc;
 }
 
@@ -241,7 +249,10 @@ int apps__dispatch_socket(apps *a, apps_app *e, apps_item *it)
 static const char *ack_id(const char *msg, size_t len, char out[40])
 {
 	static const char key[] = "\"envelope_id\"";
-	const char *p = memmem(msg, len, key, sizeof key - 1);
+	/* The SDKs' ack starts {"envelope_id":...: no search needed then. */
+	const char *p = len > sizeof key && msg[0] == '{' && !memcmp(msg + 1, key, sizeof key - 1)
+				? msg + 1
+				: memmem(msg, len, key, sizeof key - 1);
 	if (!p)
 		return NULL;
 	const char *end = msg + len;
@@ -275,9 +286,9 @@ void apps__socket_message(apps *a, apps_conn *c, const char *msg, size_t len)
 	 * found without parsing; the payload matters only for dispatches. */
 	char idbuf[40];
 	const char *id = ack_id(msg, len, idbuf);
-	apps_item *it = id ? map_get(&a->pend_by_id, id) : NULL;
+	apps_item *it = id ? apps__pend_get(&a->pend_by_id, id) : NULL;
 	if (it && it->kind == ITEM_EVENT && it->owner == e) {
-		map_del(&a->pend_by_id, id);
+		apps__pend_del(&a->pend_by_id, it);
 		apps__list_remove(&a->pending, it);
 		e->npending--;
 		e->delivered++;
@@ -289,14 +300,14 @@ void apps__socket_message(apps *a, apps_conn *c, const char *msg, size_t len)
 	json_error_t jerr;
 	json_t *root = json_loadb(msg, len, 0, &jerr);
 	id = json_string_value(json_object_get(root, "envelope_id"));
-	it = id ? map_get(&a->pend_by_id, id) : NULL;
+	it = id ? apps__pend_get(&a->pend_by_id, id) : NULL;
 	if (!it || it->owner != e) {
 		log_debug("app socket message ignored", "app=%s bytes=%zu known=%d", e->id, len,
 			  it != NULL);
 		json_decref(root);
 		return;
 	}
-	map_del(&a->pend_by_id, id);
+	apps__pend_del(&a->pend_by_id, it);
 	apps__list_remove(&a->pending, it);
 	if (it->kind == ITEM_DISPATCH) {
 		json_t *payload = json_object_get(root, "payload");

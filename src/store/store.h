@@ -237,6 +237,7 @@ int store_msg_mention_counts(store *st, const char *user_id, const char *const *
 #include "store/store_reminders.h"
 #include "store/store_search.h"
 #include "store/store_rt.h"
+#include "store/store_pending.h"
 
 #endif
 

@@ -57,6 +57,13 @@ int ws_send_text(ws_conn *c, const char *msg, size_t len)
 	return 0;
 }
 
+/* A whole frame (the envelopes are framed by the apps code): its text. */
+int ws_send(ws_conn *c, ws_frame *f)
+{
+	size_t hl = (f->data[1] & 0x7f) < 126 ? 2 : (f->data[1] & 0x7f) == 126 ? 4 : 10;
+	return ws_send_text(c, (const char *)f->data + hl, f->len - hl);
+}
+
 void ws_close(ws_conn *c, int code, const char *reason)
 {
 	if (c->closing)
@@ -402,6 +409,18 @@ static void test_message_member_public(void **state)
 	assert_true(json_is_false(json_object_get(au, "is_enterprise_install")));
 	assert_true(json_is_false(json_object_get(env, "is_ext_shared_channel")));
 	assert_non_null(jstr(env, "event_context"));
+	/* Built from the app's pre-serialized pieces, byte for byte what the
+	 * general builder makes. */
+	apps_item *it = entry(f, f->bot)->queue.head;
+	const char *evp = strstr(it->body, "\"event\":") + 8;
+	size_t inner_len = (size_t)(strstr(evp, ",\"type\":\"event_callback\"") - evp);
+	size_t len;
+	char *ref = apps__envelope(f->bot, evp, inner_len, jstr(env, "event_id"), 1700000000, "message",
+				   "CPUB", &len);
+	assert_int_equal(len, it->len);
+	assert_memory_equal(ref, it->body, len);
+	assert_string_equal(jstr(env, "event_context"), "4-message-T1-AONE-CPUB");
+	free(ref);
 	json_decref(env);
 	/* The bot's own messages are delivered too (Bolt's ignoreSelf drops them). */
 	pub_chan(f, f->pub, MSG("CPUB", "UBOT", "my own"));
@@ -1048,11 +1067,63 @@ static void test_http_in_flight_and_backoff(void **state)
 	assert_int_equal(entry(f, other)->delivered, 12);
 }
 
+/* The pending-ack table: random inserts and removals (removal shifts
+ * later items back, so lookups must never stop early) checked against a
+ * plain array of flags; collisions come from the table's load (<= 1/2). */
+static void test_pendset(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	apps_pendset s = {0};
+	apps_item *items = calloc(N, sizeof *items);
+	bool in[N] = {0};
+	unsigned seed = 12345;
+	for (int i = 0; i < N; i++)
+		snprintf(items[i].envelope_id, sizeof items[i].envelope_id, "%08x-%d", i * 2654435761u, i);
+	for (int round = 0; round < 20 * N; round++) {
+		seed = seed * 1103515245u + 12345u;
+		int k = (int)((seed >> 8) % N);
+		if (in[k]) {
+			assert_ptr_equal(apps__pend_get(&s, items[k].envelope_id), &items[k]);
+			apps__pend_del(&s, &items[k]);
+			in[k] = false;
+		} else {
+			apps__pend_put(&s, &items[k]);
+			in[k] = true;
+		}
+		if (round % 997 == 0) {
+			size_t n = 0;
+			for (int j = 0; j < N; j++) {
+				apps_item *found = apps__pend_get(&s, items[j].envelope_id);
+				assert_ptr_equal(found, in[j] ? &items[j] : NULL);
+				n += in[j];
+			}
+			assert_int_equal(s.n, n);
+			assert_true(s.n * 2 <= s.cap);
+		}
+	}
+	assert_null(apps__pend_get(&s, "not-there"));
+	/* The same id again replaces (a resent envelope keeps its id). */
+	apps_item twin = items[0];
+	if (!in[0])
+		apps__pend_put(&s, &items[0]);
+	size_t before = s.n;
+	apps__pend_put(&s, &twin);
+	assert_int_equal(s.n, before);
+	assert_ptr_equal(apps__pend_get(&s, items[0].envelope_id), &twin);
+	apps__pend_del(&s, &items[0]);   /* not in the table: no-op */
+	assert_int_equal(s.n, before);
+	apps__pend_release(&s);
+	assert_null(apps__pend_get(&s, twin.envelope_id));
+	free(items);
+}
+
 int main(void)
 {
 	ids_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_pendset),
 		cmocka_unit_test_setup_teardown(test_message_member_public, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_not_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_scope, setup, teardown),

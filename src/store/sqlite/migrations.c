@@ -240,14 +240,33 @@ const char *const sqlite__migrations[] = {
 	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
 	" BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 
-	/* 6: SLOT-APPS: reminders (reminders.*, /remind; fired by a timer) */
+	/* 6: SLOT-APPS: reminders (reminders.*, /remind; fired by a timer);
+	 * response URLs, open views, ephemerals across restarts (store_pending.h) */
 	"CREATE TABLE reminders ("
 	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL, creator TEXT NOT NULL,"
 	" user_id TEXT NOT NULL, text TEXT NOT NULL, time INTEGER NOT NULL,"
 	" recurrence TEXT NOT NULL DEFAULT '', fired INTEGER NOT NULL DEFAULT 0,"
 	" complete_ts INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);"
 	"CREATE INDEX reminders_user ON reminders (user_id, time);"
-	"CREATE INDEX reminders_due ON reminders (time) WHERE fired = 0 AND complete_ts = 0;",
+	"CREATE INDEX reminders_due ON reminders (time) WHERE fired = 0 AND complete_ts = 0;"
+	/* interaction state that outlives a restart (store_pending.h) */
+	"CREATE TABLE pend_responses ("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL, app_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, channel_id TEXT NOT NULL, message_ts INTEGER NOT NULL,"
+	" message_ephemeral INTEGER NOT NULL, uses_left INTEGER NOT NULL,"
+	" expires_us INTEGER NOT NULL);"
+	"CREATE INDEX pend_responses_expires ON pend_responses (expires_us);"
+	"CREATE TABLE pend_views ("
+	" id TEXT PRIMARY KEY, org_id TEXT NOT NULL, app_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, root_id TEXT NOT NULL, previous_id TEXT NOT NULL,"
+	" above_id TEXT NOT NULL, external_id TEXT, home INTEGER NOT NULL,"
+	" view TEXT NOT NULL, expires_us INTEGER NOT NULL);"
+	"CREATE INDEX pend_views_expires ON pend_views (expires_us);"
+	"CREATE TABLE pend_ephemerals ("
+	" key TEXT PRIMARY KEY, org_id TEXT NOT NULL, channel_id TEXT NOT NULL,"
+	" user_id TEXT NOT NULL, app_id TEXT NOT NULL, ts INTEGER NOT NULL,"
+	" message TEXT NOT NULL, expires_us INTEGER NOT NULL);"
+	"CREATE INDEX pend_ephemerals_expires ON pend_ephemerals (expires_us);",
 
 	/* 7: SLOT-WEB (web client: per-person preferences, users.prefs.*;
 	 * invites use the tokens table) */
