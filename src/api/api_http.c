@@ -37,8 +37,17 @@ void api_metrics_free(api_metrics *m)
 
 void api_metrics_count(api_metrics *m, const char *method, const char *outcome)
 {
+	/* method "\x1f" outcome, truncated like snprintf would (without its
+	 * format walk: this runs for every request). */
 	char key[160];
-	snprintf(key, sizeof key, "%s\x1f%s", method, outcome);
+	size_t a = strnlen(method, sizeof key - 1);
+	memcpy(key, method, a);
+	size_t len = a;
+	if (len < sizeof key - 1)
+		key[len++] = '\x1f';
+	size_t b = strnlen(outcome, sizeof key - 1 - len);
+	memcpy(key + len, outcome, b);
+	key[len + b] = '\0';
 	uint64_t *n = map_get(&m->counts, key);
 	if (!n) {
 		n = xcalloc(1, sizeof *n);
