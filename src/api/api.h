@@ -207,6 +207,9 @@ char *api_permalink(api_ctx *c, const channel *ch, int64_t ts, int64_t thread_ts
  * channel_id/org_id/ts are filled in; text etc. stay owned by m (released
  * by the caller). */
 int64_t api_post(api_ctx *c, channel *ch, message *m);
+/* api_post that also hands back m rendered (api_render_message, new
+ * reference) for the caller's answer, sharing the event's rendering. */
+int64_t api_post_rendered(api_ctx *c, channel *ch, message *m, json_t **rendered);
 /* The DM between the caller and u (u may be the caller: a self-DM),
  * created, queued and announced (im_created) if it does not exist yet. */
 channel *api_im_open(api_ctx *c, user *u);

@@ -11,6 +11,15 @@
 #include "rt/bus.h"
 #include "rt/rt.h"
 
+/* snprintf(dst, n, "%s", src) without the format walk (~600 instructions
+ * each; a post copies several ids). Truncates the same way. */
+static void copy_id(char *dst, size_t n, const char *src)
+{
+	size_t len = src ? strnlen(src, n - 1) : 0;
+	memcpy(dst, src ? src : "", len);
+	dst[len] = '\0';
+}
+
 /* @here reaches the members online now: recorded with the message, so
  * their mention counts include it later (store_msg_mention_counts). */
 static void record_here(api_ctx *c, const channel *ch, const message *m)
@@ -23,10 +32,25 @@ static void record_here(api_ctx *c, const channel *ch, const message *m)
 	}
 }
 
+static void add_event_fields(json_t *e, const channel *ch, const message *m)
+{
+	json_object_set_new(e, "channel", json_string(ch->id));
+	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
+	json_object_set_new(e, "event_ts", api_ts_json(m->ts));
+}
+
 int64_t api_post(api_ctx *c, channel *ch, message *m)
 {
-	snprintf(m->channel_id, sizeof m->channel_id, "%s", ch->id);
-	snprintf(m->org_id, sizeof m->org_id, "%s", ch->org_id);
+	return api_post_rendered(c, ch, m, NULL);
+}
+
+/* The answer's "message" and the real-time event are the same fields:
+ * rendered once, the event is a shallow copy (values shared, never
+ * modified after) with channel, channel_type and event_ts added. */
+int64_t api_post_rendered(api_ctx *c, channel *ch, message *m, json_t **rendered)
+{
+	copy_id(m->channel_id, sizeof m->channel_id, ch->id);
+	copy_id(m->org_id, sizeof m->org_id, ch->org_id);
 	m->ts = core_ts_next(c->env->state, c->now_us);
 	store_msg_insert(api_job(c), m);
 	/* System messages (channel_join ...) name people but notify nobody;
@@ -36,9 +60,17 @@ int64_t api_post(api_ctx *c, channel *ch, message *m)
 	char *mentions = written ? api_mentions_csv(m->text) : NULL;
 	if (mentions && c->env->rt && strstr(mentions, "here"))
 		record_here(c, ch, m);
-	if (c->env->bus)
-		api_emit(c, BUS_CHANNEL, ch->id, api_message_event(c, ch, m), mentions);
+	json_t *msg = rendered || c->env->bus ? api_render_message(c, m) : NULL;
+	if (c->env->bus) {
+		json_t *e = rendered ? json_copy(msg) : json_incref(msg);
+		add_event_fields(e, ch, m);
+		api_emit(c, BUS_CHANNEL, ch->id, e, mentions);
+	}
 	free(mentions);
+	if (rendered)
+		*rendered = msg;
+	else
+		json_decref(msg);
 	/* The poster has read everything up to their own message. */
 	chan_member *mem = m->user_id[0] ? core_member_get(ch, m->user_id) : NULL;
 	if (mem && !m->subtype) {
@@ -151,8 +183,13 @@ void api_emit(api_ctx *c, int scope, const char *id, json_t *event, const char *
 				    api_ts_json(core_ts_next(c->env->state, c->now_us)));
 	if (!c->events)
 		c->events = json_array();
-	json_t *e = json_pack("{s:i,s:s,s:s,s:o}", "scope", scope, "org", c->org ? c->org->id : "",
-			      "id", id ? id : "", "event", event);
+	/* Built by hand, not json_pack: its format walk was ~5k instructions
+	 * per chat.postMessage (bench/README.md). */
+	json_t *e = json_object();
+	json_object_set_new_nocheck(e, "scope", json_integer(scope));
+	json_object_set_new_nocheck(e, "org", json_string(c->org ? c->org->id : ""));
+	json_object_set_new_nocheck(e, "id", json_string(id ? id : ""));
+	json_object_set_new_nocheck(e, "event", event);
 	if (mentions && *mentions)
 		json_object_set_new(e, "mentions", json_string(mentions));
 	json_array_append_new(c->events, e);
@@ -167,9 +204,7 @@ const char *api_channel_type(const channel *ch)
 json_t *api_message_event(api_ctx *c, const channel *ch, const message *m)
 {
 	json_t *e = api_render_message(c, m);
-	json_object_set_new(e, "channel", json_string(ch->id));
-	json_object_set_new(e, "channel_type", json_string(api_channel_type(ch)));
-	json_object_set_new(e, "event_ts", api_ts_json(m->ts));
+	add_event_fields(e, ch, m);
 	return e;
 }
 

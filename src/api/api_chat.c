@@ -479,7 +479,8 @@ int api_chat_post_message(api_ctx *c)
 	}
 	/* api_post queues the message event itself; a reply also updates
 	 * its parent's thread summary for everyone. */
-	m.ts = api_post(c, ch, &m);
+	json_t *rendered = NULL;
+	m.ts = api_post_rendered(c, ch, &m, &rendered);
 	if (thread_ts) {
 		summary_add_reply(&parent, &m);
 		if (m.reply_broadcast)
@@ -488,7 +489,7 @@ int api_chat_post_message(api_ctx *c)
 	}
 
 	out_channel_ts(c, ch, m.ts);
-	json_object_set_new(c->out, "message", api_render_message(c, &m));
+	json_object_set_new(c->out, "message", rendered);
 out:
 	content_release(&mc);
 	message_release(&m);

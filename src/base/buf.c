@@ -41,7 +41,10 @@ void buf_reserve(buf *b, size_t extra)
 
 void buf_add(buf *b, const void *p, size_t n)
 {
-	buf_reserve(b, n);
+	/* The common case (room already there) without the call: JSON
+	 * serialization adds a few bytes at a time (bench/README.md). */
+	if (b->len + n + 1 > b->cap)
+		buf_reserve(b, n);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -55,7 +58,10 @@ void buf_adds(buf *b, const char *s)
 
 void buf_addc(buf *b, char c)
 {
-	buf_add(b, &c, 1);
+	if (b->len + 2 > b->cap)
+		buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
 }
 
 void buf_vprintf(buf *b, const char *fmt, va_list ap)

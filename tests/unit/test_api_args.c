@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -39,6 +40,28 @@ static void test_form(void **st)
 	json_decref(a);
 }
 
+/* Keys and values longer than the parser's stack buffers, and a UTF-8
+ * key, come through the same as short ASCII ones. */
+static void test_form_long_and_utf8(void **st)
+{
+	size_t kn = 300, vn = 5000;
+	char *body = malloc(kn + vn + 64);
+	memset(body, 'k', kn);
+	body[kn] = '=';
+	memset(body + kn + 1, 'v', vn);
+	strcpy(body + kn + 1 + vn, "&caf%C3%A9=ol%C3%A9");
+	json_t *a = parse_ok(NULL, "application/x-www-form-urlencoded", body);
+	char *key = strndup(body, kn);
+	const char *v = json_string_value(json_object_get(a, key));
+	assert_non_null(v);
+	assert_int_equal(strlen(v), vn);
+	assert_int_equal(strspn(v, "v"), vn);
+	assert_string_equal(json_string_value(json_object_get(a, "caf\xc3\xa9")), "ol\xc3\xa9");
+	free(key);
+	free(body);
+	json_decref(a);
+}
+
 static void test_query_then_body(void **st)
 {
 	/* Body arguments win over the query string's. */
@@ -65,6 +88,8 @@ static void test_bad_forms(void **st)
 {
 	assert_int_equal(parse_err(NULL, NULL, "a=%zz"), ERR_INVALID_FORM_DATA);
 	assert_int_equal(parse_err(NULL, NULL, "a=%C3%28"), ERR_INVALID_CHARSET);
+	/* A key must be UTF-8 too (ASCII keys skip the check). */
+	assert_int_equal(parse_err(NULL, NULL, "%C3%28=a"), ERR_INVALID_CHARSET);
 	assert_int_equal(parse_err(NULL, "multipart/mixed; boundary=x", "x"), ERR_INVALID_POST_TYPE);
 	/* An empty body of any type is fine. */
 	json_t *a = parse_ok(NULL, "image/png", NULL);
@@ -167,6 +192,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_form),
+		cmocka_unit_test(test_form_long_and_utf8),
 		cmocka_unit_test(test_query_then_body),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_bad_forms),

@@ -127,6 +127,15 @@ static void test_ts_format_roundtrip(void **st)
 	assert_string_equal(out, "0000000000.000000");
 	rules_ts_format(INT64_MAX, out);
 	assert_string_equal(out, "9223372036854.775807");
+	/* The hand-written formatter agrees with the printf format it replaced
+	 * at every digit count of the seconds. */
+	for (int64_t ts = 1; ts < INT64_MAX / 7; ts = ts * 7 + 3) {
+		char want[32];
+		snprintf(want, sizeof want, "%010lld.%06lld", (long long)(ts / 1000000),
+			 (long long)(ts % 1000000));
+		rules_ts_format(ts, out);
+		assert_string_equal(out, want);
+	}
 
 	const int64_t vals[] = {1, 999999, 1000000, 1700000000123456LL, INT64_MAX};
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
