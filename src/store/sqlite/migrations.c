@@ -158,11 +158,12 @@ const char *const sqlite__migrations[] = {
 	 * Existing messages are indexed here. */
 	"CREATE VIRTUAL TABLE msg_search USING fts5(body,"
 	" tokenize='porter unicode61 remove_diacritics 2');"
-	/* Merge 16 segments of a level at a time, not 4: each entry is
-	 * rewritten about half as often (log16 instead of log4 levels),
-	 * which is most of what indexing costs the writer (bench/README.md,
-	 * "Search"); a query reads a few more segments. */
-	"INSERT INTO msg_search(msg_search, rank) VALUES('automerge', 16);"
+	/* Merge 8 segments of a level at a time, not 4: each entry is
+	 * rewritten fewer times (log8 instead of log4 levels), and merging
+	 * was most of what indexing costs the writer (bench/README.md,
+	 * "Search"). 16 made merges rare and huge: a post could wait
+	 * seconds behind one. */
+	"INSERT INTO msg_search(msg_search, rank) VALUES('automerge', 8);"
 	"INSERT INTO msg_search(rowid, body) SELECT rowid, b FROM"
 	" (SELECT rowid, canal_search_text(text, subtype, hidden, blocks, attachments) AS b"
 	" FROM messages) WHERE b IS NOT NULL;"
