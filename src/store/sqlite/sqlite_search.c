@@ -3,8 +3,11 @@
  *
  * The index (migration SLOT-SEARCH in migrations.c):
  *   msg_search(body)  FTS5, Porter stemming over unicode61 (diacritics
- *                     folded); rowid = messages.rowid; body is
- *                     canal_search_text(text, subtype, hidden).
+ *                     folded), automerge 8; rowid = messages.rowid; body
+ *                     is canal_search_text(text, subtype, hidden, blocks,
+ *                     attachments). Mentions are indexed as user ids;
+ *                     names are matched to ids at query time
+ *                     (api_search.c).
  *   msg_search_queue  rowids of messages inserted, edited or deleted since
  *                     the index was last brought up to date.
  *   triggers on messages fill the queue; at the end of a batch, before
