@@ -13,12 +13,20 @@
  * store's writer (store_web.h), so concurrent sets keep each other's keys.
  * Every session of the person then gets {"type":"pref_change","name","value"}
  * per key (value null for a removed one), as on Slack, so their other
- * browsers follow at once. */
+ * browsers follow at once.
+ *
+ * One key is more than a preference: "tz", an IANA zone name ("UTC",
+ * "Europe/Berlin"), is the person's time zone (users.info tz, dates in
+ * search.messages), as Slack's client sets it; an unknown zone is
+ * invalid_prefs, null sets UTC back. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/handlers.h"
 #include "base/clock.h"
+#include "base/xalloc.h"
 #include "rt/bus.h"
 
 #define PREF_KEY_MAX 64
@@ -36,6 +44,24 @@ static bool value_ok(const json_t *v)
 	if (json_is_string(v))
 		return json_string_length(v) <= PREF_VALUE_MAX;
 	return json_is_null(v) || json_is_boolean(v) || json_is_integer(v) || json_is_real(v);
+}
+
+/* A zone the C library knows: a name under /usr/share/zoneinfo, never a
+ * path out of it (TZ is read as a file name). */
+static bool tz_ok(const json_t *v)
+{
+	const char *tz = json_string_value(v);
+	if (!tz)
+		return false;
+	size_t n = strlen(tz);
+	if (strcmp(tz, "UTC") == 0)
+		return true;
+	if (n < 2 || n > 64 || tz[0] == '/' || strstr(tz, "..")
+	    || strspn(tz, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/") != n)
+		return false;
+	char path[128];
+	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+	return access(path, R_OK) == 0;
 }
 
 /* The stored object (new reference; {} when none). */
@@ -86,7 +112,7 @@ int api_users_prefs_set(api_ctx *c)
 	const char *k;
 	json_t *v;
 	json_object_foreach(patch, k, v) {
-		if (!key_ok(k) || !value_ok(v)) {
+		if (!key_ok(k) || !value_ok(v) || (strcmp(k, "tz") == 0 && !json_is_null(v) && !tz_ok(v))) {
 			json_decref(patch);
 			return ERR_INVALID_PREFS;
 		}
@@ -115,6 +141,13 @@ int api_users_prefs_set(api_ctx *c)
 	char *text = json_dumps(patch, JSON_COMPACT);
 	store_web_prefs_merge(api_job(c), c->me->id, text, clock_now_s());
 	free(text);
+	json_t *tz = json_object_get(patch, "tz");
+	if (tz) {
+		/* null removes the zone: UTC again. */
+		xstrset(&c->me->tz, json_is_string(tz) ? json_string_value(tz) : "UTC");
+		c->me->updated = c->now_us / 1000000;
+		store_put_user(api_job(c), c->me);
+	}
 	json_object_foreach(patch, k, v)
 		api_emit(c, BUS_USER, c->me->id,
 			 json_pack("{s:s,s:s,s:O}", "type", "pref_change", "name", k, "value", v), NULL);

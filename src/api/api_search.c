@@ -12,10 +12,26 @@
  * that set, so totals and pages never count what the caller cannot see.
  *
  * Only people search: bot tokens get not_allowed_token_type from the
- * method table (Slack's rule); user tokens act with their own rights. */
+ * method table (Slack's rule); user tokens act with their own rights.
+ *
+ * Mentions: the index holds a mention <@U1> as the id U1. A word that
+ * is somebody's name (handle, display name, or a word of their real name,
+ * in the caller's org) also matches their id (search_term_add_id), here at
+ * query time and not in the index at write time, so that renaming a person
+ * never leaves old messages findable only by the old name, and nothing
+ * need be re-indexed.
+ *
+ * Dates: before:/after:/on:/during: are days in the caller's time zone
+ * (user.tz, set through users.prefs.set tz; UTC when unset), as Slack
+ * does: on:2024-05-01 for someone in Tokyo starts at 15:00 UTC the day
+ * before. The zone's rules come from the C library (TZ and mktime, on the
+ * loop thread, as api_render.c's tz_offset), so DST is right on every
+ * date. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "api/api_files.h"
 #include "api/api.h"
@@ -287,6 +303,104 @@ typedef struct search_args {
 	bool ascending;
 } search_args;
 
+/* ---- the caller's calendar (search_tz) ---- */
+
+static int64_t tz_today(void *arg, int64_t now_us)
+{
+	(void)arg;
+	time_t t = (time_t)(now_us / 1000000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm))
+		return now_us / 86400000000LL;
+	return search_days_from_civil(tm.tm_year + 1900LL, (unsigned)tm.tm_mon + 1,
+				      (unsigned)tm.tm_mday);
+}
+
+static int64_t tz_day_start(void *arg, int64_t day)
+{
+	(void)arg;
+	time_t t = (time_t)(day * 86400);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return day * 86400000000LL;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;  /* whatever the zone says on that day */
+	time_t u = mktime(&tm);
+	if (u == (time_t)-1)
+		return day * 86400000000LL;
+	return (int64_t)u * 1000000;
+}
+
+/* search_query_parse_tz in the caller's zone: TZ is set for the parse
+ * only (the zone functions above run inside it), and put back. */
+static int parse_in_tz(api_ctx *c, const char *query, search_query *q, char *err, size_t errlen)
+{
+	const char *tz = c->me->tz;
+	if (!tz || !*tz || strcmp(tz, "UTC") == 0)
+		return search_query_parse(query, c->now_us, q, err, errlen);
+	char *old = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
+	setenv("TZ", tz, 1);
+	tzset();
+	search_tz z = {.day_start = tz_day_start, .today = tz_today, .arg = NULL};
+	int rc = search_query_parse_tz(query, c->now_us, &z, q, err, errlen);
+	if (old) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+	return rc;
+}
+
+/* ---- names in words ---- */
+
+/* Whether w (ASCII case-insensitive) is s, or one of s's words. */
+static bool names(const char *s, const char *w, size_t wn)
+{
+	if (!s)
+		return false;
+	const char *p = s;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *e = p;
+		while (*e && *e != ' ')
+			e++;
+		if ((size_t)(e - p) == wn && strncasecmp(p, w, wn) == 0)
+			return true;
+		p = e;
+	}
+	return strcasecmp(s, w) == 0;
+}
+
+/* Each word term that names people in the caller's org (deactivated
+ * people too: their mentions stay) also matches their mentions. */
+static void expand_names(api_ctx *c, search_query *q)
+{
+	core_state *s = c->env->state;
+	for (size_t i = 0; i < q->nterms; i++) {
+		sq_term *t = &q->terms[i];
+		if (t->prefix)
+			continue;
+		const char *w = t->text[0] == '@' ? t->text + 1 : t->text;
+		size_t wn = strlen(w);
+		if (!wn || wn > 80)
+			continue;
+		size_t it = 0;
+		const char *key;
+		void *val;
+		while (map_next(&s->users, &it, &key, &val)) {
+			user *u = val;
+			if (strcmp(u->org_id, c->org->id) != 0)
+				continue;
+			if ((u->name && strcasecmp(u->name, w) == 0) || names(u->display_name, w, wn)
+			    || names(u->real_name, w, wn))
+				search_term_add_id(t, u->id);
+		}
+	}
+}
+
 static int parse_args(api_ctx *c, search_args *a)
 {
 	int rc;
@@ -326,7 +440,7 @@ static int parse_args(api_ctx *c, search_args *a)
 		a->page = (long)(a->offset / (size_t)a->count) + 1;
 	}
 	char err[256];
-	if ((rc = search_query_parse(a->query, c->now_us, &a->q, err, sizeof err))) {
+	if ((rc = parse_in_tz(c, a->query, &a->q, err, sizeof err))) {
 		if (!c->err_extra)
 			c->err_extra = json_object();
 		char *msg = xasprintf("[ERROR] %s", err);
@@ -335,6 +449,7 @@ static int parse_args(api_ctx *c, search_args *a)
 		free(msg);
 		return rc;
 	}
+	expand_names(c, &a->q);
 	return 0;
 }
 

@@ -44,6 +44,7 @@ static const struct setting {
 	{"audit-syslog", "CANAL_AUDIT_SYSLOG", T_STR, offsetof(canal_config, audit_syslog), "stream the audit log to syslog (RFC 5424): udp://HOST:PORT or tcp://HOST:PORT"},
 	{"audit-http-url", "CANAL_AUDIT_HTTP_URL", T_STR, offsetof(canal_config, audit_http_url), "stream the audit log to this URL as POSTed JSON lines"},
 	{"search-index", "CANAL_SEARCH_INDEX", T_STR, offsetof(canal_config, search_index), "on or off: index new messages for search; off is for benchmarks only, messages posted meanwhile are never found (on)"},
+	{"search-time-scale", "CANAL_SEARCH_TIME_SCALE", T_LONG, offsetof(canal_config, search_time_scale), "benchmarks only: stretch the search index's catch-up clocks by this factor, for a server slowed down as much (valgrind) (1)"},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -71,6 +72,7 @@ void config_defaults(canal_config *c)
 	c->response_url_ttl = 1800;
 	c->signin_lockout_seconds = 60;
 	c->retention_interval = 3600;
+	c->search_time_scale = 1;
 	c->presence_idle_seconds = 1800;
 }
 

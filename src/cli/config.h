@@ -33,6 +33,7 @@ typedef struct canal_config {
 	char *audit_http_url;         /* POST the audit log as JSON lines to this URL */
 	long max_file_size;           /* largest uploaded file in bytes */
 	char *search_index;           /* on|off: index messages for search (off: benchmarks only) */
+	long search_time_scale;       /* benchmarks only: stretches the index's catch-up clocks */
 } canal_config;
 
 void config_defaults(canal_config *c);

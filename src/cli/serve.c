@@ -275,6 +275,11 @@ int serve_main(int argc, char **argv)
 		config_release(&s->cfg);
 		return 2;
 	}
+	if (s->cfg.search_time_scale < 1 || s->cfg.search_time_scale > 1000) {
+		fprintf(stderr, "canal serve: --search-time-scale must be 1..1000\n");
+		config_release(&s->cfg);
+		return 2;
+	}
 	if (ids_init() != 0) {
 		fprintf(stderr, "canal serve: libsodium failed to initialise\n");
 		return 1;
@@ -289,7 +294,8 @@ int serve_main(int argc, char **argv)
 
 	s->loop = uv_default_loop();
 	store_cfg sc = {.dir = s->cfg.data_dir, .sync = sync, .batch_max = (int)s->cfg.batch_max,
-			.search_index_off = strcmp(s->cfg.search_index, "off") == 0};
+			.search_index_off = strcmp(s->cfg.search_index, "off") == 0,
+			.search_time_scale = (int)s->cfg.search_time_scale};
 	s->store = store_open(&sc, s->loop, err, sizeof err);
 	if (!s->store) {
 		fprintf(stderr, "canal serve: cannot open data directory %s: %s\n", s->cfg.data_dir, err);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "base/buf.h"
 #include "base/xalloc.h"
 #include "core/err.h"
@@ -59,8 +61,10 @@ static void list_release(sq_list *l)
 
 void search_query_release(search_query *q)
 {
-	for (size_t i = 0; i < q->nterms; i++)
+	for (size_t i = 0; i < q->nterms; i++) {
 		free(q->terms[i].text);
+		list_release(&q->terms[i].ids);
+	}
 	free(q->terms);
 	list_release(&q->in);
 	list_release(&q->not_in);
@@ -92,6 +96,15 @@ static void term_add(search_query *q, const char *s, size_t n, bool phrase, bool
 	t->phrase = phrase;
 	t->prefix = prefix;
 	t->negate = neg;
+	t->ids = (sq_list){0};
+}
+
+void search_term_add_id(sq_term *t, const char *id)
+{
+	for (size_t i = 0; i < t->ids.n; i++)
+		if (strcmp(t->ids.v[i], id) == 0)
+			return;
+	list_add(&t->ids, id, strlen(id));
 }
 
 /* ---- dates ---- */
@@ -168,9 +181,12 @@ static unsigned month_by_name(const char *s, size_t n)
 /* The span [*lo, *hi) in days that a date value names: a day
  * (YYYY-MM-DD, today, yesterday), and with whole set also a month
  * (YYYY-MM or a month name) or a year (YYYY). 0 or -1. */
-static int date_span(const char *s, size_t n, int64_t now_us, bool whole, int64_t *lo, int64_t *hi)
+static int date_span(const char *s, size_t n, int64_t now_us, const search_tz *tz, bool whole,
+		     int64_t *lo, int64_t *hi)
 {
-	int64_t today = now_us >= 0 ? now_us / US_PER_DAY : -((-now_us + US_PER_DAY - 1) / US_PER_DAY);
+	int64_t today = tz ? tz->today(tz->arg, now_us)
+			   : now_us >= 0 ? now_us / US_PER_DAY
+					 : -((-now_us + US_PER_DAY - 1) / US_PER_DAY);
 	if (word_eq(s, n, "today")) {
 		*lo = today;
 		*hi = today + 1;
@@ -221,16 +237,21 @@ static int date_span(const char *s, size_t n, int64_t now_us, bool whole, int64_
 	return -1;
 }
 
-static void bound_after(search_query *q, int64_t day)
+static int64_t day_start(const search_tz *tz, int64_t day)
 {
-	int64_t us = day * US_PER_DAY;
+	return tz ? tz->day_start(tz->arg, day) : day * US_PER_DAY;
+}
+
+static void bound_after(search_query *q, const search_tz *tz, int64_t day)
+{
+	int64_t us = day_start(tz, day);
 	if (!q->after || us > q->after)
 		q->after = us;
 }
 
-static void bound_before(search_query *q, int64_t day)
+static void bound_before(search_query *q, const search_tz *tz, int64_t day)
 {
-	int64_t us = day * US_PER_DAY;
+	int64_t us = day_start(tz, day);
 	if (!q->before || us < q->before)
 		q->before = us;
 }
@@ -270,7 +291,7 @@ static bool emoji_char(char c)
 }
 
 static int modifier_apply(search_query *q, const struct modifier *md, bool neg, const char *v,
-			  size_t vn, int64_t now_us, char *err, size_t errlen)
+			  size_t vn, int64_t now_us, const search_tz *tz, char *err, size_t errlen)
 {
 	const char *name = md->name;
 	if (!vn) {
@@ -296,7 +317,7 @@ static int modifier_apply(search_query *q, const struct modifier *md, bool neg, 
 	case M_AFTER:
 	case M_ON:
 	case M_DURING:
-		if (date_span(v, vn, now_us, md->kind == M_DURING, &lo, &hi) != 0) {
+		if (date_span(v, vn, now_us, tz, md->kind == M_DURING, &lo, &hi) != 0) {
 			snprintf(err, errlen, "%s:%.*s is not a date: use %s", name, (int)vn, v,
 				 md->kind == M_DURING
 					 ? "YYYY-MM-DD, YYYY-MM, YYYY, a month name, today or yesterday"
@@ -304,12 +325,12 @@ static int modifier_apply(search_query *q, const struct modifier *md, bool neg, 
 			return ERR_INVALID_QUERY;
 		}
 		if (md->kind == M_BEFORE) {
-			bound_before(q, lo);
+			bound_before(q, tz, lo);
 		} else if (md->kind == M_AFTER) {
-			bound_after(q, hi);
+			bound_after(q, tz, hi);
 		} else {
-			bound_after(q, lo);
-			bound_before(q, hi);
+			bound_after(q, tz, lo);
+			bound_before(q, tz, hi);
 		}
 		if (q->after && q->before && q->after >= q->before)
 			q->nothing = true;
@@ -357,6 +378,12 @@ static int modifier_apply(search_query *q, const struct modifier *md, bool neg, 
 }
 
 int search_query_parse(const char *text, int64_t now_us, search_query *q, char *err, size_t errlen)
+{
+	return search_query_parse_tz(text, now_us, NULL, q, err, errlen);
+}
+
+int search_query_parse_tz(const char *text, int64_t now_us, const search_tz *tz, search_query *q,
+			  char *err, size_t errlen)
 {
 	search_query_init(q);
 	if (errlen)
@@ -409,8 +436,8 @@ int search_query_parse(const char *text, int64_t now_us, search_query *q, char *
 		const char *colon = memchr(s, ':', n);
 		const struct modifier *md = colon && colon > s ? modifier_find(s, (size_t)(colon - s)) : NULL;
 		if (md) {
-			rc = modifier_apply(q, md, neg, colon + 1, (size_t)(s + n - colon - 1), now_us, err,
-					    errlen);
+			rc = modifier_apply(q, md, neg, colon + 1, (size_t)(s + n - colon - 1), now_us, tz,
+					    err, errlen);
 			if (rc)
 				goto out;
 			continue;
@@ -468,11 +495,14 @@ static void put_markup(buf *b, const char *in, size_t n)
 	if (!n)
 		return;
 	switch (in[0]) {
-	case '@':  /* a user */
-		if (label && ln)
+	case '@':  /* a user: the id, which names the person whatever they
+		    * are called now (api_search.c expands names to ids), and
+		    * the label as it was written */
+		put_decoded(b, in + 1, idn - 1);
+		if (label && ln) {
+			buf_addc(b, ' ');
 			put_decoded(b, label, ln);
-		else
-			put_decoded(b, in + 1, idn - 1);
+		}
 		return;
 	case '#':  /* a channel */
 		buf_addc(b, '#');
@@ -537,6 +567,203 @@ char *search_text_plain(const char *text)
 			buf_addc(&b, ' ');
 		p = gt + 1;
 	}
+	return buf_detach(&b, NULL);
+}
+
+/* ---- blocks and attachments ---- */
+
+/* Appends a readable string, marked up as mrkdwn or not, after a space. */
+static void put_field(buf *b, json_t *v, bool mrkdwn)
+{
+	const char *s = json_string_value(v);
+	if (!s || !*s)
+		return;
+	if (b->len)
+		buf_addc(b, ' ');
+	if (mrkdwn) {
+		char *plain = search_text_plain(s);
+		buf_adds(b, plain);
+		free(plain);
+	} else {
+		buf_adds(b, s);
+	}
+}
+
+/* A text object ({"type":"mrkdwn"|"plain_text","text":...}). */
+static void put_text_obj(buf *b, json_t *o)
+{
+	if (!json_is_object(o))
+		return;
+	const char *type = json_string_value(json_object_get(o, "type"));
+	put_field(b, json_object_get(o, "text"), type && strcmp(type, "mrkdwn") == 0);
+}
+
+/* One mention, link or emoji inside rich_text, spaced as
+ * search_text_plain spaces markup: it reads as its own word. */
+static void put_piece(buf *b, json_t *v, bool *piece)
+{
+	const char *s = json_string_value(v);
+	if (!s || !*s)
+		return;
+	if (b->len && is_word((unsigned char)b->data[b->len - 1]))
+		buf_addc(b, ' ');
+	buf_adds(b, s);
+	*piece = true;
+}
+
+/* The elements of rich_text (sections, lists, quotes, preformatted, and
+ * inside them text, links, mentions, emoji), depth-bounded: a block is
+ * at most a few levels deep, and stored JSON has been through the API.
+ * The result reads as the text clients send beside it, so that a
+ * rich_text that repeats the text is recognised (put_blocks). */
+static void put_rich(buf *b, json_t *v, int depth, bool *piece)
+{
+	if (depth > 8)
+		return;
+	if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach (v, i, e)
+			put_rich(b, e, depth + 1, piece);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	const char *type = json_string_value(json_object_get(v, "type"));
+	if (!type)
+		return;
+	if (strcmp(type, "text") == 0) {
+		/* Pieces of one sentence: no space between them, as written. */
+		const char *t = json_string_value(json_object_get(v, "text"));
+		if (t && *t) {
+			if (*piece && is_word((unsigned char)*t))
+				buf_addc(b, ' ');
+			buf_adds(b, t);
+			*piece = false;
+		}
+	} else if (strcmp(type, "link") == 0) {
+		const char *t = json_string_value(json_object_get(v, "text"));
+		if (t && *t) {
+			put_piece(b, json_object_get(v, "text"), piece);
+			buf_addc(b, ' ');
+		}
+		put_piece(b, json_object_get(v, "url"), piece);
+	} else if (strcmp(type, "user") == 0) {
+		put_piece(b, json_object_get(v, "user_id"), piece);
+	} else if (strcmp(type, "channel") == 0) {
+		put_piece(b, json_object_get(v, "channel_id"), piece);
+	} else if (strcmp(type, "emoji") == 0) {
+		put_piece(b, json_object_get(v, "name"), piece);
+	} else if (strcmp(type, "broadcast") == 0) {
+		const char *r = json_string_value(json_object_get(v, "range"));
+		if (r) {
+			char at[40];
+			snprintf(at, sizeof at, "@%.30s", r);
+			json_t *j = json_string(at);
+			put_piece(b, j, piece);
+			json_decref(j);
+		}
+	} else {
+		/* rich_text_section / _list / _quote / _preformatted: a new
+		 * line of their own */
+		if (b->len && !is_space((unsigned char)b->data[b->len - 1]))
+			buf_addc(b, '\n');
+		*piece = false;
+		put_rich(b, json_object_get(v, "elements"), depth + 1, piece);
+	}
+}
+
+/* Readable text of a blocks array. plain: the message's own text, to leave
+ * out rich_text that only repeats it. */
+static void put_blocks(buf *b, json_t *blocks, const char *plain)
+{
+	size_t i;
+	json_t *bl;
+	if (!json_is_array(blocks))
+		return;
+	json_array_foreach (blocks, i, bl) {
+		const char *type = json_string_value(json_object_get(bl, "type"));
+		if (!type)
+			continue;
+		if (strcmp(type, "section") == 0) {
+			put_text_obj(b, json_object_get(bl, "text"));
+			size_t k;
+			json_t *f;
+			json_array_foreach (json_object_get(bl, "fields"), k, f)
+				put_text_obj(b, f);
+		} else if (strcmp(type, "header") == 0) {
+			put_text_obj(b, json_object_get(bl, "text"));
+		} else if (strcmp(type, "context") == 0) {
+			size_t k;
+			json_t *e;
+			json_array_foreach (json_object_get(bl, "elements"), k, e)
+				put_text_obj(b, e);
+		} else if (strcmp(type, "rich_text") == 0) {
+			buf r = BUF_INIT;
+			bool piece = false;
+			put_rich(&r, json_object_get(bl, "elements"), 0, &piece);
+			/* Trimmed, then dropped if the text already says it. */
+			size_t lo = 0, hi = r.len;
+			while (lo < hi && is_space((unsigned char)r.data[lo]))
+				lo++;
+			while (hi > lo && is_space((unsigned char)r.data[hi - 1]))
+				hi--;
+			if (hi > lo) {
+				r.data[hi] = '\0';
+				if (!plain || !strstr(plain, r.data + lo)) {
+					if (b->len)
+						buf_addc(b, ' ');
+					buf_adds(b, r.data + lo);
+				}
+			}
+			buf_release(&r);
+		}
+	}
+}
+
+static void put_attachments(buf *b, json_t *atts)
+{
+	static const char *const plain_keys[] = {"author_name", "footer", "fallback"};
+	static const char *const md_keys[] = {"pretext", "title", "text"};
+	size_t i;
+	json_t *a;
+	if (!json_is_array(atts))
+		return;
+	json_array_foreach (atts, i, a) {
+		if (!json_is_object(a))
+			continue;
+		for (size_t k = 0; k < sizeof md_keys / sizeof md_keys[0]; k++)
+			put_field(b, json_object_get(a, md_keys[k]), true);
+		size_t k;
+		json_t *f;
+		json_array_foreach (json_object_get(a, "fields"), k, f) {
+			put_field(b, json_object_get(f, "title"), false);
+			put_field(b, json_object_get(f, "value"), true);
+		}
+		for (k = 0; k < sizeof plain_keys / sizeof plain_keys[0]; k++)
+			put_field(b, json_object_get(a, plain_keys[k]), false);
+		put_blocks(b, json_object_get(a, "blocks"), NULL);
+	}
+}
+
+char *search_text_index(const char *text, const char *blocks, const char *attachments)
+{
+	char *plain = search_text_plain(text);
+	if (!blocks && !attachments)
+		return plain;  /* the common case: no JSON to read */
+	buf b = BUF_INIT;
+	buf_adds(&b, plain);
+	if (blocks) {
+		json_t *j = json_loads(blocks, JSON_DECODE_ANY, NULL);
+		put_blocks(&b, j, *plain ? plain : NULL);
+		json_decref(j);
+	}
+	if (attachments) {
+		json_t *j = json_loads(attachments, JSON_DECODE_ANY, NULL);
+		put_attachments(&b, j);
+		json_decref(j);
+	}
+	free(plain);
 	return buf_detach(&b, NULL);
 }
 

@@ -13,7 +13,8 @@
  *  - search_highlight: the raw text with the words a query matched wrapped
  *    in U+E000 ... U+E001, as Slack's highlight=true does.
  *
- * Dates are calendar days in UTC. before:D and after:D are exclusive (as
+ * Dates are calendar days in the searcher's time zone (search_tz; UTC
+ * without one). before:D and after:D are exclusive (as
  * in Slack: after:2024-05-01 starts on May 2nd); on:D is that day;
  * during: takes a day, a month (2024-05, or a month name: the most recent
  * one not in the future) or a year. */
@@ -27,17 +28,23 @@
 #define SEARCH_QUERY_MAX_BYTES 2000
 #define SEARCH_QUERY_MAX_PARTS 64
 
+typedef struct sq_list {
+	char **v;      /* heap strings */
+	size_t n;
+} sq_list;
+
 typedef struct sq_term {
 	char *text;    /* as typed (quotes and '-' removed); never empty */
 	bool phrase;   /* "exact phrase" */
 	bool prefix;   /* word* */
 	bool negate;   /* -word or -"phrase" */
+	/* Ids of the people this word names (their name, display name or a
+	 * word of their real name): the term also matches a mention <@id>.
+	 * Filled by the API layer from hot state at query time, so a person
+	 * renamed is found by the new name in old messages; the parser leaves
+	 * it empty. */
+	sq_list ids;
 } sq_term;
-
-typedef struct sq_list {
-	char **v;      /* heap strings */
-	size_t n;
-} sq_list;
 
 typedef struct search_query {
 	sq_term *terms;
@@ -62,14 +69,41 @@ void search_query_release(search_query *q);
  * no letter or digit) parses to an empty query: search_query_empty. */
 int search_query_parse(const char *text, int64_t now_us, search_query *q, char *err,
 		       size_t errlen);
+
+/* The searcher's calendar: dates in a query are days where the searcher
+ * lives. day_start gives the UTC instant (µs) at which local day `day`
+ * (days since 1970-01-01, local calendar) begins; today the local day of
+ * now_us. Both must be monotonic. */
+typedef struct search_tz {
+	int64_t (*day_start)(void *arg, int64_t day);
+	int64_t (*today)(void *arg, int64_t now_us);
+	void *arg;
+} search_tz;
+
+/* search_query_parse with dates in tz (NULL: UTC). */
+int search_query_parse_tz(const char *text, int64_t now_us, const search_tz *tz, search_query *q,
+			  char *err, size_t errlen);
+
+/* sq_term.ids: adds one id (the API layer, query time). */
+void search_term_add_id(sq_term *t, const char *id);
 /* Nothing to search by: no term and no modifier. */
 bool search_query_empty(const search_query *q);
 
 /* Message text as a person reads it, for the index: <@U1> -> U1,
- * <@U1|bob> -> bob, <#C1|general> -> #general, <!here> -> @here,
+ * <@U1|bob> -> "U1 bob" (the id, so the person's current names find it), <#C1|general> -> #general, <!here> -> @here,
  * <!subteam^S1|@team> -> @team, <http://x|label> -> "label http://x",
  * <mailto:a@b|a@b> -> a@b, &amp; &lt; &gt; decoded. Heap string. */
 char *search_text_plain(const char *text);
+
+/* Everything a person reads in a message, for the index: its text
+ * (search_text_plain), then the readable text of its Block Kit blocks
+ * (section text and fields, header, context texts, rich_text; a
+ * rich_text block already contained in text is left out, as clients send
+ * both) and of its legacy attachments (pretext, author_name, title, text,
+ * fields' title and value, footer, fallback, and their blocks). blocks and
+ * attachments are the stored JSON arrays or NULL; what is not valid JSON
+ * is ignored. Heap string, "" when nothing is readable. */
+char *search_text_index(const char *text, const char *blocks, const char *attachments);
 
 /* text with every word matching one of q's (not negated) terms wrapped in
  * U+E000 ... U+E001. A word matches a term word when they are equal

@@ -44,6 +44,8 @@ typedef struct store_cfg {
 	int batch_max;            /* max jobs per commit (default 256) */
 	int batch_wait_us;        /* extra wait to gather a batch (default 0: commit what is queued) */
 	bool search_index_off;    /* messages written are not indexed for search (benchmarks only) */
+	int search_time_scale;    /* benchmarks only: the index's catch-up clocks run this many times
+				   * slower (0 or 1: as designed), for a server run under valgrind */
 } store_cfg;
 
 typedef struct store_stats {

@@ -2,7 +2,8 @@
  *
  * Index: every message a person would want to find (plain, bot, /me and
  * thread-broadcast messages; not joins, topic changes or tombstones) is
- * indexed by the writer, as the text a person reads (search_text_plain).
+ * indexed by the writer, as what a person reads in it: its text and the
+ * readable text of its blocks and attachments (search_text_index).
  * Edits re-index, deletions unindex. Unless the writer is saturated, that
  * happens in the same transaction as the change itself, so a message is
  * found as soon as its post is answered; under sustained load the index

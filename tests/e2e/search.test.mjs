@@ -445,3 +445,133 @@ test('search: malformed queries and arguments get clear errors', async () => {
 	assert.equal(r3.json.ok, false);
 	assert.equal(r3.json.error, 'no_query');
 });
+
+test('search: finds the text of Block Kit blocks and legacy attachments, and follows their edits', async () => {
+	const { alice, bob, bot } = env.fx;
+	const ch = await channel(alice.client);
+	await bot.client.conversations.join({ channel: ch.id });
+	const [wh, ws, wf, wc2, wr, wt, wa, wv, wp] = [word(), word(), word(), word(), word(), word(), word(), word(), word()];
+	// An alert as bots post them: a short text fallback, the story in blocks.
+	const p = await bot.client.chat.postMessage({
+		channel: ch.id,
+		text: 'Alert',
+		blocks: [
+			{ type: 'header', text: { type: 'plain_text', text: `Disk ${wh}` } },
+			{ type: 'section', text: { type: 'mrkdwn', text: `*host* <https://x.test/h|${ws}> is full` },
+				fields: [{ type: 'mrkdwn', text: `*Severity* ${wf}` }] },
+			{ type: 'context', elements: [{ type: 'plain_text', text: `paged by ${wc2}` }] },
+			{ type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [
+				{ type: 'text', text: `runbook ${wr} ` }, { type: 'user', user_id: alice.id }] }] },
+		],
+	});
+	// A legacy attachment (CI bots, old integrations).
+	await bot.client.chat.postMessage({
+		channel: ch.id,
+		text: 'Build',
+		attachments: [{ pretext: `pre ${wp}`, title: `Build ${wt} failed`, text: `step ${wa}`,
+			fields: [{ title: 'Branch', value: `feature-${wv}`, short: true }], fallback: 'Build failed' }],
+	});
+	for (const w of [wh, ws, wf, wc2, wr]) {
+		const m = await search(alice.client, w);
+		assert.equal(m.total, 1, `block text ${w}`);
+		assert.equal(m.matches[0].ts, p.ts);
+		assert.equal(m.matches[0].text, 'Alert', 'the match is the message as stored');
+	}
+	for (const w of [wt, wa, wv, wp])
+		same(await texts(alice.client, w), ['Build'], `attachment text ${w}`);
+	// Words from different parts of one message: both must be there.
+	assert.equal((await search(alice.client, `${wh} ${wf}`)).total, 1);
+	assert.equal((await search(alice.client, `"${wt} failed"`)).total, 1, 'phrases inside attachments');
+	assert.equal((await search(alice.client, `${wh} -${wc2}`)).total, 0, 'exclusions see block text');
+	// A mention inside rich_text is found by the person's name.
+	assert.equal((await search(alice.client, `${wr} alice`)).total, 1);
+
+	// Editing the blocks re-indexes them; the old words are gone.
+	const wn = word();
+	await bot.client.chat.update({ channel: ch.id, ts: p.ts, text: 'Alert',
+		blocks: [{ type: 'section', text: { type: 'plain_text', text: `resolved ${wn}` } }] });
+	assert.equal((await search(alice.client, wh)).total, 0, 'old block text after an edit');
+	assert.equal((await search(alice.client, wn)).total, 1, 'new block text after an edit');
+	await bot.client.chat.delete({ channel: ch.id, ts: p.ts });
+	assert.equal((await search(alice.client, wn)).total, 0, 'deleted');
+
+	// Blocks in a private channel stay private.
+	const priv = await channel(alice.client, { is_private: true });
+	const wx = word();
+	await alice.client.chat.postMessage({ channel: priv.id, text: 'x',
+		blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `secret ${wx}` } }] });
+	assert.equal((await search(alice.client, wx)).total, 1);
+	assert.equal((await search(bob.client, wx)).total, 0, 'a private channel never leaks');
+});
+
+test('search: a mention is found by the person\'s name, display name and real name, also after a rename', async () => {
+	const { alice, bob } = env.fx;
+	const ch = await channel(alice.client);
+	await alice.client.conversations.invite({ channel: ch.id, users: bob.id });
+	const w = word();
+	await alice.client.chat.postMessage({ channel: ch.id, text: `${w} ping <@${bob.id}> please` });
+	await alice.client.chat.postMessage({ channel: ch.id, text: `${w} nobody named here` });
+	same(await texts(alice.client, `${w} bob`), [`${w} ping <@${bob.id}> please`], 'by handle');
+	same(await texts(alice.client, `${w} @bob`), [`${w} ping <@${bob.id}> please`], 'by @handle');
+	same(await texts(alice.client, `${w} -bob`), [`${w} nobody named here`], 'excluded by name');
+	// Display and real names, as set now: old messages follow the rename.
+	const disp = word(), first = word(), last = word();
+	await bob.client.users.profile.set({ profile: { display_name: disp, real_name: `${first} ${last}` } });
+	same(await texts(alice.client, `${w} ${disp}`), [`${w} ping <@${bob.id}> please`], 'by display name');
+	same(await texts(alice.client, `${w} ${last}`), [`${w} ping <@${bob.id}> please`], 'by a word of the real name');
+	same(await texts(alice.client, `${w} "${first} ${last}"`), [`${w} ping <@${bob.id}> please`], 'by the full real name');
+	const disp2 = word();
+	await bob.client.users.profile.set({ profile: { display_name: disp2 } });
+	assert.equal((await search(alice.client, `${w} ${disp}`)).total, 0, 'the old display name no longer names him');
+	assert.equal((await search(alice.client, `${w} ${disp2}`)).total, 1, 'the new one does');
+	// A labelled mention (<@U|name>, older clients) is found by the label and the person.
+	const w2 = word();
+	await alice.client.chat.postMessage({ channel: ch.id, text: `${w2} cc <@${bob.id}|oldname>` });
+	assert.equal((await search(alice.client, `${w2} oldname`)).total, 1);
+	assert.equal((await search(alice.client, `${w2} ${disp2}`)).total, 1);
+	// Names of people in another org name nobody here.
+	const w3 = word();
+	await alice.client.chat.postMessage({ channel: ch.id, text: `${w3} cc <@${orgB.bob.id}>` });
+	assert.equal((await search(alice.client, `${w3} bob`)).total, 0, 'another org\'s bob is not ours');
+});
+
+test('search: dates are days in the searcher\'s time zone (users.prefs.set tz), UTC when unset', async () => {
+	const { alice, bob } = env.fx;
+	const ch = await channel(alice.client);
+	await alice.client.conversations.invite({ channel: ch.id, users: bob.id });
+	const w = word();
+	await alice.client.chat.postMessage({ channel: ch.id, text: `${w} dated` });
+	// A zone whose calendar day differs from UTC's right now.
+	const now = new Date();
+	const east = now.getUTCHours() >= 10;
+	const tz = east ? 'Pacific/Kiritimati' : 'Pacific/Pago_Pago';  // UTC+14 / UTC-11
+	const utcDay = now.toISOString().slice(0, 10);
+	const localDay = new Date(now.getTime() + (east ? 14 : -11) * 3600e3).toISOString().slice(0, 10);
+	assert.notEqual(localDay, utcDay);
+
+	const set = await alice.client.apiCall('users.prefs.set', { name: 'tz', value: tz });
+	assert.equal(set.prefs.tz, tz);
+	const info = await alice.client.users.info({ user: alice.id });
+	assert.equal(info.user.tz, tz);
+	assert.equal((await search(alice.client, `${w} on:${localDay}`)).total, 1, 'the searcher\'s day');
+	assert.equal((await search(alice.client, `${w} on:${utcDay}`)).total, 0, 'not the UTC day');
+	assert.equal((await search(alice.client, `${w} on:today`)).total, 1, 'today where the searcher is');
+	assert.equal((await search(alice.client, `${w} during:${localDay}`)).total, 1);
+	assert.equal((await search(alice.client, `${w} ${east ? 'after' : 'before'}:${utcDay}`)).total, 1);
+	// bob has no zone: UTC.
+	assert.equal((await search(bob.client, `${w} on:${utcDay}`)).total, 1);
+	assert.equal((await search(bob.client, `${w} on:${localDay}`)).total, 0);
+
+	// Unknown zones, and paths dressed as zones, are refused; null is UTC again.
+	for (const bad of ['Mars/Olympus', '../../etc/passwd', '/etc/localtime', 'Europe/../UTC', '', 'x'.repeat(80)])
+		await expectError(alice.client.apiCall('users.prefs.set', { name: 'tz', value: bad }), 'invalid_prefs', bad);
+	const r = await rawApi(env.srv, 'users.prefs.set', {
+		headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+		body: JSON.stringify({ prefs: { tz: 7 } }),
+	});
+	assert.equal(r.json.error, 'invalid_prefs');
+	assert.equal((await alice.client.users.info({ user: alice.id })).user.tz, tz, 'a refused zone changes nothing');
+	await alice.client.apiCall('users.prefs.set', { prefs: JSON.stringify({ tz: null }) });
+	assert.equal((await alice.client.users.info({ user: alice.id })).user.tz, 'UTC');
+	assert.equal((await search(alice.client, `${w} on:${utcDay}`)).total, 1);
+});

@@ -213,7 +213,7 @@ static void expect_plain(const char *in, const char *want)
 static void test_plain_text(void **st)
 {
 	expect_plain("hello world", "hello world");
-	expect_plain("hi <@U123> and <@U9|bob>", "hi U123 and bob");
+	expect_plain("hi <@U123> and <@U9|bob>", "hi U123 and U9 bob");
 	expect_plain("see <#C1|general>, <#C2>", "see #general, #C2");
 	expect_plain("<!here> <!channel|@channel> <!subteam^S1|@ops> <!subteam^S2>",
 		     "@here @channel @ops @subteam");
@@ -227,6 +227,78 @@ static void test_plain_text(void **st)
 	char *p = search_text_plain(NULL);
 	assert_string_equal(p, "");
 	free(p);
+}
+
+static void expect_index(const char *text, const char *blocks, const char *atts, const char *want)
+{
+	char *got = search_text_index(text, blocks, atts);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_index_text(void **st)
+{
+	(void)st;
+	/* No blocks, no attachments: the text alone. */
+	expect_index("a <@U1> b", NULL, NULL, "a U1 b");
+	expect_index(NULL, NULL, NULL, "");
+	/* Section text and fields (mrkdwn undone), header, context. */
+	expect_index("alert", "[{\"type\":\"header\",\"text\":{\"type\":\"plain_text\",\"text\":\"Disk full\"}},"
+		     "{\"type\":\"section\",\"text\":{\"type\":\"mrkdwn\",\"text\":\"on <https://h/x|db-7>\"},"
+		     "\"fields\":[{\"type\":\"mrkdwn\",\"text\":\"*sev* 2\"}]},"
+		     "{\"type\":\"context\",\"elements\":[{\"type\":\"image\",\"image_url\":\"u\"},"
+		     "{\"type\":\"plain_text\",\"text\":\"by pager\"}]},{\"type\":\"divider\"}]",
+		     NULL, "alert Disk full on db-7 https://h/x *sev* 2 by pager");
+	/* rich_text that repeats the text (what clients send) is left out;
+	 * rich_text with more is kept, mentions as ids. */
+	const char *rt = "[{\"type\":\"rich_text\",\"elements\":[{\"type\":\"rich_text_section\","
+			 "\"elements\":[{\"type\":\"text\",\"text\":\"hi \"},{\"type\":\"user\","
+			 "\"user_id\":\"U1\"},{\"type\":\"text\",\"text\":\"!\"}]}]}]";
+	expect_index("hi <@U1>!", rt, NULL, "hi U1!");
+	expect_index("", rt, NULL, "hi U1!");
+	expect_index("fallback", rt, NULL, "fallback hi U1!");
+	/* Attachments: pretext, title, text, fields, footer, fallback. */
+	expect_index("x", NULL,
+		     "[{\"pretext\":\"pre\",\"title\":\"Build 42\",\"text\":\"failed &amp; stuck\","
+		     "\"fields\":[{\"title\":\"Branch\",\"value\":\"main\"}],\"footer\":\"ci\","
+		     "\"fallback\":\"fb\",\"blocks\":[{\"type\":\"header\",\"text\":{\"type\":"
+		     "\"plain_text\",\"text\":\"inner\"}}]}]",
+		     "x pre Build 42 failed & stuck Branch main ci fb inner");
+	/* What is not JSON, or not the shape, is ignored. */
+	expect_index("t", "{not json", "[1,\"s\",{\"fields\":7}]", "t");
+	expect_index("t", "[{\"type\":\"section\",\"text\":5}]", "{}", "t");
+}
+
+static int64_t fake_day_start(void *arg, int64_t day)
+{
+	return day * DAY - *(int64_t *)arg;  /* a zone east of UTC */
+}
+
+static int64_t fake_today(void *arg, int64_t now_us)
+{
+	return (now_us + *(int64_t *)arg) / DAY;
+}
+
+static void test_dates_in_zone(void **st)
+{
+	(void)st;
+	int64_t off = 9 * DAY / 24;  /* UTC+9 */
+	search_tz tz = {.day_start = fake_day_start, .today = fake_today, .arg = &off};
+	search_query q;
+	char err[200];
+	assert_int_equal(search_query_parse_tz("on:2024-05-01", NOW, &tz, &q, err, sizeof err), 0);
+	assert_int_equal(q.after, search_days_from_civil(2024, 5, 1) * DAY - off);
+	assert_int_equal(q.before, search_days_from_civil(2024, 5, 2) * DAY - off);
+	search_query_release(&q);
+	/* today is the zone's today: NOW is 12:00 UTC, 21:00 in UTC+9. */
+	off = 13 * DAY / 24;
+	assert_int_equal(search_query_parse_tz("on:today", NOW, &tz, &q, err, sizeof err), 0);
+	assert_int_equal(q.after, search_days_from_civil(2024, 5, 16) * DAY - off);
+	search_query_release(&q);
+	/* Without a zone: UTC. */
+	assert_int_equal(search_query_parse_tz("on:2024-05-01", NOW, NULL, &q, err, sizeof err), 0);
+	assert_int_equal(q.after, search_days_from_civil(2024, 5, 1) * DAY);
+	search_query_release(&q);
 }
 
 static void expect_hl(const char *query, const char *text, const char *want)
@@ -270,6 +342,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_plain_text),
 		cmocka_unit_test(test_highlight),
+		cmocka_unit_test(test_index_text),
+		cmocka_unit_test(test_dates_in_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,19 +148,25 @@ const char *const sqlite__migrations[] = {
 	" revoked INTEGER NOT NULL DEFAULT 0);",
 
 	/* 3: SLOT-SEARCH: message search. msg_search is an FTS5 index of
-	 * what a person reads in each message (canal_search_text,
-	 * sqlite_search.c: NULL for what search leaves out), rowid =
-	 * messages.rowid. Triggers only note which rows changed in
-	 * msg_search_queue; the writer re-indexes those rows at the end of
-	 * every batch, inside the same transaction (sqlite__search_flush),
-	 * because FTS5 writes a new index segment at every savepoint (one per
-	 * job) while it holds pending changes. Existing messages are indexed
-	 * here. */
+	 * what a person reads in each message, text, Block Kit blocks and
+	 * attachments (canal_search_text, sqlite_search.c: NULL for what
+	 * search leaves out), rowid = messages.rowid. Triggers only note
+	 * which rows changed in msg_search_queue; the writer re-indexes those
+	 * rows at the end of a batch, inside the same transaction
+	 * (sqlite__search_flush), because FTS5 writes a new index segment at
+	 * every savepoint (one per job) while it holds pending changes.
+	 * Existing messages are indexed here. */
 	"CREATE VIRTUAL TABLE msg_search USING fts5(body,"
 	" tokenize='porter unicode61 remove_diacritics 2');"
+	/* Merge 8 segments of a level at a time, not 4: each entry is
+	 * rewritten fewer times (log8 instead of log4 levels), and merging
+	 * was most of what indexing costs the writer (bench/README.md,
+	 * "Search"). 16 made merges rare and huge: a post could wait
+	 * seconds behind one. */
+	"INSERT INTO msg_search(msg_search, rank) VALUES('automerge', 8);"
 	"INSERT INTO msg_search(rowid, body) SELECT rowid, b FROM"
-	" (SELECT rowid, canal_search_text(text, subtype, hidden) AS b FROM messages)"
-	" WHERE b IS NOT NULL;"
+	" (SELECT rowid, canal_search_text(text, subtype, hidden, blocks, attachments) AS b"
+	" FROM messages) WHERE b IS NOT NULL;"
 	/* indexed = 1: the row may have an entry to drop first (it was
 	 * edited or deleted); 0: it was inserted since the last flush. */
 	"CREATE TABLE msg_search_queue(id INTEGER PRIMARY KEY, indexed INTEGER NOT NULL);"
@@ -168,7 +174,8 @@ const char *const sqlite__migrations[] = {
 	" INSERT INTO msg_search_queue(id, indexed) SELECT new.rowid, 0"
 	" WHERE NOT EXISTS (SELECT 1 FROM msg_search_queue WHERE id = new.rowid);"
 	" END;"
-	"CREATE TRIGGER msg_search_update AFTER UPDATE OF text, subtype, hidden ON messages BEGIN"
+	"CREATE TRIGGER msg_search_update AFTER UPDATE OF text, subtype, hidden, blocks, attachments"
+	" ON messages BEGIN"
 	" INSERT INTO msg_search_queue(id, indexed) VALUES(new.rowid, 1)"
 	" ON CONFLICT(id) DO UPDATE SET indexed = 1;"
 	" END;"

@@ -296,6 +296,12 @@ int sqlite__search_register(store *st);
  * of its own (mu not held; clears search_pending). sqlite__search_open:
  * the same at open, after migrations. */
 #define SQLITE_SEARCH_IDLE_US 10000
+/* store_cfg.search_time_scale, at least 1: multiplies every clock of the
+ * index's catch-up policy. */
+static inline int64_t sqlite__search_scale(const store *st)
+{
+	return st->cfg.search_time_scale > 1 ? st->cfg.search_time_scale : 1;
+}
 int sqlite__search_flush(store *st, size_t njobs);
 void sqlite__search_idle(store *st);
 int sqlite__search_open(store *st);

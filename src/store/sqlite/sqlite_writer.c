@@ -315,7 +315,7 @@ void *sqlite__writer_main(void *arg)
 				/* The search index was left behind under load:
 				 * it catches up once no job came for a while (at
 				 * once when stopping). */
-				if (!st->stopping && wait_us(st, SQLITE_SEARCH_IDLE_US) != ETIMEDOUT)
+				if (!st->stopping && wait_us(st, SQLITE_SEARCH_IDLE_US * sqlite__search_scale(st)) != ETIMEDOUT)
 					continue;
 				if (st->q_head || st->ckpt_hold)
 					continue;
