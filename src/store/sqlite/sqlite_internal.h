@@ -357,6 +357,14 @@ void sqlite__rstmt_done(sqlite3_stmt *s);
 /* Column helpers: heap copy of a text column (NULL stays NULL), and a
  * bounded copy into a fixed id field (NULL becomes ""). */
 char *sqlite__col_str(sqlite3_stmt *s, int i);
+/* The message columns, in the order sqlite__row_to_msg reads them. */
+#define SQLITE_MSG_COLS                                                                           \
+	"channel_id, org_id, ts, thread_ts, subtype, user_id, bot_id, app_id, text, blocks,"     \
+	" attachments, metadata, extra, client_msg_id, edited_ts, edited_user, reply_broadcast," \
+	" hidden"
+/* A message from a row of SQLITE_MSG_COLS (starting at column 0); the
+ * message owns its strings (message_release). */
+void sqlite__row_to_msg(sqlite3_stmt *s, message *m);
 void sqlite__col_id(sqlite3_stmt *s, int i, char *out, size_t cap);
 
 /* sqlite_files.c: a file row read on another connection (the export

@@ -21,18 +21,13 @@
 #include "core/err.h"
 #include "store/sqlite/sqlite_internal.h"
 
-#define MSG_COLS                                                                                  \
-	"channel_id, org_id, ts, thread_ts, subtype, user_id, bot_id, app_id, text, blocks,"     \
-	" attachments, metadata, extra, client_msg_id, edited_ts, edited_user, reply_broadcast," \
-	" hidden"
-
 const char *const sqlite__rsql[R__COUNT] = {
 	[R_BEGIN] = "BEGIN",
 	[R_COMMIT] = "COMMIT",
-	[R_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE channel_id=?1 AND ts=?2",
-	[R_HISTORY] = "SELECT " MSG_COLS " FROM messages WHERE channel_id=?1 AND top=1"
+	[R_MSG_GET] = "SELECT " SQLITE_MSG_COLS " FROM messages WHERE channel_id=?1 AND ts=?2",
+	[R_HISTORY] = "SELECT " SQLITE_MSG_COLS " FROM messages WHERE channel_id=?1 AND top=1"
 		      " AND ts>=?2 AND ts<=?3 ORDER BY ts DESC LIMIT ?4",
-	[R_REPLIES] = "SELECT " MSG_COLS " FROM messages WHERE channel_id=?1 AND thread_ts=?2"
+	[R_REPLIES] = "SELECT " SQLITE_MSG_COLS " FROM messages WHERE channel_id=?1 AND thread_ts=?2"
 		      " AND ts<>thread_ts AND ts>=?3 AND ts<=?4 ORDER BY ts LIMIT ?5",
 	/* Per (thread, replier): first reply, count, newest; ordered so each
 	 * thread's repliers come in order of their first reply. */
@@ -178,7 +173,7 @@ static void read_end(store *st)
 		sqlite3_exec(st->rdb, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static void row_to_msg(sqlite3_stmt *s, message *m)
+void sqlite__row_to_msg(sqlite3_stmt *s, message *m)
 {
 	message_init(m);
 	sqlite__col_id(s, 0, m->channel_id, sizeof m->channel_id);
@@ -221,7 +216,7 @@ static int collect(store *st, sqlite3_stmt *s, msgvec *mv)
 {
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		row_to_msg(s, msgvec_push(mv));
+		sqlite__row_to_msg(s, msgvec_push(mv));
 	return rc == SQLITE_DONE ? 0 : read_fail(st, "messages");
 }
 
@@ -389,7 +384,7 @@ static int msg_get(store *st, const char *channel_id, int64_t ts, message *out)
 	sqlite3_bind_int64(s, 2, ts);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		row_to_msg(s, out);
+		sqlite__row_to_msg(s, out);
 	sqlite__rstmt_done(s);
 	if (rc == SQLITE_DONE)
 		return ERR_MESSAGE_NOT_FOUND;
@@ -508,7 +503,7 @@ int store_msg_replies(store *st, const char *channel_id, int64_t thread_ts, cons
 	sqlite3_bind_int64(s, 2, thread_ts);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		row_to_msg(s, parent);
+		sqlite__row_to_msg(s, parent);
 	sqlite__rstmt_done(s);
 	if (rc != SQLITE_ROW) {
 		mv.n = 0;

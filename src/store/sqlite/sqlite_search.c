@@ -510,34 +510,8 @@ static int by_ts_asc(const void *a, const void *b)
 	return by_ts(b, a);
 }
 
-#define ROW_COLS                                                                                  \
-	"channel_id, org_id, ts, thread_ts, subtype, user_id, bot_id, app_id, text, blocks,"     \
-	" attachments, metadata, extra, client_msg_id, edited_ts, edited_user, reply_broadcast," \
-	" hidden"
-static const char row_sql[] = "SELECT " ROW_COLS " FROM messages WHERE rowid = ?1";
+static const char row_sql[] = "SELECT " SQLITE_MSG_COLS " FROM messages WHERE rowid = ?1";
 
-static void row_to_msg(sqlite3_stmt *s, message *m)
-{
-	message_init(m);
-	sqlite__col_id(s, 0, m->channel_id, sizeof m->channel_id);
-	sqlite__col_id(s, 1, m->org_id, sizeof m->org_id);
-	m->ts = sqlite3_column_int64(s, 2);
-	m->thread_ts = sqlite3_column_int64(s, 3);
-	m->subtype = sqlite__col_str(s, 4);
-	sqlite__col_id(s, 5, m->user_id, sizeof m->user_id);
-	sqlite__col_id(s, 6, m->bot_id, sizeof m->bot_id);
-	sqlite__col_id(s, 7, m->app_id, sizeof m->app_id);
-	m->text = sqlite__col_str(s, 8);
-	m->blocks = sqlite__col_str(s, 9);
-	m->attachments = sqlite__col_str(s, 10);
-	m->metadata = sqlite__col_str(s, 11);
-	m->extra = sqlite__col_str(s, 12);
-	m->client_msg_id = sqlite__col_str(s, 13);
-	m->edited_ts = sqlite3_column_int64(s, 14);
-	sqlite__col_id(s, 15, m->edited_user, sizeof m->edited_user);
-	m->reply_broadcast = sqlite3_column_int(s, 16) != 0;
-	m->hidden = sqlite3_column_int(s, 17) != 0;
-}
 
 static int step_simple(store *st, sqlite__rstmt id)
 {
@@ -626,7 +600,7 @@ int store_search_messages(store *st, const store_search_req *r, store_search_hit
 		sqlite3_bind_int64(rs, 1, mv[i].rowid);
 		rc = sqlite3_step(rs);
 		if (rc == SQLITE_ROW) {
-			row_to_msg(rs, &hits[nh].msg);
+			sqlite__row_to_msg(rs, &hits[nh].msg);
 			hits[nh].score = mv[i].rank == 0 ? 0 : -mv[i].rank;
 			nh++;
 		}
