@@ -7,7 +7,7 @@
 
 /* Header lookup over the public http_req fields (names are lowercased),
  * here rather than http_req_header so that rt.c's users (and the unit
- * tests that stub the HTTP layer) need nothing more of net/http.c. */
+ * tests that fake the HTTP layer) need nothing more of net/http.c. */
 static const char *header(const http_req *req, const char *name)
 {
 	for (size_t i = 0; i < req->nheaders; i++)
