@@ -56,6 +56,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "rt/rt_url.h"
 #include "core/err.h"
 
 /* ---- small helpers ---- */
@@ -500,25 +501,6 @@ static void timer_free_cb(uv_handle_t *h)
 	free(h);
 }
 
-/* "http://h:p/x/" -> "ws://h:p/x"; "https://..." -> "wss://...". */
-static char *ws_base_from(const char *base_url)
-{
-	const char *rest = base_url ? base_url : "";
-	const char *scheme = "ws://";
-	if (strncmp(rest, "https://", 8) == 0) {
-		scheme = "wss://";
-		rest += 8;
-	} else if (strncmp(rest, "http://", 7) == 0) {
-		rest += 7;
-	}
-	if (!*rest)
-		rest = "localhost";
-	size_t n = strlen(rest);
-	while (n > 0 && rest[n - 1] == '/')
-		n--;
-	return xasprintf("%s%.*s", scheme, (int)n, rest);
-}
-
 apps *apps_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, fetch_ctx *fetch, bus *b,
 	       const char *base_url)
 {
@@ -528,7 +510,7 @@ apps *apps_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, fetch_ctx *fetch,
 	a->ws = ws;
 	a->fetch = fetch;
 	a->bus = b;
-	a->ws_base = ws_base_from(base_url);
+	a->ws_base = rt_ws_base_from(base_url);
 	map_init(&a->entries);
 	map_init(&a->tickets);
 	map_init(&a->orgs);

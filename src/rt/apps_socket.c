@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "rt/rt_url.h"
 #include "core/err.h"
 
 static void conn_message_cb(ws_conn *c, const char *msg, size_t len, void *ud);
@@ -374,28 +375,6 @@ void apps__tickets_purge(apps *a, int64_t now_us)
 	}
 }
 
-/* Value of name=... in a raw query string; 0 or -1 if absent/too long.
- * Tickets are hex and app ids alphanumeric: no percent-decoding. */
-static int query_param(const char *q, const char *name, char *out, size_t cap)
-{
-	size_t nl = strlen(name);
-	while (q && *q) {
-		size_t seg = strcspn(q, "&");
-		if (seg > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
-			size_t vl = seg - nl - 1;
-			if (vl >= cap)
-				return -1;
-			memcpy(out, q + nl + 1, vl);
-			out[vl] = '\0';
-			return 0;
-		}
-		q += seg;
-		if (*q == '&')
-			q++;
-	}
-	return -1;
-}
-
 static void refuse(apps *a, http_req *req, int status, const char *why)
 {
 	a->stats.socket_refused++;
@@ -423,10 +402,10 @@ void apps_handle_upgrade(apps *a, http_req *req)
 {
 	char ticket[80], app_id[ID_MAX];
 	apps_ticket *t = NULL;
-	if (query_param(req->query, "ticket", ticket, sizeof ticket) == 0)
+	if (rt_query_param(req->query, "ticket", ticket, sizeof ticket) == 0)
 		t = map_del(&a->tickets, ticket);
 	bool ok = t && t->expires_us > clock_now_us();
-	if (ok && query_param(req->query, "app_id", app_id, sizeof app_id) == 0 &&
+	if (ok && rt_query_param(req->query, "app_id", app_id, sizeof app_id) == 0 &&
 	    strcmp(app_id, t->app_id) != 0)
 		ok = false;
 	const app *ap = ok ? core_app_get(a->state, t->app_id) : NULL;

@@ -53,6 +53,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/xalloc.h"
+#include "rt/rt_url.h"
 #include "core/rules.h"
 
 #define ID_SET(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
@@ -356,32 +357,13 @@ void rt_set_idle_timeout(rt *r, long seconds)
 	uv_timer_start(r->idle_timer, idle_timer_cb, (uint64_t)every_ms, (uint64_t)every_ms);
 }
 
-/* "http://h:p/x/" -> "ws://h:p/x"; "https://..." -> "wss://...". */
-static char *ws_base_from(const char *base_url)
-{
-	const char *rest = base_url ? base_url : "";
-	const char *scheme = "ws://";
-	if (strncmp(rest, "https://", 8) == 0) {
-		scheme = "wss://";
-		rest += 8;
-	} else if (strncmp(rest, "http://", 7) == 0) {
-		rest += 7;
-	}
-	if (!*rest)
-		rest = "localhost";
-	size_t n = strlen(rest);
-	while (n > 0 && rest[n - 1] == '/')
-		n--;
-	return xasprintf("%s%.*s", scheme, (int)n, rest);
-}
-
 rt *rt_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, const char *base_url)
 {
 	rt *r = xcalloc(1, sizeof *r);
 	r->loop = loop;
 	r->state = state;
 	r->ws = ws;
-	r->ws_base = ws_base_from(base_url);
+	r->ws_base = rt_ws_base_from(base_url);
 	r->bus = bus_local_new(rt_deliver, r);
 	map_init(&r->tickets);
 	map_init(&r->users);
@@ -541,28 +523,6 @@ static user *token_user(rt *r, const char *hash, token **out)
 	return u;
 }
 
-/* Value of name=... in a raw query string into out; 0 or -1 if absent or
- * too long. Tickets are hex, so no percent-decoding is needed. */
-static int query_param(const char *q, const char *name, char *out, size_t cap)
-{
-	size_t nl = strlen(name);
-	while (q && *q) {
-		size_t seg = strcspn(q, "&");
-		if (seg > nl && strncmp(q, name, nl) == 0 && q[nl] == '=') {
-			size_t vl = seg - nl - 1;
-			if (vl >= cap)
-				return -1;
-			memcpy(out, q + nl + 1, vl);
-			out[vl] = '\0';
-			return 0;
-		}
-		q += seg;
-		if (*q == '&')
-			q++;
-	}
-	return -1;
-}
-
 /* Header lookup over the public http_req fields (names are lowercased). */
 static const char *req_header(const http_req *req, const char *name)
 {
@@ -590,7 +550,7 @@ void rt_handle_upgrade(rt *r, http_req *req)
 	char ticket[80];
 	token *t = NULL;
 	user *u = NULL;
-	if (query_param(req->query, "ticket", ticket, sizeof ticket) == 0) {
+	if (rt_query_param(req->query, "ticket", ticket, sizeof ticket) == 0) {
 		rt_ticket *tk = hex_ok(ticket) ? map_del(&r->tickets, ticket) : NULL;
 		if (tk && tk->expires_us > clock_now_us()) {
 			u = token_user(r, tk->token_hash, &t);
