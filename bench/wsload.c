@@ -528,12 +528,18 @@ static bool conn_open(conn *c, const struct sockaddr_in *to, bool spread)
 	return true;
 }
 
+/* The connection whose input is being handled: what it writes meanwhile
+ * (Socket Mode acks, pongs) is queued and leaves in one write after the
+ * whole read is handled (one syscall per read, not one per envelope:
+ * a write per ack was most of this tool's CPU in the apps bench). */
+static conn *corked;
+
 /* Writes now what the socket takes, queues the rest. */
 static void conn_write(conn *c, const char *d, size_t n)
 {
 	if (c->fd < 0)
 		return;
-	if (c->olen == c->ooff && c->state != S_CONNECTING) {
+	if (c->olen == c->ooff && c->state != S_CONNECTING && c != corked) {
 		ssize_t w = write(c->fd, d, n);
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			return;   /* the read side notices the broken connection */
@@ -552,7 +558,7 @@ static void conn_write(conn *c, const char *d, size_t n)
 	}
 	memcpy(c->out + c->olen, d, n);
 	c->olen += (uint32_t)n;
-	if (!c->want_out)
+	if (!c->want_out && c != corked)
 		ep_set(c, true);
 }
 
@@ -1551,6 +1557,25 @@ static void on_connected(conn *c)
 		ep_set(c, false);
 }
 
+/* Writes what c queued while corked; arms EPOLLOUT for any rest. */
+static void conn_uncork(conn *c)
+{
+	if (c->state != S_CONNECTING) {
+		while (c->ooff < c->olen) {
+			ssize_t w = write(c->fd, c->out + c->ooff, c->olen - c->ooff);
+			if (w <= 0)
+				break;   /* EAGAIN: EPOLLOUT below; errors: the read side */
+			c->ooff += (uint32_t)w;
+		}
+		if (c->ooff == c->olen) {
+			c->ooff = c->olen = 0;
+			return;
+		}
+	}
+	if (!c->want_out)
+		ep_set(c, true);
+}
+
 static void on_readable(conn *c)
 {
 	size_t have = c->ilen;
@@ -1578,7 +1603,11 @@ static void on_readable(conn *c)
 	ssize_t used;
 	switch (c->kind) {
 	case K_WS:
+		corked = c;
 		used = ws_input(c, rbuf, n);
+		corked = NULL;
+		if (c->fd >= 0 && c->olen > c->ooff)
+			conn_uncork(c);
 		break;
 	case K_IRC:
 	case K_IRCSEND:

@@ -49,7 +49,8 @@
  *    peers and close timeouts: no per-connection timer (memory).
  *  - stats.writes counts batches: a uv_try_write, finished by one
  *    uv_write if the socket did not take it all. One per connection per
- *    turn unless more than WS_MAX_IOV frames are queued.
+ *    turn unless more than WS_MAX_IOV iovecs' worth of frames are queued
+ *    (a plain frame is one, a frame around a spliced blob three).
  *
  * Invariants.
  *  1. A connection is freed only in tcp_close_cb, after libuv has called
@@ -59,7 +60,7 @@
  *  2. At most one uv_write per connection is in flight (c->wr). Frames
  *     queued meanwhile wait and leave together when it completes, so a
  *     slow reader gets bigger writes, not more requests. Every flush first
- *     tries uv_try_write for the whole batch (at most WS_MAX_IOV frames):
+ *     tries uv_try_write for the whole batch (at most WS_MAX_IOV iovecs):
  *     most batches go out at once and their frames are released in the
  *     same turn.
  *  3. Queued frames stay in the ring until written; the in-flight ones are
@@ -90,11 +91,12 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "base/pool.h"
 #include "base/xalloc.h"
 #include "net/ws_internal.h"
 
 #define WS_READ_BUF         65536
-#define WS_MAX_IOV          1024     /* frames per writev (IOV_MAX on Linux) */
+#define WS_MAX_IOV          1024     /* iovecs per writev (IOV_MAX on Linux) */
 #define WS_CLOSE_WAIT_MS    2000     /* wait this long for the peer's close */
 #define WS_TICK_MAX_MS      1000
 #define WS_WREQ_CACHE       64       /* spare write requests kept for reuse */
@@ -415,7 +417,20 @@ static void write_cb(uv_write_t *req, int status)
 static void conn_input(ws_conn *c, char *data, size_t n);
 static void conn_read_start(ws_conn *c);
 
-/* Writes the queue: batches of up to WS_MAX_IOV frames by uv_try_write as
+/* f's bytes as iovecs (1, or 3 around a spliced blob); returns how many. */
+static uint32_t frame_iov(const ws_frame *f, uv_buf_t *iov)
+{
+	if (!f->mid) {
+		iov[0] = uv_buf_init((char *)f->data, f->len);
+		return 1;
+	}
+	iov[0] = uv_buf_init((char *)f->data, f->cut);
+	iov[1] = uv_buf_init(f->mid->data, f->mid->len);
+	iov[2] = uv_buf_init((char *)f->data + f->cut, f->len - f->cut - f->mid->len);
+	return 3;
+}
+
+/* Writes the queue: batches of up to WS_MAX_IOV iovecs by uv_try_write as
  * long as the socket takes them whole, the rest of a batch by one
  * uv_write. */
 static void conn_flush(ws_conn *c)
@@ -435,15 +450,16 @@ static void conn_flush(ws_conn *c)
 		conn_read_start(c);
 	}
 	while (c->state != WS_CLOSED && !c->wr && c->qlen) {
-		uint32_t n = c->qlen < WS_MAX_IOV ? c->qlen : WS_MAX_IOV;
+		uint32_t n = 0, niov = 0;
 		size_t total = 0;
-		for (uint32_t k = 0; k < n; k++) {
-			ws_frame *f = c->q[(c->qhead + k) & (c->qcap - 1)];
-			x->iov[k] = uv_buf_init((char *)f->data, f->len);
+		while (n < c->qlen && niov + 3 <= WS_MAX_IOV) {
+			ws_frame *f = c->q[(c->qhead + n) & (c->qcap - 1)];
+			niov += frame_iov(f, x->iov + niov);
 			total += f->len;
+			n++;
 		}
 		x->stats.writes++;
-		int rc = uv_try_write((uv_stream_t *)c->tcp, x->iov, n);
+		int rc = uv_try_write((uv_stream_t *)c->tcp, x->iov, niov);
 		if (rc == UV_EAGAIN)
 			rc = 0;   /* socket full, or earlier HTTP output still queued */
 		if (rc < 0) {
@@ -455,18 +471,26 @@ static void conn_flush(ws_conn *c)
 		x->stats.bytes_out += done;
 		c->out_bytes -= done;
 		uint32_t k = 0;
-		while (k < n && off >= x->iov[k].len)
-			off -= x->iov[k++].len;
+		while (k < n && off >= c->q[(c->qhead + k) & (c->qcap - 1)]->len)
+			off -= c->q[(c->qhead + k++) & (c->qcap - 1)]->len;
 		q_pop(c, k);
 		if (k == n)
 			continue;
-		x->iov[k].base += off;
-		x->iov[k].len -= off;
+		/* The rest of the batch from the first frame not fully written
+		 * (now at the ring's head), less the off bytes of it that went. */
+		niov = 0;
+		for (uint32_t j = 0; j < n - k; j++)
+			niov += frame_iov(c->q[(c->qhead + j) & (c->qcap - 1)], x->iov + niov);
+		uint32_t skip = 0;
+		while (off >= x->iov[skip].len)
+			off -= x->iov[skip++].len;
+		x->iov[skip].base += off;
+		x->iov[skip].len -= off;
 		ws_wreq *w = wreq_get(x);
 		w->c = c;
 		w->nframes = n - k;
 		w->bytes = total - done;
-		rc = uv_write(&w->w, (uv_stream_t *)c->tcp, x->iov + k, n - k, write_cb);
+		rc = uv_write(&w->w, (uv_stream_t *)c->tcp, x->iov + skip, niov - skip, write_cb);
 		if (rc < 0) {
 			wreq_put(x, w);
 			conn_abort(c);
@@ -1050,7 +1074,8 @@ ws_conn *ws_accept(ws_ctx *x, http_req *req, const ws_callbacks *cb, void *ud)
 	static const char fmt[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 				  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n";
 	size_t hl = sizeof fmt - 3 + 28;
-	ws_frame *h = xmalloc(sizeof *h + hl + 1);
+	ws_frame *h = pool_alloc(sizeof *h + hl + 1);   /* freed by ws_frame_unref */
+	memset(h, 0, sizeof *h);
 	h->refs = 1;
 	h->len = (uint32_t)hl;
 	snprintf((char *)h->data, hl + 1, fmt, accept);

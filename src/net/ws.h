@@ -37,10 +37,29 @@
 typedef struct ws_ctx ws_ctx;
 typedef struct ws_conn ws_conn;
 
-/* A complete encoded server frame (header + payload), shared by refcount. */
-typedef struct ws_frame {
+/* Bytes shared by many different frames: the part of an event that is the
+ * same for every recipient while the rest differs (a Socket Mode
+ * envelope's inner event, which each app gets wrapped in its own
+ * envelope). Reference-counted; never sent by itself. */
+typedef struct ws_blob {
 	uint32_t refs;
 	uint32_t len;
+	char data[];
+} ws_blob;
+/* New blob holding a copy of p (refs = 1). */
+ws_blob *ws_blob_new(const void *p, size_t len);
+void ws_blob_ref(ws_blob *b);
+void ws_blob_unref(ws_blob *b);
+
+/* A complete encoded server frame (header + payload), shared by refcount.
+ * On the wire it is data[0, len) — or, when mid is set, data[0, cut),
+ * then mid's bytes, then data[cut, len - mid->len): the shared middle is
+ * written from the blob itself (writev), never copied into the frame. */
+typedef struct ws_frame {
+	uint32_t refs;
+	uint32_t len;              /* bytes on the wire */
+	uint32_t cut;              /* where mid goes (with mid) */
+	ws_blob *mid;              /* referenced, or NULL */
 	unsigned char data[];
 } ws_frame;
 
@@ -53,8 +72,14 @@ typedef struct ws_part {
 	size_t len;
 } ws_part;
 ws_frame *ws_frame_text_parts(const ws_part *parts, size_t n);
+/* New text frame whose payload is head[0..nh), then mid's bytes (the blob
+ * is referenced, not copied), then tail[0..nt). */
+ws_frame *ws_frame_text_spliced(const ws_part *head, size_t nh, ws_blob *mid, const ws_part *tail,
+				size_t nt);
 void ws_frame_ref(ws_frame *f);
 void ws_frame_unref(ws_frame *f);
+/* Bytes of f's header (2, 4 or 10): its payload starts there in data. */
+size_t ws_frame_header_len(const ws_frame *f);
 
 typedef struct ws_callbacks {
 	void (*on_message)(ws_conn *c, const char *msg, size_t len, void *ud);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/pool.h"
 #include "base/xalloc.h"
 #include "net/ws_internal.h"
 
@@ -83,9 +84,10 @@ uint8_t ws__utf8_step(uint8_t st, const unsigned char *s, size_t n)
 
 /* ---- server frames ---- */
 
-/* A frame of op with room for a len-byte payload, header written; the
+/* A frame of op whose payload is len bytes on the wire, header written,
+ * with room for own of them in data (the rest is a spliced blob); the
  * payload starts at *payload_out. */
-static ws_frame *frame_alloc(int op, size_t len, unsigned char **payload_out)
+static ws_frame *frame_alloc_own(int op, size_t len, size_t own, unsigned char **payload_out)
 {
 	size_t hl = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
 	if (len > UINT32_MAX - hl) {
@@ -94,9 +96,11 @@ static ws_frame *frame_alloc(int op, size_t len, unsigned char **payload_out)
 		log_error("websocket frame too large", "len=%zu", len);
 		abort();
 	}
-	ws_frame *f = xmalloc(sizeof *f + hl + len);
+	ws_frame *f = pool_alloc(sizeof *f + hl + own);
 	f->refs = 1;
 	f->len = (uint32_t)(hl + len);
+	f->cut = 0;
+	f->mid = NULL;
 	unsigned char *d = f->data;
 	d[0] = (unsigned char)(0x80 | (op & 0x0F));   /* FIN, no RSV */
 	if (hl == 2) {
@@ -112,6 +116,12 @@ static ws_frame *frame_alloc(int op, size_t len, unsigned char **payload_out)
 	}
 	*payload_out = d + hl;
 	return f;
+}
+
+/* A frame of op with room for a len-byte payload. */
+static ws_frame *frame_alloc(int op, size_t len, unsigned char **payload_out)
+{
+	return frame_alloc_own(op, len, len, payload_out);
 }
 
 ws_frame *ws__frame_new(int op, const void *payload, size_t len)
@@ -138,9 +148,72 @@ ws_frame *ws_frame_text_parts(const ws_part *parts, size_t n)
 	return f;
 }
 
+ws_frame *ws_frame_text_spliced(const ws_part *head, size_t nh, ws_blob *mid, const ws_part *tail,
+				size_t nt)
+{
+	size_t own = 0;
+	for (size_t i = 0; i < nh; i++)
+		own += head[i].len;
+	size_t cut_payload = own;
+	for (size_t i = 0; i < nt; i++)
+		own += tail[i].len;
+	unsigned char *d;
+	size_t ml = mid ? mid->len : 0;
+	ws_frame *f = frame_alloc_own(WS_OP_TEXT, own + ml, own, &d);
+	size_t hl = (size_t)(d - f->data);
+	for (size_t i = 0; i < nh; i++) {
+		if (head[i].len)
+			memcpy(d, head[i].p, head[i].len);
+		d += head[i].len;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		if (tail[i].len)
+			memcpy(d, tail[i].p, tail[i].len);
+		d += tail[i].len;
+	}
+	if (mid) {
+		ws_blob_ref(mid);
+		f->mid = mid;
+		f->cut = (uint32_t)(hl + cut_payload);
+	}
+	return f;
+}
+
+ws_blob *ws_blob_new(const void *p, size_t len)
+{
+	if (len > UINT32_MAX / 2) {
+		log_error("websocket blob too large", "len=%zu", len);
+		abort();
+	}
+	ws_blob *b = xmalloc(sizeof *b + len + 1);
+	b->refs = 1;
+	b->len = (uint32_t)len;
+	if (len)
+		memcpy(b->data, p, len);
+	b->data[len] = '\0';
+	return b;
+}
+
+void ws_blob_ref(ws_blob *b)
+{
+	b->refs++;
+}
+
+void ws_blob_unref(ws_blob *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
 ws_frame *ws_frame_text(const char *payload, size_t len)
 {
 	return ws__frame_new(WS_OP_TEXT, payload, len);
+}
+
+size_t ws_frame_header_len(const ws_frame *f)
+{
+	unsigned l7 = f->data[1] & 0x7F;
+	return l7 < 126 ? 2 : l7 == 126 ? 4 : 10;
 }
 
 void ws_frame_ref(ws_frame *f)
@@ -150,8 +223,10 @@ void ws_frame_ref(ws_frame *f)
 
 void ws_frame_unref(ws_frame *f)
 {
-	if (f && --f->refs == 0)
-		free(f);
+	if (f && --f->refs == 0) {
+		ws_blob_unref(f->mid);
+		pool_free(f);
+	}
 }
 
 int ws__close_code_valid(int code)

@@ -55,6 +55,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/pool.h"
 #include "base/xalloc.h"
 #include "rt/rt_url.h"
 #include "core/err.h"
@@ -218,20 +219,10 @@ void apps__list_remove(apps_list *l, apps_item *it)
 
 apps_item *apps__item_new(int kind)
 {
-	apps_item *it = xcalloc(1, sizeof *it);
-	it->kind = kind;
-	it->reason = "";
-	return it;
-}
-
-apps_item *apps__item_new_inline(int kind, size_t body_cap)
-{
-	apps_item *it = xmalloc(sizeof *it + body_cap);
+	apps_item *it = pool_alloc(sizeof *it);
 	memset(it, 0, sizeof *it);
 	it->kind = kind;
 	it->reason = "";
-	it->body = (char *)(it + 1);
-	it->body_inline = true;
 	return it;
 }
 
@@ -239,9 +230,29 @@ void apps__item_free(apps_item *it)
 {
 	if (!it)
 		return;
-	if (!it->body_inline)
-		free(it->body);
-	free(it);
+	free(it->body);
+	ws_frame_unref(it->frame);
+	pool_free(it);
+}
+
+const char *apps__item_body(apps_item *it, size_t *len)
+{
+	if (!it->body && it->frame) {
+		const ws_frame *f = it->frame;
+		size_t from = ws_frame_header_len(f) + it->env_head;
+		size_t ml = f->mid ? f->mid->len : 0;
+		size_t head = f->cut - from, tail = f->len - ml - f->cut - it->env_tail;
+		char *b = xmalloc(head + ml + tail + 1);
+		memcpy(b, f->data + from, head);
+		if (ml)
+			memcpy(b + head, f->mid->data, ml);
+		memcpy(b + head + ml, f->data + f->cut, tail);
+		b[head + ml + tail] = '\0';
+		it->body = b;
+		it->len = head + ml + tail;
+	}
+	*len = it->len;
+	return it->body ? it->body : "";
 }
 
 /* ---- the pending set ---- */

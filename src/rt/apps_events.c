@@ -352,23 +352,21 @@ json_t *apps__mention_event(json_t *msg)
 
 /* ---- envelopes and the queue ---- */
 
-/* An ITEM_EVENT holding the envelope built from s's pre-serialized
- * pieces: sized exactly, one allocation for the item and its body, one
- * copy of each piece. NULL when s has none. */
-static apps_item *envelope_of_sub(const apps_sub *s, const char *inner, size_t inner_len,
-				  const char *event_id, int64_t event_time, const char *type,
-				  const char *channel_id)
+#define PART(s) ((ws_part){s, sizeof s - 1})
+
+/* An ITEM_EVENT born as its first Socket Mode frame: the envelope around
+ * s's pre-serialized pieces around the shared inner event (*blob, made
+ * from inner/inner_len by the first app that needs it, then referenced
+ * by every frame, not copied). One small item and one frame per app and
+ * event. NULL when s has no pieces. */
+static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ws_blob **blob, const char *inner,
+				  size_t inner_len, const char *event_id, int64_t event_time,
+				  const char *type, const char *channel_id)
 {
-	if (!s->head)
-		return NULL;
-	static const char mid[] = ",\"type\":\"event_callback\",\"event_id\":\"";
-	static const char tim[] = "\",\"event_time\":";
-	size_t evl = strlen(event_id);
-	if (needs_escape(event_id))
+	if (!s->head || needs_escape(event_id))
 		return NULL;
 	const char *ty = type && !strpbrk(type, "\"\\") ? type : "event";
 	const char *cid = channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-";
-	size_t tyl = strlen(ty), cidl = strlen(cid);
 	char num[24];
 	int nl = 0;
 	unsigned long long t = event_time > 0 ? (unsigned long long)event_time : 0;
@@ -376,25 +374,31 @@ static apps_item *envelope_of_sub(const apps_sub *s, const char *inner, size_t i
 		num[sizeof num - 1 - nl++] = (char)('0' + t % 10);
 		t /= 10;
 	} while (t);
-	size_t n = s->head_len + inner_len + sizeof mid - 1 + evl + sizeof tim - 1 + (size_t)nl +
-		   s->auth_len + tyl + s->ctx_len + cidl + 2;
-	apps_item *it = apps__item_new_inline(ITEM_EVENT, n + 1);
-	char *w = it->body;
-#define PUT(p, l) (memcpy(w, p, l), w += (l))
-	PUT(s->head, s->head_len);
-	PUT(inner, inner_len);
-	PUT(mid, sizeof mid - 1);
-	PUT(event_id, evl);
-	PUT(tim, sizeof tim - 1);
-	PUT(num + sizeof num - nl, (size_t)nl);
-	PUT(s->auth, s->auth_len);
-	PUT(ty, tyl);
-	PUT(s->ctx, s->ctx_len);
-	PUT(cid, cidl);
-	PUT("\"}", 2);
-#undef PUT
-	*w = '\0';
-	it->len = n;
+	if (!*blob)
+		*blob = ws_blob_new(inner, inner_len);
+	apps_item *it = apps__item_new(ITEM_EVENT);
+	apps__uuid(a, it->envelope_id);
+	const ws_part head[] = {
+		PART(APPS_ENV_OPEN), {it->envelope_id, 36}, PART(APPS_ENV_PAYLOAD),
+		{s->head, s->head_len},
+	};
+	const ws_part tail[] = {
+		PART(",\"type\":\"event_callback\",\"event_id\":\""),
+		{event_id, strlen(event_id)},
+		PART("\",\"event_time\":"),
+		{num + sizeof num - nl, (size_t)nl},
+		{s->auth, s->auth_len},
+		{ty, strlen(ty)},
+		{s->ctx, s->ctx_len},
+		{cid, strlen(cid)},
+		PART("\"}"),
+		PART(APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}"),
+	};
+	it->frame = ws_frame_text_spliced(head, sizeof head / sizeof head[0], *blob, tail,
+					  sizeof tail / sizeof tail[0]);
+	it->env_head = (uint16_t)(sizeof APPS_ENV_OPEN - 1 + 36 + sizeof APPS_ENV_PAYLOAD - 1);
+	it->env_tail = (uint16_t)(sizeof APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}" - 1);
+	it->len = it->frame->len - ws_frame_header_len(it->frame) - it->env_head - it->env_tail;
 	return it;
 }
 
@@ -474,8 +478,9 @@ static bool reachable(apps *a, const app *ap, apps_app **out)
 	return ap->socket_mode || (ap->event_url && *ap->event_url);
 }
 
-static void deliver_one(apps *a, const apps_sub *s, const char *inner, size_t inner_len,
-			const char *type, const char *channel_id, int64_t now_s, const char *file_key)
+static void deliver_one(apps *a, const apps_sub *s, ws_blob **blob, const char *inner,
+			size_t inner_len, const char *type, const char *channel_id, int64_t now_s,
+			const char *file_key)
 {
 	apps_app *e;
 	if (!reachable(a, s->ap, &e))
@@ -489,7 +494,8 @@ static void deliver_one(apps *a, const apps_sub *s, const char *inner, size_t in
 	}
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
-	apps_item *it = envelope_of_sub(s, inner, inner_len, event_id, now_s, type, channel_id);
+	apps_item *it =
+		envelope_of_sub(a, s, blob, inner, inner_len, event_id, now_s, type, channel_id);
 	if (!it) {
 		it = apps__item_new(ITEM_EVENT);
 		it->body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id,
@@ -566,6 +572,7 @@ void apps_deliver(void *apps_ud, const bus_msg *m)
 		snprintf(file_key, sizeof file_key, "%s %s %s", type, fid ? fid : "", ets ? ets : "");
 		fk = file_key;
 	}
+	ws_blob *blob = NULL;   /* the inner event, shared by every app's envelope */
 	apps__busy(a);
 	for (size_t i = 0; i < o->n; i++) {
 		const apps_sub *s = &o->v[i];
@@ -573,16 +580,19 @@ void apps_deliver(void *apps_ud, const bus_msg *m)
 		if (s->ap->deleted)
 			continue;  /* deleted since the index was built */
 		if (apps__match(s, m, ch, ev, type, &mention))
-			deliver_one(a, s, inner, inner_len, type, channel_id, now_s, fk);
+			deliver_one(a, s, &blob, inner, inner_len, type, channel_id, now_s, fk);
 		if (mention) {
 			json_t *me = apps__mention_event(ev);
 			char *mj = json_dumps(me, JSON_COMPACT);
 			json_decref(me);
-			deliver_one(a, s, mj, strlen(mj), "app_mention", channel_id, now_s, NULL);
+			ws_blob *mb = NULL;
+			deliver_one(a, s, &mb, mj, strlen(mj), "app_mention", channel_id, now_s, NULL);
+			ws_blob_unref(mb);
 			free(mj);
 		}
 	}
 	apps__unbusy(a);
+	ws_blob_unref(blob);
 	free(own);
 	json_decref(ev);
 }

@@ -163,8 +163,9 @@ void apps__pump_http(apps *a, apps_app *e, const app *ap)
 			break;
 		}
 		e->http_in_flight++;
-		post_signed(a, ap, ap->event_url, "application/json", it, it->body, it->len,
-			    event_done_cb);
+		size_t blen;
+		const char *body = apps__item_body(it, &blen);
+		post_signed(a, ap, ap->event_url, "application/json", it, body, blen, event_done_cb);
 	}
 	if (e->delayed.n)
 		apps__kick(a, false);

@@ -35,6 +35,14 @@
 #define APPS_MAX_ACK_BYTES (64 * 1024)
 #define APPS_INDEX_MAX_AGE_MS 1000    /* catches app changes nobody announced */
 
+/* A Socket Mode events_api envelope, as text around its parts:
+ *   APPS_ENV_OPEN <envelope id> APPS_ENV_PAYLOAD <event_callback JSON>
+ *   APPS_ENV_EVENTS_END <retry_attempt> APPS_ENV_REASON <retry_reason> "}  */
+#define APPS_ENV_OPEN "{\"envelope_id\":\""
+#define APPS_ENV_PAYLOAD "\",\"payload\":"
+#define APPS_ENV_EVENTS_END ",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":"
+#define APPS_ENV_REASON ",\"retry_reason\":\""
+
 /* Event subscriptions (manifest bot_events) as bits. */
 enum {
 	SUB_MSG_CHANNELS = 1u << 0,
@@ -121,10 +129,17 @@ struct apps_item {
 	apps_item *prev, *next;
 	char envelope_id[40];      /* Socket Mode envelope id ("" until first sent) */
 	size_t pend_hash;          /* of envelope_id, while in a->pend_by_id */
-	bool body_inline;          /* body lives in the item's own allocation */
 	char event_id[ID_MAX];
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
+	/* Events built from an app's pieces are born as their first Socket
+	 * Mode frame (envelope_id set, retry_attempt 0), around the inner
+	 * event every app shares (frame->mid, spliced, not copied); they have
+	 * no body until one is asked for (apps__item_body, HTTP delivery):
+	 * the frame's payload less the envelope's first env_head and last
+	 * env_tail bytes. */
+	ws_frame *frame;
+	uint16_t env_head, env_tail;
 	int attempt;               /* deliveries tried before this one (= retry number) */
 	const char *reason;        /* static: "" or a retry reason */
 	int64_t due_ms;            /* pending: ack deadline; delayed: not before */
@@ -262,10 +277,9 @@ void apps__list_push_front(apps_list *l, apps_item *it, int on);
 void apps__list_insert_due(apps_list *l, apps_item *it, int on);
 void apps__list_remove(apps_list *l, apps_item *it);
 apps_item *apps__item_new(int kind);
-/* An item with room for a body of body_cap bytes in the same allocation
- * (it->body points there; one malloc and one free per event). */
-apps_item *apps__item_new_inline(int kind, size_t body_cap);
 void apps__item_free(apps_item *it);
+/* An event's event_callback JSON (built once from its pieces if need be). */
+const char *apps__item_body(apps_item *it, size_t *len);
 /* Moves what can leave now: socket first, else HTTP. */
 void apps__pump(apps *a, apps_app *e);
 /* Makes sure the tick runs (soon when immediate). */

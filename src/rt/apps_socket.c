@@ -158,28 +158,42 @@ static void pending_add(apps *a, apps_item *it, int64_t now)
 
 #define PART(s) ((ws_part){s, sizeof s - 1})
 
-/* Sends one events_api envelope; 0, or -1 if the socket refused it. The
- * frame is built straight from the pieces: the queued event_callback body
- * is copied once, into the frame. */
+/* Sends one events_api envelope; 0, or -1 if the socket refused it. An
+ * event born as a frame (apps_item.frame) goes as it is the first time;
+ * a retry is the same frame with its retry fields rewritten (same
+ * envelope_id, same shared inner event). Others are framed from the body. */
 static int send_event(apps *a, apps_conn *c, apps_item *it)
 {
 	if (!c->ws)
 		return -1;
-	if (!it->envelope_id[0])
-		apps__uuid(a, it->envelope_id);
 	char attempt = (char)('0' + (it->attempt % 10));
-	const ws_part parts[] = {
-		PART("{\"envelope_id\":\""),
-		{it->envelope_id, strlen(it->envelope_id)},
-		PART("\",\"payload\":"),
-		{it->body, it->len},
-		PART(",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":"),
-		{&attempt, 1},
-		PART(",\"retry_reason\":\""),
-		{it->reason, strlen(it->reason)},
-		PART("\"}"),
+	const ws_part end[] = {
+		PART(APPS_ENV_EVENTS_END), {&attempt, 1}, PART(APPS_ENV_REASON),
+		{it->reason, strlen(it->reason)}, PART("\"}"),
 	};
-	ws_frame *f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
+	ws_frame *f;
+	if (it->frame && it->attempt == 0) {
+		f = it->frame;
+		ws_frame_ref(f);
+	} else if (it->frame) {
+		const ws_frame *o = it->frame;
+		size_t hl = ws_frame_header_len(o), ml = o->mid ? o->mid->len : 0;
+		const ws_part head[] = {{(const char *)o->data + hl, o->cut - hl}};
+		const ws_part tail[] = {
+			{(const char *)o->data + o->cut, o->len - ml - o->cut - it->env_tail},
+			end[0], end[1], end[2], end[3], end[4],
+		};
+		f = ws_frame_text_spliced(head, 1, o->mid, tail, sizeof tail / sizeof tail[0]);
+	} else {
+		if (!it->envelope_id[0])
+			apps__uuid(a, it->envelope_id);
+		const ws_part parts[] = {
+			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id)},
+			PART(APPS_ENV_PAYLOAD), {it->body, it->len},
+			end[0], end[1], end[2], end[3], end[4],
+		};
+		f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
+	}
 	int rc = ws_send(c->ws, f);
 	ws_frame_unref(f);
 	return rc;
@@ -224,7 +238,9 @@ int apps__dispatch_socket(apps *a, apps_app *e, apps_item *it)
 	apps__uuid(a, it->envelope_id);
 	buf b = BUF_INIT;
 	buf_printf(&b, "{\"envelope_id\":\"%s\",\"payload\":", it->envelope_id);
-	buf_add(&b, it->body, it->len);
+	size_t blen;
+	const char *body = apps__item_body(it, &blen);
+	buf_add(&b, body, blen);
 	buf_printf(&b, ",\"type\":\"%s\",\"accepts_response_payload\":%s}", it->type,
 		   it->accepts_response ? "true" : "false");
 	for (apps_conn *c; (c = apps__conn_pick(e));) {
