@@ -19,7 +19,7 @@
  *        |  apps__pump: a live socket?            no socket, event_url set,
  *        v                                        not backed off:
  *   PENDING (a->pending by deadline,            HTTP (a->http, fetch_post
- *     a->pend_by_id by envelope id)               in flight, <= 4 per app)
+ *     a->pend_by_id: envelope id -> item)         in flight, <= 4 per app)
  *        |  ack -> delivered, freed                 |  2xx -> delivered, freed
  *        |  3 s -> retry_attempt+1, back to the     |  else -> DELAYED (e->delayed,
  *        |  front of QUEUE (after 3: failed)        |  by due time; 1 s, 1 min,
@@ -124,23 +124,10 @@ void apps__event_id(apps *a, char *out)
 	out[12] = '\0';
 }
 
-void apps__uuid(apps *a, char out[37])
+void apps__envelope_id(apps *a, apps_item *it)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char r[16];
-	uint64_t x = apps__rand(a), y = apps__rand(a);
-	memcpy(r, &x, 8);
-	memcpy(r + 8, &y, 8);
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-	int o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[r[i] >> 4];
-		out[o++] = hex[r[i] & 15];
-	}
-	out[o] = '\0';
+	uint64_t r1 = apps__rand(a), r2 = apps__rand(a);
+	apps__pend_id(&a->pend_by_id, it, r1, r2);
 }
 
 void apps__set_error(apps_app *e, const char *fmt, ...)
@@ -231,6 +218,7 @@ void apps__item_free(apps_item *it)
 	if (!it)
 		return;
 	free(it->body);
+	apps__pend_drop(it);
 	ws_frame_unref(it->frame);
 	pool_free(it);
 }
@@ -253,93 +241,6 @@ const char *apps__item_body(apps_item *it, size_t *len)
 	}
 	*len = it->len;
 	return it->body ? it->body : "";
-}
-
-/* ---- the pending set ---- */
-
-static size_t pend_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h ^ (h >> 29));
-}
-
-static void pend_insert(apps_pendset *s, apps_item *it)
-{
-	size_t mask = s->cap - 1;
-	for (size_t i = it->pend_hash & mask;; i = (i + 1) & mask) {
-		if (!s->slots[i]) {
-			s->slots[i] = it;
-			s->n++;
-			return;
-		}
-		if (s->slots[i]->pend_hash == it->pend_hash &&
-		    !strcmp(s->slots[i]->envelope_id, it->envelope_id)) {
-			s->slots[i] = it;
-			return;
-		}
-	}
-}
-
-void apps__pend_put(apps_pendset *s, apps_item *it)
-{
-	if ((s->n + 1) * 2 > s->cap) {
-		apps_pendset old = *s;
-		s->cap = old.cap ? old.cap * 2 : 64;
-		s->slots = xcalloc(s->cap, sizeof *s->slots);
-		s->n = 0;
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.slots[i])
-				pend_insert(s, old.slots[i]);
-		free(old.slots);
-	}
-	it->pend_hash = pend_hash(it->envelope_id);
-	pend_insert(s, it);
-}
-
-apps_item *apps__pend_get(const apps_pendset *s, const char *id)
-{
-	if (!s->cap)
-		return NULL;
-	size_t h = pend_hash(id), mask = s->cap - 1;
-	for (size_t i = h & mask; s->slots[i]; i = (i + 1) & mask)
-		if (s->slots[i]->pend_hash == h && !strcmp(s->slots[i]->envelope_id, id))
-			return s->slots[i];
-	return NULL;
-}
-
-void apps__pend_del(apps_pendset *s, apps_item *it)
-{
-	if (!s->cap)
-		return;
-	size_t mask = s->cap - 1, i = it->pend_hash & mask;
-	while (s->slots[i] && s->slots[i] != it)
-		i = (i + 1) & mask;
-	if (!s->slots[i])
-		return;
-	s->slots[i] = NULL;
-	s->n--;
-	/* Backward shift: move up every later item of the run whose home
-	 * slot is not between the hole and it, so lookups never stop early. */
-	for (size_t j = (i + 1) & mask; s->slots[j]; j = (j + 1) & mask) {
-		size_t home = s->slots[j]->pend_hash & mask;
-		bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-		if (stays)
-			continue;
-		s->slots[i] = s->slots[j];
-		s->slots[j] = NULL;
-		i = j;
-	}
-}
-
-void apps__pend_release(apps_pendset *s)
-{
-	free(s->slots);
-	s->slots = NULL;
-	s->cap = s->n = 0;
 }
 
 /* ---- entries ---- */
@@ -423,7 +324,6 @@ void apps__doom(apps *a, apps_item *it, int err)
 /* An unacked envelope's deadline passed. */
 static void pending_expired(apps *a, apps_item *it, apps_list *retry)
 {
-	apps__pend_del(&a->pend_by_id, it);
 	apps_app *e = it->owner;
 	if (it->kind == ITEM_DISPATCH) {
 		a->stats.dispatch_failures++;
@@ -686,7 +586,6 @@ void apps_drop_app(apps *a, const char *app_id)
 		if (it->owner != e)
 			continue;
 		apps__list_remove(&a->pending, it);
-		apps__pend_del(&a->pend_by_id, it);
 		if (it->kind == ITEM_DISPATCH) {
 			apps__doom(a, it, ERR_DISPATCH_FAILED);
 		} else {

@@ -377,7 +377,7 @@ static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ws_blob **blob, co
 	if (!*blob)
 		*blob = ws_blob_new(inner, inner_len);
 	apps_item *it = apps__item_new(ITEM_EVENT);
-	apps__uuid(a, it->envelope_id);
+	apps__envelope_id(a, it);
 	const ws_part head[] = {
 		PART(APPS_ENV_OPEN), {it->envelope_id, 36}, PART(APPS_ENV_PAYLOAD),
 		{s->head, s->head_len},

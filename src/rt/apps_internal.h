@@ -128,7 +128,8 @@ struct apps_item {
 	apps_app *owner;           /* NULL once detached (apps_free with HTTP in flight) */
 	apps_item *prev, *next;
 	char envelope_id[40];      /* Socket Mode envelope id ("" until first sent) */
-	size_t pend_hash;          /* of envelope_id, while in a->pend_by_id */
+	struct apps_pendset *pset; /* holds the slot named in envelope_id, or NULL */
+	uint32_t pend_slot;
 	char event_id[ID_MAX];
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
@@ -215,19 +216,28 @@ typedef struct apps_org {
 } apps_org;
 void apps__org_free(apps_org *o);
 
-/* Items awaiting an ack, by envelope id: an open-addressing table of the
- * items themselves, keyed by their own envelope_id (no key copies, no
- * tombstones: deletion shifts back), load at most 1/2. One insert and
- * one removal per envelope, so this is on the hot path (apps.c). */
+/* Envelope ids and the items they name (apps_pend.c). An id has the
+ * layout of a v4 UUID; its first 8 hex digits are the index of the item's
+ * slot here and the rest is random, so an ack finds its item by that
+ * index and one compare: no hashing and no table upkeep per envelope (a
+ * hash table of pending items cost a tenth of the server's CPU per
+ * envelope at 500,000 a second). A slot is held from the id's creation
+ * (apps__pend_id) until the item is freed (apps__item_free calls
+ * apps__pend_drop), so a retried envelope keeps its id; a freed slot is
+ * reused, and a stale id then fails the compare. */
 typedef struct apps_pendset {
-	apps_item **slots;
-	size_t cap, n;             /* cap: a power of two (0 = empty) */
+	apps_item **slots;         /* [0, top): an item, or NULL when free */
+	uint32_t *free;            /* stack of free slots below top */
+	uint32_t top, cap, nfree;
+	uint32_t n;                /* slots held */
 } apps_pendset;
-/* Adds it (replacing an item with the same id). */
-void apps__pend_put(apps_pendset *s, apps_item *it);
+/* Gives it a slot of s and an envelope id naming it (r1, r2: random). */
+void apps__pend_id(apps_pendset *s, apps_item *it, uint64_t r1, uint64_t r2);
+/* The item whose envelope id is id, or NULL (whatever list it is on). */
 apps_item *apps__pend_get(const apps_pendset *s, const char *id);
-/* Removes it (found by its own id's hash and address; no-op if absent). */
-void apps__pend_del(apps_pendset *s, apps_item *it);
+/* Frees it's slot, if it holds one. */
+void apps__pend_drop(apps_item *it);
+/* Frees the table; items still holding slots are detached first. */
 void apps__pend_release(apps_pendset *s);
 typedef struct apps_ticket {
 	char app_id[ID_MAX];
@@ -243,7 +253,7 @@ struct apps {
 	char *ws_base;             /* "ws://host:port" */
 	map entries;               /* app id -> apps_app* */
 	map tickets;               /* hex -> apps_ticket* */
-	apps_pendset pend_by_id;   /* envelope id -> apps_item* (ON_PENDING) */
+	apps_pendset pend_by_id;   /* envelope id -> apps_item* (any with an id) */
 	apps_list pending;         /* socket envelopes awaiting an ack, by deadline */
 	apps_list http;            /* HTTP requests in flight */
 	apps_list doomed;          /* dispatches to fail on the next tick */
@@ -297,8 +307,8 @@ void apps__json_str(struct buf *b, const char *s);
  * was most of a delivery's cost). Unique, not secret: an ack is only
  * accepted from the app the envelope went to. */
 uint64_t apps__rand(apps *a);
-/* A fresh lowercase UUID (v4) into out[37]. */
-void apps__uuid(apps *a, char out[37]);
+/* it's envelope id: a slot of a->pend_by_id and an id naming it. */
+void apps__envelope_id(apps *a, apps_item *it);
 /* "Ev" + 10 characters of [0-9A-Z] into out[ID_MAX]. */
 void apps__event_id(apps *a, char *out);
 static inline void apps__busy(apps *a) { a->busy++; }

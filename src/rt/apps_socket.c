@@ -153,7 +153,6 @@ static void pending_add(apps *a, apps_item *it, int64_t now)
 {
 	it->due_ms = now + APPS_ACK_MS;
 	apps__list_push(&a->pending, it, ON_PENDING);
-	apps__pend_put(&a->pend_by_id, it);
 }
 
 #define PART(s) ((ws_part){s, sizeof s - 1})
@@ -186,7 +185,7 @@ static int send_event(apps *a, apps_conn *c, apps_item *it)
 		f = ws_frame_text_spliced(head, 1, o->mid, tail, sizeof tail / sizeof tail[0]);
 	} else {
 		if (!it->envelope_id[0])
-			apps__uuid(a, it->envelope_id);
+			apps__envelope_id(a, it);
 		const ws_part parts[] = {
 			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id)},
 			PART(APPS_ENV_PAYLOAD), {it->body, it->len},
@@ -235,7 +234,7 @@ int apps__dispatch_socket(apps *a, apps_app *e, apps_item *it)
 {
 	apps__busy(a);
 	int rc = -1;
-	apps__uuid(a, it->envelope_id);
+	apps__envelope_id(a, it);
 	buf b = BUF_INIT;
 	buf_printf(&b, "{\"envelope_id\":\"%s\",\"payload\":", it->envelope_id);
 	size_t blen;
@@ -304,8 +303,7 @@ void apps__socket_message(apps *a, apps_conn *c, const char *msg, size_t len)
 	char idbuf[40];
 	const char *id = ack_id(msg, len, idbuf);
 	apps_item *it = id ? apps__pend_get(&a->pend_by_id, id) : NULL;
-	if (it && it->kind == ITEM_EVENT && it->owner == e) {
-		apps__pend_del(&a->pend_by_id, it);
+	if (it && it->on == ON_PENDING && it->kind == ITEM_EVENT && it->owner == e) {
 		apps__list_remove(&a->pending, it);
 		e->npending--;
 		e->delivered++;
@@ -318,13 +316,12 @@ void apps__socket_message(apps *a, apps_conn *c, const char *msg, size_t len)
 	json_t *root = json_loadb(msg, len, 0, &jerr);
 	id = json_string_value(json_object_get(root, "envelope_id"));
 	it = id ? apps__pend_get(&a->pend_by_id, id) : NULL;
-	if (!it || it->owner != e) {
+	if (!it || it->on != ON_PENDING || it->owner != e) {
 		log_debug("app socket message ignored", "app=%s bytes=%zu known=%d", e->id, len,
 			  it != NULL);
 		json_decref(root);
 		return;
 	}
-	apps__pend_del(&a->pend_by_id, it);
 	apps__list_remove(&a->pending, it);
 	if (it->kind == ITEM_DISPATCH) {
 		json_t *payload = json_object_get(root, "payload");

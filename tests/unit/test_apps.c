@@ -1081,54 +1081,61 @@ static void test_http_in_flight_and_backoff(void **state)
 	assert_int_equal(entry(f, other)->delivered, 12);
 }
 
-/* The pending-ack table: random inserts and removals (removal shifts
- * later items back, so lookups must never stop early) checked against a
- * plain array of flags; collisions come from the table's load (<= 1/2). */
+/* Envelope ids name their slot: random holds and drops checked against
+ * a plain array; ids are UUID-shaped and never repeat; a dropped item's
+ * id (its slot since reused) finds nothing; release detaches the rest. */
 static void test_pendset(void **state)
 {
 	(void)state;
 	enum { N = 3000 };
 	apps_pendset s = {0};
 	apps_item *items = calloc(N, sizeof *items);
+	char (*old)[40] = calloc(N, sizeof *old);   /* each item's previous id */
 	bool in[N] = {0};
 	unsigned seed = 12345;
-	for (int i = 0; i < N; i++)
-		snprintf(items[i].envelope_id, sizeof items[i].envelope_id, "%08x-%d", i * 2654435761u, i);
+	uint64_t r = 99;
 	for (int round = 0; round < 20 * N; round++) {
 		seed = seed * 1103515245u + 12345u;
 		int k = (int)((seed >> 8) % N);
 		if (in[k]) {
 			assert_ptr_equal(apps__pend_get(&s, items[k].envelope_id), &items[k]);
-			apps__pend_del(&s, &items[k]);
+			memcpy(old[k], items[k].envelope_id, sizeof old[k]);
+			apps__pend_drop(&items[k]);
+			assert_null(items[k].pset);
 			in[k] = false;
 		} else {
-			apps__pend_put(&s, &items[k]);
+			r = r * 6364136223846793005ull + 1442695040888963407ull;
+			apps__pend_id(&s, &items[k], r, r >> 17 ^ r << 9);
+			const char *id = items[k].envelope_id;
+			assert_int_equal(strlen(id), 36);
+			assert_true(id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-');
+			assert_true(id[14] == '4' && strchr("89ab", id[19]));
+			assert_string_not_equal(id, old[k]);
 			in[k] = true;
 		}
 		if (round % 997 == 0) {
-			size_t n = 0;
+			uint32_t n = 0;
 			for (int j = 0; j < N; j++) {
-				apps_item *found = apps__pend_get(&s, items[j].envelope_id);
-				assert_ptr_equal(found, in[j] ? &items[j] : NULL);
+				if (in[j])
+					assert_ptr_equal(apps__pend_get(&s, items[j].envelope_id), &items[j]);
+				if (old[j][0])
+					assert_null(apps__pend_get(&s, old[j]));
 				n += in[j];
 			}
 			assert_int_equal(s.n, n);
-			assert_true(s.n * 2 <= s.cap);
+			assert_true(s.top <= N);   /* slots are reused */
 		}
 	}
 	assert_null(apps__pend_get(&s, "not-there"));
-	/* The same id again replaces (a resent envelope keeps its id). */
-	apps_item twin = items[0];
-	if (!in[0])
-		apps__pend_put(&s, &items[0]);
-	size_t before = s.n;
-	apps__pend_put(&s, &twin);
-	assert_int_equal(s.n, before);
-	assert_ptr_equal(apps__pend_get(&s, items[0].envelope_id), &twin);
-	apps__pend_del(&s, &items[0]);   /* not in the table: no-op */
-	assert_int_equal(s.n, before);
+	assert_null(apps__pend_get(&s, "ffffffff-0000-4000-8000-000000000000"));
+	assert_null(apps__pend_get(&s, ""));
 	apps__pend_release(&s);
-	assert_null(apps__pend_get(&s, twin.envelope_id));
+	for (int j = 0; j < N; j++) {
+		assert_null(items[j].pset);
+		apps__pend_drop(&items[j]);   /* detached: a no-op */
+	}
+	assert_null(apps__pend_get(&s, items[0].envelope_id));
+	free(old);
 	free(items);
 }
 
