@@ -173,6 +173,10 @@ user *core_user_new(const char *id, const char *org_id)
 	return u;
 }
 
+/* Source of channel.members_gen values (loop thread only, like the rest
+ * of the hot state). */
+static uint64_t members_epoch;
+
 channel *core_channel_new(const char *id, const char *org_id, chan_kind kind)
 {
 	channel *c = xcalloc(1, sizeof *c);
@@ -180,6 +184,7 @@ channel *core_channel_new(const char *id, const char *org_id, chan_kind kind)
 	ID_SET(c->org_id, org_id);
 	c->kind = kind;
 	map_init(&c->members);
+	c->members_gen = ++members_epoch;
 	return c;
 }
 
@@ -598,12 +603,14 @@ chan_member *core_member_add(channel *c, const char *user_id, int64_t joined)
 	 * hides it. Other kinds ignore the flag. */
 	m->open = true;
 	map_put(&c->members, m->user_id, m);
+	c->members_gen = ++members_epoch;
 	return m;
 }
 
 void core_member_remove(channel *c, const char *user_id)
 {
 	free(map_del(&c->members, user_id));
+	c->members_gen = ++members_epoch;
 }
 
 size_t core_member_count(const channel *c)

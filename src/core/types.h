@@ -75,6 +75,10 @@ typedef struct channel {
 	char im_user[ID_MAX];  /* IM: the other user; for the pair lookup see core_state */
 	int64_t updated;       /* unix ms */
 	map members;           /* user id -> chan_member* */
+	/* Changes whenever members does (core_member_add/remove), to values
+	 * never used by any channel before: a cache of something derived from
+	 * the members (rt's recipient lists) is valid while it matches. */
+	uint64_t members_gen;
 } channel;
 
 typedef struct usergroup {

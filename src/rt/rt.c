@@ -77,6 +77,7 @@ rt_user *rt__user_get(rt *r, const char *id)
 		ID_SET(ue->id, id);
 		ue->u = core_user_get(r->state, id);
 		map_put(&r->users, ue->id, ue);
+		r->users_gen++;
 	}
 	return ue;
 }
@@ -86,6 +87,7 @@ void rt__user_maybe_free(rt *r, rt_user *ue)
 	if (ue->nsessions || ue->nsubscribers)
 		return;
 	map_del(&r->users, ue->id);
+	r->users_gen++;
 	free(ue->subscribers);
 	free(ue);
 }
@@ -367,6 +369,7 @@ rt *rt_new(uv_loop_t *loop, core_state *state, ws_ctx *ws, const char *base_url)
 	r->bus = bus_local_new(rt_deliver, r);
 	map_init(&r->tickets);
 	map_init(&r->users);
+	map_init(&r->recips);
 	map_init(&r->orgs);
 	if (loop) {
 		r->purge_timer = xcalloc(1, sizeof *r->purge_timer);
@@ -433,6 +436,7 @@ void rt_free(rt *r)
 		uv_timer_stop(r->idle_timer);
 		uv_close((uv_handle_t *)r->idle_timer, timer_free_cb);
 	}
+	rt__recips_release(r);
 	map_release(&r->tickets);
 	map_release(&r->users);
 	map_release(&r->orgs);

@@ -101,6 +101,12 @@ struct rt {
 	int64_t idle_us;                     /* auto away after this long idle; 0 = never */
 	uv_timer_t *idle_timer;              /* sweeps for idle users; own allocation */
 	rt_stats stats;
+	/* Recipient lists of big channels (rt_deliver.c): channel id ->
+	 * rt_recips*, valid while the channel's members_gen and users_gen
+	 * are what they were built from. users_gen changes whenever an
+	 * rt_user is created or freed, so no list ever holds a freed one. */
+	map recips;
+	uint64_t users_gen;
 	/* Delivery scratch, grown to the number of sessions, reused. */
 	rt_session **scratch;
 	uint8_t *scratch_mentioned;
@@ -116,6 +122,10 @@ static inline bool rt__online(const rt_user *ue)
 {
 	return ue->nsessions > 0 && !ue->idle && !(ue->u && ue->u->manual_away);
 }
+
+/* ---- rt_deliver.c ---- */
+/* Frees the recipient lists (rt_free). */
+void rt__recips_release(rt *r);
 
 /* ---- rt.c ---- */
 /* Enter / leave an operation that walks session lists or sends. */
