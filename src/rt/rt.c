@@ -139,6 +139,7 @@ static void session_index(rt *r, rt_session *s)
 	o->nsessions++;
 
 	s->indexed = true;
+	r->users_gen++;   /* recipient lists (rt_deliver.c) */
 	r->stats.sessions++;
 }
 
@@ -167,6 +168,7 @@ static void session_unindex(rt *r, rt_session *s)
 	}
 	s->org = NULL;
 	s->indexed = false;
+	r->users_gen++;
 	r->stats.sessions--;
 }
 

@@ -144,7 +144,18 @@ typedef struct rt_recips {
 	rt_user **users;           /* members with an rt_user, at build time */
 } rt_recips;
 
-static rt_recips *recips_of(rt *r, const channel *ch)
+static void recips_add(rt_recips *rc, rt_user *ue)
+{
+	if (rc->n == rc->cap) {
+		rc->cap = rc->cap ? rc->cap * 2 : 64;
+		rc->users = xrealloc(rc->users, rc->cap * sizeof *rc->users);
+	}
+	rc->users[rc->n++] = ue;
+}
+
+/* ch's list, rebuilt if stale from the cheaper side: its members, or the
+ * org's sessions when fewer are connected than ch has members. */
+static rt_recips *recips_of(rt *r, const channel *ch, const rt_org *o)
 {
 	rt_recips *rc = map_get(&r->recips, ch->id);
 	if (rc && rc->ch == ch && rc->members_gen == ch->members_gen && rc->users_gen == r->users_gen)
@@ -157,17 +168,23 @@ static rt_recips *recips_of(rt *r, const channel *ch)
 	rc->members_gen = ch->members_gen;
 	rc->users_gen = r->users_gen;
 	rc->n = 0;
+	if (o->nsessions < core_member_count(ch)) {
+		uint64_t gen = ++r->gen;
+		for (rt_session *s = o->sessions; s; s = s->org_next) {
+			rt_user *ue = s->ue;
+			if (ue->list_gen != gen && map_get(&ch->members, ue->id)) {
+				ue->list_gen = gen;
+				recips_add(rc, ue);
+			}
+		}
+		return rc;
+	}
 	size_t it = 0;
 	const char *uid;
 	while (map_next(&ch->members, &it, &uid, NULL)) {
 		rt_user *ue = map_get(&r->users, uid);
-		if (!ue)
-			continue;
-		if (rc->n == rc->cap) {
-			rc->cap = rc->cap ? rc->cap * 2 : 64;
-			rc->users = xrealloc(rc->users, rc->cap * sizeof *rc->users);
-		}
-		rc->users[rc->n++] = ue;
+		if (ue)
+			recips_add(rc, ue);
 	}
 	return rc;
 }
@@ -192,21 +209,21 @@ static void walk_channel(walk *w)
 	rt_org *o = map_get(&r->orgs, ch->org_id);
 	if (!o)
 		return;  /* nobody of the org is connected */
+	if (core_member_count(ch) >= RECIPS_MIN_MEMBERS) {
+		const rt_recips *rc = recips_of(r, ch, o);
+		for (size_t i = 0; i < rc->n; i++) {
+			rt_user *ue = rc->users[i];
+			if (ue->nsessions && rules_can_see(ue->u, ch))
+				add_user(w, ue);
+		}
+		return;
+	}
 	if (o->nsessions < core_member_count(ch)) {
 		/* Few online: look each session's user up in the member map. */
 		for (rt_session *s = o->sessions; s; s = s->org_next) {
 			rt_user *ue = s->ue;
 			if (map_get(&ch->members, ue->id) && rules_can_see(ue->u, ch))
 				add_session(w, s, mentioned_for(w, ue));
-		}
-		return;
-	}
-	if (core_member_count(ch) >= RECIPS_MIN_MEMBERS) {
-		const rt_recips *rc = recips_of(r, ch);
-		for (size_t i = 0; i < rc->n; i++) {
-			rt_user *ue = rc->users[i];
-			if (ue->nsessions && rules_can_see(ue->u, ch))
-				add_user(w, ue);
 		}
 		return;
 	}

@@ -78,6 +78,7 @@ struct rt_user {
 	int64_t last_activity_us;            /* latest client message, API call or connect */
 	uint64_t mention_gen;                /* == rt.gen: targeted by this delivery */
 	uint64_t sub_gen;                    /* == rt.gen: already in this presence_sub */
+	uint64_t list_gen;                   /* == rt.gen: already in this recipient list */
 };
 
 struct rt_org {
@@ -104,7 +105,8 @@ struct rt {
 	/* Recipient lists of big channels (rt_deliver.c): channel id ->
 	 * rt_recips*, valid while the channel's members_gen and users_gen
 	 * are what they were built from. users_gen changes whenever an
-	 * rt_user is created or freed, so no list ever holds a freed one. */
+	 * rt_user is created or freed (so no list ever holds a freed one)
+	 * and whenever a session is indexed or unindexed. */
 	map recips;
 	uint64_t users_gen;
 	/* Delivery scratch, grown to the number of sessions, reused. */
