@@ -21,6 +21,11 @@
  *                  once and reads the message from the payload's event.
  *                  --rate R paces the posts at R per second (the window
  *                  still bounds what is in flight).
+ *                  --busy-poll: the loop never sleeps while messages
+ *                  flow (client_cpu then reads ~1.0 whatever the work). On
+ *                  loopback a write to a sleeping reader makes the writer,
+ *                  the server under test, pay for waking it up, which
+ *                  receivers on other machines would pay themselves.
  *   --mode pairs   (Canal) --clients C in C/2 two-person channels (line k
  *                  of --channels is the channel of clients 2k and 2k+1).
  *                  Every client posts as itself for --duration seconds,
@@ -182,6 +187,7 @@ static struct {
 	int src_addrs;                  /* -1: auto */
 	int pad;
 	bool socket_mode;               /* receivers are Socket Mode apps (xapp- tokens) */
+	bool busy_poll;                 /* never sleep in epoll_wait while messages flow */
 	double rate;                    /* fanout: posts per second, 0 = as the window allows */
 } opt = {
 	.proto = P_WS, .mode = M_FANOUT, .channel = NULL, .clients = 1000,
@@ -1900,6 +1906,7 @@ int main(int argc, char **argv)
 		{"src-addrs", required_argument, NULL, 'a'},
 		{"pad", required_argument, NULL, 'x'},
 		{"socket-mode", no_argument, NULL, 'M'},
+		{"busy-poll", no_argument, NULL, 'B'},
 		{"rate", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, '?'},
 		{NULL, 0, NULL, 0},
@@ -1946,6 +1953,7 @@ int main(int argc, char **argv)
 		case 'a': NUM(opt.src_addrs, 0, 250, STRTOL); break;
 		case 'x': NUM(opt.pad, 0, 300, STRTOL); break;
 		case 'M': opt.socket_mode = true; break;
+		case 'B': opt.busy_poll = true; break;
 		case 'r': NUM(opt.rate, 1, 1e7, strtod); break;
 		default: die_usage(NULL);
 		}
@@ -2057,7 +2065,11 @@ int main(int argc, char **argv)
 	static struct epoll_event evs[4096];
 	phase = PH_SETUP;
 	while (phase != PH_DONE) {
-		int n = epoll_wait(ep, evs, 4096, 2);
+		/* --busy-poll: on loopback, every write to a sleeping reader
+		 * makes the writer (the server under test) pay for waking it, a
+		 * cost that receivers on other machines would pay themselves. */
+		bool spin = opt.busy_poll && (phase == PH_RUN || phase == PH_DRAIN);
+		int n = epoll_wait(ep, evs, 4096, spin ? 0 : 2);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++)
