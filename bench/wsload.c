@@ -1992,8 +1992,8 @@ int main(int argc, char **argv)
 	}
 	if (opt.mode == M_IDLE && !opt.server_pid)
 		die_usage("idle needs --server-pid (its RSS is what is measured)");
-	if (!opt.http_conns)
-		opt.http_conns = opt.mode == M_FANOUT ? opt.window : opt.clients;
+	if (!opt.http_conns)   /* idle posts nothing: no post connections to count */
+		opt.http_conns = opt.mode == M_FANOUT ? opt.window : opt.mode == M_PAIRS ? opt.clients : 0;
 	if (!opt.max_pending)
 		opt.max_pending = opt.proto == P_IRC ? 8 : 128;   /* ngircd listens with backlog 10 */
 	if (opt.src_addrs < 0)
