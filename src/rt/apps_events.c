@@ -354,28 +354,53 @@ json_t *apps__mention_event(json_t *msg)
 
 #define PART(s) ((ws_part){s, sizeof s - 1})
 
-/* An ITEM_EVENT born as its first Socket Mode frame: the envelope around
- * s's pre-serialized pieces around the shared inner event (*blob, made
- * from inner/inner_len by the first app that needs it, then referenced
- * by every frame, not copied). One small item and one frame per app and
- * event. NULL when s has no pieces. */
-static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ws_blob **blob, const char *inner,
-				  size_t inner_len, const char *event_id, int64_t event_time,
-				  const char *type, const char *channel_id)
+/* What the envelopes of one event have in common, worked out once for
+ * all the apps that get it. */
+typedef struct ev_common {
+	const char *inner;         /* the inner event (JSON) */
+	size_t inner_len;
+	ws_blob *blob;             /* inner as a blob, made on first use */
+	const char *type, *channel_id;   /* as given (apps__envelope) */
+	const char *ty, *cid;      /* as put in event_context */
+	size_t tyl, cidl;
+	int64_t now_s;
+	char num[24];              /* now_s in decimal: num + sizeof num - nl */
+	int nl;
+	const char *file_key;      /* file events: see apps_app.last_file_event */
+} ev_common;
+
+static void ev_common_init(ev_common *x, const char *inner, size_t inner_len, const char *type,
+			   const char *channel_id, int64_t now_s, const char *file_key)
 {
-	if (!s->head || needs_escape(event_id))
-		return NULL;
-	const char *ty = type && !strpbrk(type, "\"\\") ? type : "event";
-	const char *cid = channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-";
-	char num[24];
-	int nl = 0;
-	unsigned long long t = event_time > 0 ? (unsigned long long)event_time : 0;
+	memset(x, 0, sizeof *x);
+	x->inner = inner;
+	x->inner_len = inner_len;
+	x->type = type;
+	x->channel_id = channel_id;
+	x->ty = type && !strpbrk(type, "\"\\") ? type : "event";
+	x->cid = channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-";
+	x->tyl = strlen(x->ty);
+	x->cidl = strlen(x->cid);
+	x->now_s = now_s;
+	unsigned long long t = now_s > 0 ? (unsigned long long)now_s : 0;
 	do {
-		num[sizeof num - 1 - nl++] = (char)('0' + t % 10);
+		x->num[sizeof x->num - 1 - x->nl++] = (char)('0' + t % 10);
 		t /= 10;
 	} while (t);
-	if (!*blob)
-		*blob = ws_blob_new(inner, inner_len);
+	x->file_key = file_key;
+}
+
+/* An ITEM_EVENT born as its first Socket Mode frame: the envelope around
+ * s's pre-serialized pieces around the shared inner event (x->blob, then
+ * referenced by every frame, not copied). One small item and one frame
+ * per app and event. NULL when s has no pieces. */
+static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ev_common *x, const char *event_id,
+				  size_t event_id_len)
+{
+	if (!s->head)
+		return NULL;
+	if (!x->blob)
+		x->blob = ws_blob_new(x->inner, x->inner_len);
 	apps_item *it = apps__item_new(ITEM_EVENT);
 	apps__envelope_id(a, it);
 	const ws_part head[] = {
@@ -384,17 +409,17 @@ static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ws_blob **blob, co
 	};
 	const ws_part tail[] = {
 		PART(",\"type\":\"event_callback\",\"event_id\":\""),
-		{event_id, strlen(event_id)},
+		{event_id, event_id_len},
 		PART("\",\"event_time\":"),
-		{num + sizeof num - nl, (size_t)nl},
+		{x->num + sizeof x->num - x->nl, (size_t)x->nl},
 		{s->auth, s->auth_len},
-		{ty, strlen(ty)},
+		{x->ty, x->tyl},
 		{s->ctx, s->ctx_len},
-		{cid, strlen(cid)},
+		{x->cid, x->cidl},
 		PART("\"}"),
 		PART(APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}"),
 	};
-	it->frame = ws_frame_text_spliced(head, sizeof head / sizeof head[0], *blob, tail,
+	it->frame = ws_frame_text_spliced(head, sizeof head / sizeof head[0], x->blob, tail,
 					  sizeof tail / sizeof tail[0]);
 	it->env_head = (uint16_t)(sizeof APPS_ENV_OPEN - 1 + 36 + sizeof APPS_ENV_PAYLOAD - 1);
 	it->env_tail = (uint16_t)(sizeof APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}" - 1);
@@ -467,39 +492,39 @@ void apps__enqueue(apps *a, apps_app *e, apps_item *it, const char *event_id)
 	a->stats.events_queued++;
 }
 
-/* Worth queuing for ap: it has a way to receive events (a socket now or
- * before, Socket Mode, or a request URL). */
-static bool reachable(apps *a, const app *ap, apps_app **out)
+/* Worth queuing for s's app: it has a way to receive events (a socket now
+ * or before, Socket Mode, or a request URL). *out: its entry, if any (kept
+ * in s: entries live until apps_free). */
+static bool reachable(apps *a, apps_sub *s, apps_app **out)
 {
-	apps_app *e = map_get(&a->entries, ap->id);
+	if (!s->e)
+		s->e = map_get(&a->entries, s->ap->id);
+	apps_app *e = s->e;
 	*out = e;
 	if (e && (e->nconns || e->ever_connected))
 		return true;
-	return ap->socket_mode || (ap->event_url && *ap->event_url);
+	return s->ap->socket_mode || (s->ap->event_url && *s->ap->event_url);
 }
 
-static void deliver_one(apps *a, const apps_sub *s, ws_blob **blob, const char *inner,
-			size_t inner_len, const char *type, const char *channel_id, int64_t now_s,
-			const char *file_key)
+static void deliver_one(apps *a, apps_sub *s, ev_common *x)
 {
 	apps_app *e;
-	if (!reachable(a, s->ap, &e))
+	if (!reachable(a, s, &e))
 		return;
 	if (!e)
-		e = apps__entry(a, s->ap->id, s->ap->org_id);
-	if (file_key) {
-		if (!strcmp(e->last_file_event, file_key))
+		e = s->e = apps__entry(a, s->ap->id, s->ap->org_id);
+	if (x->file_key) {
+		if (!strcmp(e->last_file_event, x->file_key))
 			return;   /* already queued from another conversation */
-		snprintf(e->last_file_event, sizeof e->last_file_event, "%s", file_key);
+		snprintf(e->last_file_event, sizeof e->last_file_event, "%s", x->file_key);
 	}
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
-	apps_item *it =
-		envelope_of_sub(a, s, blob, inner, inner_len, event_id, now_s, type, channel_id);
+	apps_item *it = envelope_of_sub(a, s, x, event_id, strlen(event_id));
 	if (!it) {
 		it = apps__item_new(ITEM_EVENT);
-		it->body = apps__envelope(s->ap, inner, inner_len, event_id, now_s, type, channel_id,
-					  &it->len);
+		it->body = apps__envelope(s->ap, x->inner, x->inner_len, event_id, x->now_s, x->type,
+					  x->channel_id, &it->len);
 	}
 	apps__enqueue(a, e, it, event_id);
 	apps__pump(a, e);
@@ -572,27 +597,29 @@ void apps_deliver(void *apps_ud, const bus_msg *m)
 		snprintf(file_key, sizeof file_key, "%s %s %s", type, fid ? fid : "", ets ? ets : "");
 		fk = file_key;
 	}
-	ws_blob *blob = NULL;   /* the inner event, shared by every app's envelope */
+	ev_common x;
+	ev_common_init(&x, inner, inner_len, type, channel_id, now_s, fk);
 	apps__busy(a);
 	for (size_t i = 0; i < o->n; i++) {
-		const apps_sub *s = &o->v[i];
+		apps_sub *s = &o->v[i];
 		bool mention = false;
 		if (s->ap->deleted)
 			continue;  /* deleted since the index was built */
 		if (apps__match(s, m, ch, ev, type, &mention))
-			deliver_one(a, s, &blob, inner, inner_len, type, channel_id, now_s, fk);
+			deliver_one(a, s, &x);
 		if (mention) {
 			json_t *me = apps__mention_event(ev);
 			char *mj = json_dumps(me, JSON_COMPACT);
 			json_decref(me);
-			ws_blob *mb = NULL;
-			deliver_one(a, s, &mb, mj, strlen(mj), "app_mention", channel_id, now_s, NULL);
-			ws_blob_unref(mb);
+			ev_common mx;
+			ev_common_init(&mx, mj, strlen(mj), "app_mention", channel_id, now_s, NULL);
+			deliver_one(a, s, &mx);
+			ws_blob_unref(mx.blob);
 			free(mj);
 		}
 	}
 	apps__unbusy(a);
-	ws_blob_unref(blob);
+	ws_blob_unref(x.blob);
 	free(own);
 	json_decref(ev);
 }

@@ -207,6 +207,7 @@ typedef struct apps_sub {
 	 *   ctx   -<team>-<app>- */
 	char *head, *auth, *ctx;
 	size_t head_len, auth_len, ctx_len;
+	apps_app *e;               /* the app's entry, once looked up (lives until apps_free) */
 } apps_sub;
 
 typedef struct apps_org {
