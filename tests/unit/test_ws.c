@@ -1154,6 +1154,56 @@ static void test_shared_frame(void **st)
 	tsrv_finish(t);
 }
 
+/* Frames around a spliced blob (ws_frame_text_spliced) leave as their
+ * bytes in order, mixed with plain frames, also when the socket takes a
+ * batch only in part (a small receive window: the rest goes by uv_write
+ * from the middle of a frame); the blob is released once all are out. */
+static void test_spliced_frames(void **st)
+{
+	enum { M = 2400, BLOB = 5000 };   /* ~8 MB: more than the kernel takes at once */
+	ws_cfg cfg = {0};
+	cfg.max_output_bytes = 32 << 20;
+	tsrv *t = tsrv_start(cfg);
+	client a = cl_open_with(t, 4096, "", 0);
+	char *big = xmalloc(BLOB);
+	for (int i = 0; i < BLOB; i++)
+		big[i] = (char)('a' + i % 26);
+	ws_blob *blob = ws_blob_new(big, BLOB);
+	for (int k = 0; k < M; k++) {
+		char h[32], tl[32];
+		int hn = snprintf(h, sizeof h, "head %d|", k), tn = snprintf(tl, sizeof tl, "|tail %d", k);
+		ws_frame *f;
+		if (k % 3 == 2) {
+			f = ws_frame_text(h, (size_t)hn);   /* a plain one between */
+		} else {
+			const ws_part head[] = {{h, (size_t)hn}}, tail[] = {{tl, (size_t)tn}, {"", 0}};
+			f = ws_frame_text_spliced(head, 1, blob, tail, 2);
+			assert_int_equal(f->len, 4 + hn + BLOB + tn);
+		}
+		assert_int_equal(ws_send(a.rec->c, f), 0);
+		ws_frame_unref(f);
+	}
+	assert_int_equal(blob->refs, 1 + (M - M / 3));
+	uv_run(&t->loop, UV_RUN_NOWAIT);
+	assert_true(ws_conn_pending_bytes(a.rec->c) > 0);   /* taken only in part */
+	for (int k = 0; k < M; k++) {
+		char want[BLOB + 64];
+		int n = snprintf(want, sizeof want, "head %d|", k);
+		if (k % 3 != 2) {
+			memcpy(want + n, big, BLOB);
+			n += BLOB;
+			n += snprintf(want + n, sizeof want - (size_t)n, "|tail %d", k);
+		}
+		expect_frame(t, &a, 0x81, want, (size_t)n);
+	}
+	DRIVE_UNTIL(t, ws_conn_pending_bytes(a.rec->c) == 0);
+	assert_int_equal(blob->refs, 1);
+	ws_blob_unref(blob);
+	free(big);
+	cl_close(&a);
+	tsrv_finish(t);
+}
+
 /* ws_ctx_set_hold: a flush to many sockets waits for the writes that were
  * in flight when it was due, then leaves with their events in the same
  * write; with nothing in flight it leaves at once; and a write that never
@@ -1413,6 +1463,7 @@ int main(void)
 		cmocka_unit_test(test_close_handshakes),
 		cmocka_unit_test(test_output_limit),
 		cmocka_unit_test(test_shared_frame),
+		cmocka_unit_test(test_spliced_frames),
 		cmocka_unit_test(test_fanout_hold),
 		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_keepalive_chatty),
