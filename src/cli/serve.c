@@ -27,7 +27,6 @@
 #include "api/api_reminders.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/pool.h"
 #include "base/xalloc.h"
 #include "cli/admin_cli.h"
 #include "cli/config.h"
@@ -422,6 +421,5 @@ out:
 	free(s->web_root);
 	free(s->files_dir);
 	config_release(&s->cfg);
-	pool_trim();   /* the loop thread's spare frames and envelopes */
 	return rc;
 }

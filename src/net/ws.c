@@ -91,7 +91,6 @@
 #include <strings.h>
 
 #include "base/log.h"
-#include "base/pool.h"
 #include "base/xalloc.h"
 #include "net/ws_internal.h"
 
@@ -1074,8 +1073,7 @@ ws_conn *ws_accept(ws_ctx *x, http_req *req, const ws_callbacks *cb, void *ud)
 	static const char fmt[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 				  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n";
 	size_t hl = sizeof fmt - 3 + 28;
-	ws_frame *h = pool_alloc(sizeof *h + hl + 1);   /* freed by ws_frame_unref */
-	memset(h, 0, sizeof *h);
+	ws_frame *h = xcalloc(1, sizeof *h + hl + 1);
 	h->refs = 1;
 	h->len = (uint32_t)hl;
 	snprintf((char *)h->data, hl + 1, fmt, accept);

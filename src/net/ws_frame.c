@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "base/pool.h"
 #include "base/xalloc.h"
 #include "net/ws_internal.h"
 
@@ -96,7 +95,7 @@ static ws_frame *frame_alloc_own(int op, size_t len, size_t own, unsigned char *
 		log_error("websocket frame too large", "len=%zu", len);
 		abort();
 	}
-	ws_frame *f = pool_alloc(sizeof *f + hl + own);
+	ws_frame *f = xmalloc(sizeof *f + hl + own);
 	f->refs = 1;
 	f->len = (uint32_t)(hl + len);
 	f->cut = 0;
@@ -225,7 +224,7 @@ void ws_frame_unref(ws_frame *f)
 {
 	if (f && --f->refs == 0) {
 		ws_blob_unref(f->mid);
-		pool_free(f);
+		free(f);
 	}
 }
 

@@ -55,7 +55,6 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "base/pool.h"
 #include "base/xalloc.h"
 #include "rt/rt_url.h"
 #include "core/err.h"
@@ -206,8 +205,7 @@ void apps__list_remove(apps_list *l, apps_item *it)
 
 apps_item *apps__item_new(int kind)
 {
-	apps_item *it = pool_alloc(sizeof *it);
-	memset(it, 0, sizeof *it);
+	apps_item *it = xcalloc(1, sizeof *it);
 	it->kind = kind;
 	it->reason = "";
 	return it;
@@ -220,7 +218,7 @@ void apps__item_free(apps_item *it)
 	free(it->body);
 	apps__pend_drop(it);
 	ws_frame_unref(it->frame);
-	pool_free(it);
+	free(it);
 }
 
 const char *apps__item_body(apps_item *it, size_t *len)
