@@ -50,7 +50,7 @@
  *  - stats.writes counts batches: a uv_try_write, finished by one
  *    uv_write if the socket did not take it all. One per connection per
  *    turn unless more than WS_MAX_IOV iovecs' worth of frames are queued
- *    (a plain frame is one, a frame around a spliced blob three).
+ *    (a plain frame is one, a frame with spliced blobs up to five).
  *
  * Invariants.
  *  1. A connection is freed only in tcp_close_cb, after libuv has called
@@ -416,17 +416,19 @@ static void write_cb(uv_write_t *req, int status)
 static void conn_input(ws_conn *c, char *data, size_t n);
 static void conn_read_start(ws_conn *c);
 
-/* f's bytes as iovecs (1, or 3 around a spliced blob); returns how many. */
+/* f's bytes as iovecs (1, or more around spliced blobs); returns how many. */
 static uint32_t frame_iov(const ws_frame *f, uv_buf_t *iov)
 {
-	if (!f->mid) {
+	if (!f->blob[0]) {
 		iov[0] = uv_buf_init((char *)f->data, f->len);
 		return 1;
 	}
-	iov[0] = uv_buf_init((char *)f->data, f->cut);
-	iov[1] = uv_buf_init(f->mid->data, f->mid->len);
-	iov[2] = uv_buf_init((char *)f->data + f->cut, f->len - f->cut - f->mid->len);
-	return 3;
+	ws_part parts[2 * WS_FRAME_BLOBS + 1];
+	size_t n = ws_frame_parts(f, parts);
+	for (size_t i = 0; i < n; i++)
+		iov[i] = parts[i].blob ? uv_buf_init(parts[i].blob->data, parts[i].blob->len)
+				       : uv_buf_init((char *)parts[i].p, (unsigned)parts[i].len);
+	return (uint32_t)n;
 }
 
 /* Writes the queue: batches of up to WS_MAX_IOV iovecs by uv_try_write as
@@ -451,7 +453,7 @@ static void conn_flush(ws_conn *c)
 	while (c->state != WS_CLOSED && !c->wr && c->qlen) {
 		uint32_t n = 0, niov = 0;
 		size_t total = 0;
-		while (n < c->qlen && niov + 3 <= WS_MAX_IOV) {
+		while (n < c->qlen && niov + 2 * WS_FRAME_BLOBS + 1 <= WS_MAX_IOV) {
 			ws_frame *f = c->q[(c->qhead + n) & (c->qcap - 1)];
 			niov += frame_iov(f, x->iov + niov);
 			total += f->len;

@@ -52,30 +52,38 @@ void ws_blob_ref(ws_blob *b);
 void ws_blob_unref(ws_blob *b);
 
 /* A complete encoded server frame (header + payload), shared by refcount.
- * On the wire it is data[0, len) — or, when mid is set, data[0, cut),
- * then mid's bytes, then data[cut, len - mid->len): the shared middle is
- * written from the blob itself (writev), never copied into the frame. */
+ * Up to WS_FRAME_BLOBS blobs may be spliced into it: on the wire it is
+ * data[0, cut[0]), blob[0], data[cut[0], cut[1]), blob[1], ... and the
+ * rest of data; blobs are written from themselves (writev), never copied
+ * into the frame. Without blobs it is just data[0, len). */
+#define WS_FRAME_BLOBS 2
 typedef struct ws_frame {
 	uint32_t refs;
-	uint32_t len;              /* bytes on the wire */
-	uint32_t cut;              /* where mid goes (with mid) */
-	ws_blob *mid;              /* referenced, or NULL */
+	uint32_t len;                    /* bytes on the wire */
+	uint32_t cut[WS_FRAME_BLOBS];    /* where blob[i] goes in data (nondecreasing) */
+	ws_blob *blob[WS_FRAME_BLOBS];   /* referenced; the used ones first, then NULL */
 	unsigned char data[];
 } ws_frame;
 
 /* New text frame holding payload (copied); refs = 1. */
 ws_frame *ws_frame_text(const char *payload, size_t len);
-/* New text frame whose payload is parts[0..n) one after another: one
- * allocation and one copy of each part (no intermediate buffer). */
+/* A piece of a frame: bytes p[0, len) (copied into the frame), or, when
+ * blob is set, that blob (referenced and spliced; p and len unused). */
 typedef struct ws_part {
 	const char *p;
 	size_t len;
+	ws_blob *blob;
 } ws_part;
+/* New text frame whose payload is parts[0..n) one after another: one
+ * allocation, one copy of each byte part, at most WS_FRAME_BLOBS blob
+ * parts. */
 ws_frame *ws_frame_text_parts(const ws_part *parts, size_t n);
-/* New text frame whose payload is head[0..nh), then mid's bytes (the blob
- * is referenced, not copied), then tail[0..nt). */
-ws_frame *ws_frame_text_spliced(const ws_part *head, size_t nh, ws_blob *mid, const ws_part *tail,
-				size_t nt);
+/* f's wire bytes as parts, in order (byte parts point into f->data, the
+ * first one holds the header): at most 2 * WS_FRAME_BLOBS + 1; returns
+ * how many. Empty byte parts are left out. */
+size_t ws_frame_parts(const ws_frame *f, ws_part out[2 * WS_FRAME_BLOBS + 1]);
+/* Copies f's wire bytes [from, to) into out. */
+void ws_frame_copy(const ws_frame *f, size_t from, size_t to, char *out);
 void ws_frame_ref(ws_frame *f);
 void ws_frame_unref(ws_frame *f);
 /* Bytes of f's header (2, 4 or 10): its payload starts there in data. */

@@ -98,8 +98,8 @@ static ws_frame *frame_alloc_own(int op, size_t len, size_t own, unsigned char *
 	ws_frame *f = xmalloc(sizeof *f + hl + own);
 	f->refs = 1;
 	f->len = (uint32_t)(hl + len);
-	f->cut = 0;
-	f->mid = NULL;
+	memset(f->cut, 0, sizeof f->cut);
+	memset(f->blob, 0, sizeof f->blob);
 	unsigned char *d = f->data;
 	d[0] = (unsigned char)(0x80 | (op & 0x0F));   /* FIN, no RSV */
 	if (hl == 2) {
@@ -134,48 +134,65 @@ ws_frame *ws__frame_new(int op, const void *payload, size_t len)
 
 ws_frame *ws_frame_text_parts(const ws_part *parts, size_t n)
 {
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++)
-		len += parts[i].len;
-	unsigned char *d;
-	ws_frame *f = frame_alloc(WS_OP_TEXT, len, &d);
+	size_t own = 0, spliced = 0;
+	int nb = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (parts[i].len)
+		if (parts[i].blob) {
+			if (nb++ == WS_FRAME_BLOBS) {
+				log_error("websocket frame with too many blobs", "n=%d", nb);
+				abort();   /* a caller's bug, not an input */
+			}
+			spliced += parts[i].blob->len;
+		} else {
+			own += parts[i].len;
+		}
+	}
+	unsigned char *d;
+	ws_frame *f = frame_alloc_own(WS_OP_TEXT, own + spliced, own, &d);
+	nb = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].blob) {
+			ws_blob_ref(parts[i].blob);
+			f->blob[nb] = parts[i].blob;
+			f->cut[nb++] = (uint32_t)(d - f->data);
+		} else if (parts[i].len) {
 			memcpy(d, parts[i].p, parts[i].len);
-		d += parts[i].len;
+			d += parts[i].len;
+		}
 	}
 	return f;
 }
 
-ws_frame *ws_frame_text_spliced(const ws_part *head, size_t nh, ws_blob *mid, const ws_part *tail,
-				size_t nt)
+size_t ws_frame_parts(const ws_frame *f, ws_part out[2 * WS_FRAME_BLOBS + 1])
 {
-	size_t own = 0;
-	for (size_t i = 0; i < nh; i++)
-		own += head[i].len;
-	size_t cut_payload = own;
-	for (size_t i = 0; i < nt; i++)
-		own += tail[i].len;
-	unsigned char *d;
-	size_t ml = mid ? mid->len : 0;
-	ws_frame *f = frame_alloc_own(WS_OP_TEXT, own + ml, own, &d);
-	size_t hl = (size_t)(d - f->data);
-	for (size_t i = 0; i < nh; i++) {
-		if (head[i].len)
-			memcpy(d, head[i].p, head[i].len);
-		d += head[i].len;
+	size_t n = 0, at = 0, own = f->len;
+	for (int i = 0; i < WS_FRAME_BLOBS && f->blob[i]; i++)
+		own -= f->blob[i]->len;
+	for (int i = 0; i < WS_FRAME_BLOBS && f->blob[i]; i++) {
+		if (f->cut[i] > at)
+			out[n++] = (ws_part){(const char *)f->data + at, f->cut[i] - at, NULL};
+		out[n++] = (ws_part){NULL, 0, f->blob[i]};
+		at = f->cut[i];
 	}
-	for (size_t i = 0; i < nt; i++) {
-		if (tail[i].len)
-			memcpy(d, tail[i].p, tail[i].len);
-		d += tail[i].len;
+	if (own > at)
+		out[n++] = (ws_part){(const char *)f->data + at, own - at, NULL};
+	return n;
+}
+
+void ws_frame_copy(const ws_frame *f, size_t from, size_t to, char *out)
+{
+	ws_part parts[2 * WS_FRAME_BLOBS + 1];
+	size_t n = ws_frame_parts(f, parts), at = 0;
+	for (size_t i = 0; i < n && at < to; i++) {
+		const char *p = parts[i].blob ? parts[i].blob->data : parts[i].p;
+		size_t len = parts[i].blob ? parts[i].blob->len : parts[i].len;
+		size_t lo = from > at ? from - at : 0, hi = to - at < len ? to - at : len;
+		if (lo < hi) {
+			memcpy(out, p + lo, hi - lo);
+			out += hi - lo;
+		}
+		at += len;
 	}
-	if (mid) {
-		ws_blob_ref(mid);
-		f->mid = mid;
-		f->cut = (uint32_t)(hl + cut_payload);
-	}
-	return f;
 }
 
 ws_blob *ws_blob_new(const void *p, size_t len)
@@ -223,7 +240,8 @@ void ws_frame_ref(ws_frame *f)
 void ws_frame_unref(ws_frame *f)
 {
 	if (f && --f->refs == 0) {
-		ws_blob_unref(f->mid);
+		for (int i = 0; i < WS_FRAME_BLOBS; i++)
+			ws_blob_unref(f->blob[i]);
 		free(f);
 	}
 }

@@ -225,17 +225,12 @@ const char *apps__item_body(apps_item *it, size_t *len)
 {
 	if (!it->body && it->frame) {
 		const ws_frame *f = it->frame;
-		size_t from = ws_frame_header_len(f) + it->env_head;
-		size_t ml = f->mid ? f->mid->len : 0;
-		size_t head = f->cut - from, tail = f->len - ml - f->cut - it->env_tail;
-		char *b = xmalloc(head + ml + tail + 1);
-		memcpy(b, f->data + from, head);
-		if (ml)
-			memcpy(b + head, f->mid->data, ml);
-		memcpy(b + head + ml, f->data + f->cut, tail);
-		b[head + ml + tail] = '\0';
+		size_t from = ws_frame_header_len(f) + it->env_head, to = f->len - it->env_tail;
+		char *b = xmalloc(to - from + 1);
+		ws_frame_copy(f, from, to, b);
+		b[to - from] = '\0';
 		it->body = b;
-		it->len = head + ml + tail;
+		it->len = to - from;
 	}
 	*len = it->len;
 	return it->body ? it->body : "";

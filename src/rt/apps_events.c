@@ -147,7 +147,8 @@ static bool needs_escape(const char *s)
 	return false;
 }
 
-/* s's constant envelope pieces (apps_sub); none if anything needs escaping. */
+/* s's constant envelope opening (apps_sub.pre); none if anything needs
+ * escaping (apps__envelope then builds the whole envelope). */
 static void sub_pieces(apps_sub *s)
 {
 	const app *ap = s->ap;
@@ -155,25 +156,19 @@ static void sub_pieces(apps_sub *s)
 	if (needs_escape(tok) || needs_escape(ap->org_id) || needs_escape(ap->id) ||
 	    needs_escape(ap->bot_user_id))
 		return;
-	s->head = xasprintf("{\"token\":\"%s\",\"team_id\":\"%s\",\"api_app_id\":\"%s\",\"event\":", tok,
-			    ap->org_id, ap->id);
-	s->auth = xasprintf(",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":\"%s\","
-			    "\"user_id\":\"%s\",\"is_bot\":true,\"is_enterprise_install\":false}],"
-			    "\"is_ext_shared_channel\":false,\"event_context\":\"4-",
-			    ap->org_id, ap->bot_user_id);
-	s->ctx = xasprintf("-%s-%s-", ap->org_id, ap->id);
-	s->head_len = strlen(s->head);
-	s->auth_len = strlen(s->auth);
-	s->ctx_len = strlen(s->ctx);
+	char *pre = xasprintf("{\"token\":\"%s\",\"team_id\":\"%s\",\"api_app_id\":\"%s\","
+			      "\"authorizations\":[{\"enterprise_id\":null,\"team_id\":\"%s\","
+			      "\"user_id\":\"%s\",\"is_bot\":true,\"is_enterprise_install\":false}],"
+			      "\"is_ext_shared_channel\":false,\"event_context\":\"4-%s-%s-",
+			      tok, ap->org_id, ap->id, ap->org_id, ap->bot_user_id, ap->org_id, ap->id);
+	s->pre = ws_blob_new(pre, strlen(pre));
+	free(pre);
 }
 
 void apps__org_free(apps_org *o)
 {
-	for (size_t i = 0; i < o->n; i++) {
-		free(o->v[i].head);
-		free(o->v[i].auth);
-		free(o->v[i].ctx);
-	}
+	for (size_t i = 0; i < o->n; i++)
+		ws_blob_unref(o->v[i].pre);
 	free(o->v);
 	free(o);
 }
@@ -352,7 +347,7 @@ json_t *apps__mention_event(json_t *msg)
 
 /* ---- envelopes and the queue ---- */
 
-#define PART(s) ((ws_part){s, sizeof s - 1})
+#define PART(s) ((ws_part){s, sizeof s - 1, NULL})
 
 /* What the envelopes of one event have in common, worked out once for
  * all the apps that get it. */
@@ -391,36 +386,32 @@ static void ev_common_init(ev_common *x, const char *inner, size_t inner_len, co
 }
 
 /* An ITEM_EVENT born as its first Socket Mode frame: the envelope around
- * s's pre-serialized pieces around the shared inner event (x->blob, then
- * referenced by every frame, not copied). One small item and one frame
- * per app and event. NULL when s has no pieces. */
+ * the app's constant opening (s->pre) and the inner event every app shares
+ * (x->blob, made on first use), both spliced by reference; what the frame
+ * holds itself is only what differs per envelope (~250 bytes). NULL when s
+ * has no opening. */
 static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ev_common *x, const char *event_id,
 				  size_t event_id_len)
 {
-	if (!s->head)
+	if (!s->pre)
 		return NULL;
 	if (!x->blob)
 		x->blob = ws_blob_new(x->inner, x->inner_len);
 	apps_item *it = apps__item_new(ITEM_EVENT);
 	apps__envelope_id(a, it);
-	const ws_part head[] = {
-		PART(APPS_ENV_OPEN), {it->envelope_id, 36}, PART(APPS_ENV_PAYLOAD),
-		{s->head, s->head_len},
-	};
-	const ws_part tail[] = {
-		PART(",\"type\":\"event_callback\",\"event_id\":\""),
-		{event_id, event_id_len},
+	const ws_part parts[] = {
+		PART(APPS_ENV_OPEN), {it->envelope_id, 36, NULL}, PART(APPS_ENV_PAYLOAD),
+		{NULL, 0, s->pre},
+		{x->ty, x->tyl, NULL}, PART("-"), {x->cid, x->cidl, NULL},
+		PART("\",\"type\":\"event_callback\",\"event_id\":\""),
+		{event_id, event_id_len, NULL},
 		PART("\",\"event_time\":"),
-		{x->num + sizeof x->num - x->nl, (size_t)x->nl},
-		{s->auth, s->auth_len},
-		{x->ty, x->tyl},
-		{s->ctx, s->ctx_len},
-		{x->cid, x->cidl},
-		PART("\"}"),
-		PART(APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}"),
+		{x->num + sizeof x->num - x->nl, (size_t)x->nl, NULL},
+		PART(",\"event\":"),
+		{NULL, 0, x->blob},
+		PART("}" APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}"),
 	};
-	it->frame = ws_frame_text_spliced(head, sizeof head / sizeof head[0], x->blob, tail,
-					  sizeof tail / sizeof tail[0]);
+	it->frame = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
 	it->env_head = (uint16_t)(sizeof APPS_ENV_OPEN - 1 + 36 + sizeof APPS_ENV_PAYLOAD - 1);
 	it->env_tail = (uint16_t)(sizeof APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}" - 1);
 	it->len = it->frame->len - ws_frame_header_len(it->frame) - it->env_head - it->env_tail;
@@ -438,8 +429,20 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 	apps__json_str(&b, ap->org_id);
 	buf_adds(&b, ",\"api_app_id\":");
 	apps__json_str(&b, ap->id);
-	buf_adds(&b, ",\"event\":");
-	buf_add(&b, inner, inner_len);
+	buf_adds(&b, ",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":");
+	apps__json_str(&b, ap->org_id);
+	buf_adds(&b, ",\"user_id\":");
+	apps__json_str(&b, ap->bot_user_id);
+	buf_adds(&b, ",\"is_bot\":true,\"is_enterprise_install\":false}],"
+		     "\"is_ext_shared_channel\":false,\"event_context\":");
+	/* Opaque to apps (Slack's is for apps.event.authorizations.list):
+	 * 4-<team>-<app>-<type>-<channel or ->, the app's part first so that
+	 * envelope_of_sub can keep it with the app's other constant fields. */
+	char *ctx = xasprintf("4-%s-%s-%s-%s", ap->org_id, ap->id,
+			      type && !strpbrk(type, "\"\\") ? type : "event",
+			      channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-");
+	apps__json_str(&b, ctx);
+	free(ctx);
 	buf_adds(&b, ",\"type\":\"event_callback\",\"event_id\":");
 	apps__json_str(&b, event_id);
 	char num[24];
@@ -451,23 +454,9 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 	} while (t);
 	buf_adds(&b, ",\"event_time\":");
 	buf_add(&b, num + sizeof num - nl, (size_t)nl);
-	buf_adds(&b, ",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":");
-	apps__json_str(&b, ap->org_id);
-	buf_adds(&b, ",\"user_id\":");
-	apps__json_str(&b, ap->bot_user_id);
-	buf_adds(&b, ",\"is_bot\":true,\"is_enterprise_install\":false}],"
-		     "\"is_ext_shared_channel\":false,\"event_context\":");
-	/* Opaque to apps (Slack's is for apps.event.authorizations.list):
-	 * 4-<type>-<team>-<app>-<channel or ->. */
-	buf_adds(&b, "\"4-");
-	buf_adds(&b, type && !strpbrk(type, "\"\\") ? type : "event");
-	buf_addc(&b, '-');
-	buf_adds(&b, ap->org_id);
-	buf_addc(&b, '-');
-	buf_adds(&b, ap->id);
-	buf_addc(&b, '-');
-	buf_adds(&b, channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-");
-	buf_adds(&b, "\"}");
+	buf_adds(&b, ",\"event\":");
+	buf_add(&b, inner, inner_len);
+	buf_addc(&b, '}');
 	return buf_detach(&b, len);
 }
 

@@ -134,8 +134,9 @@ struct apps_item {
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
 	/* Events built from an app's pieces are born as their first Socket
-	 * Mode frame (envelope_id set, retry_attempt 0), around the inner
-	 * event every app shares (frame->mid, spliced, not copied); they have
+	 * Mode frame (envelope_id set, retry_attempt 0), around the app's
+	 * constant opening and the inner event every app shares (frame
+	 * blobs, spliced, not copied); they have
 	 * no body until one is asked for (apps__item_body, HTTP delivery):
 	 * the frame's payload less the envelope's first env_head and last
 	 * env_tail bytes. */
@@ -199,14 +200,12 @@ typedef struct apps_sub {
 	const app *ap;             /* borrowed from core_state */
 	uint32_t subs;             /* SUB_* */
 	uint32_t scopes;           /* SC_* */
-	/* The app's constant parts of every event_callback envelope, serialized
-	 * when the index is built (NULL when an id or token would need JSON
-	 * escaping: apps__envelope then builds it the long way):
-	 *   head  {"token":..,"team_id":..,"api_app_id":..,"event":
-	 *   auth  ,"authorizations":[..],"is_ext_shared_channel":false,"event_context":"4-
-	 *   ctx   -<team>-<app>- */
-	char *head, *auth, *ctx;
-	size_t head_len, auth_len, ctx_len;
+	/* The app's constant opening of every event_callback payload, up to
+	 * and including the app's part of event_context (the rest of the
+	 * envelope differs per event): spliced into every frame by reference.
+	 * NULL when an id or token would need JSON escaping (apps__envelope
+	 * then builds the envelope the long way). */
+	ws_blob *pre;
 	apps_app *e;               /* the app's entry, once looked up (lives until apps_free) */
 } apps_sub;
 

@@ -155,7 +155,7 @@ static void pending_add(apps *a, apps_item *it, int64_t now)
 	apps__list_push(&a->pending, it, ON_PENDING);
 }
 
-#define PART(s) ((ws_part){s, sizeof s - 1})
+#define PART(s) ((ws_part){s, sizeof s - 1, NULL})
 
 /* Sends one events_api envelope; 0, or -1 if the socket refused it. An
  * event born as a frame (apps_item.frame) goes as it is the first time;
@@ -167,28 +167,31 @@ static int send_event(apps *a, apps_conn *c, apps_item *it)
 		return -1;
 	char attempt = (char)('0' + (it->attempt % 10));
 	const ws_part end[] = {
-		PART(APPS_ENV_EVENTS_END), {&attempt, 1}, PART(APPS_ENV_REASON),
-		{it->reason, strlen(it->reason)}, PART("\"}"),
+		PART(APPS_ENV_EVENTS_END), {&attempt, 1, NULL}, PART(APPS_ENV_REASON),
+		{it->reason, strlen(it->reason), NULL}, PART("\"}"),
 	};
 	ws_frame *f;
 	if (it->frame && it->attempt == 0) {
 		f = it->frame;
 		ws_frame_ref(f);
 	} else if (it->frame) {
-		const ws_frame *o = it->frame;
-		size_t hl = ws_frame_header_len(o), ml = o->mid ? o->mid->len : 0;
-		const ws_part head[] = {{(const char *)o->data + hl, o->cut - hl}};
-		const ws_part tail[] = {
-			{(const char *)o->data + o->cut, o->len - ml - o->cut - it->env_tail},
-			end[0], end[1], end[2], end[3], end[4],
-		};
-		f = ws_frame_text_spliced(head, 1, o->mid, tail, sizeof tail / sizeof tail[0]);
+		/* The first frame's parts less its header and retry fields, then
+		 * the new retry fields (the reason changes the length). */
+		ws_part parts[2 * WS_FRAME_BLOBS + 1 + 5];
+		size_t n = ws_frame_parts(it->frame, parts);
+		size_t hl = ws_frame_header_len(it->frame);
+		parts[0].p += hl;   /* the first part always holds the header (own bytes) */
+		parts[0].len -= hl;
+		parts[n - 1].len -= it->env_tail;   /* so does the last (the envelope's end) */
+		for (int k = 0; k < 5; k++)
+			parts[n++] = end[k];
+		f = ws_frame_text_parts(parts, n);
 	} else {
 		if (!it->envelope_id[0])
 			apps__envelope_id(a, it);
 		const ws_part parts[] = {
-			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id)},
-			PART(APPS_ENV_PAYLOAD), {it->body, it->len},
+			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id), NULL},
+			PART(APPS_ENV_PAYLOAD), {it->body, it->len, NULL},
 			end[0], end[1], end[2], end[3], end[4],
 		};
 		f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);

@@ -1154,7 +1154,7 @@ static void test_shared_frame(void **st)
 	tsrv_finish(t);
 }
 
-/* Frames around a spliced blob (ws_frame_text_spliced) leave as their
+/* Frames with spliced blobs (ws_frame_text_parts) leave as their
  * bytes in order, mixed with plain frames, also when the socket takes a
  * batch only in part (a small receive window: the rest goes by uv_write
  * from the middle of a frame); the blob is released once all are out. */
@@ -1168,7 +1168,7 @@ static void test_spliced_frames(void **st)
 	char *big = xmalloc(BLOB);
 	for (int i = 0; i < BLOB; i++)
 		big[i] = (char)('a' + i % 26);
-	ws_blob *blob = ws_blob_new(big, BLOB);
+	ws_blob *blob = ws_blob_new(big, BLOB), *small = ws_blob_new("<s>", 3);
 	for (int k = 0; k < M; k++) {
 		char h[32], tl[32];
 		int hn = snprintf(h, sizeof h, "head %d|", k), tn = snprintf(tl, sizeof tl, "|tail %d", k);
@@ -1176,14 +1176,18 @@ static void test_spliced_frames(void **st)
 		if (k % 3 == 2) {
 			f = ws_frame_text(h, (size_t)hn);   /* a plain one between */
 		} else {
-			const ws_part head[] = {{h, (size_t)hn}}, tail[] = {{tl, (size_t)tn}, {"", 0}};
-			f = ws_frame_text_spliced(head, 1, blob, tail, 2);
-			assert_int_equal(f->len, 4 + hn + BLOB + tn);
+			/* two blobs (the second one twice would be three: one
+			 * only), an empty byte part between them */
+			const ws_part parts[] = {{h, (size_t)hn, NULL}, {NULL, 0, blob}, {"", 0, NULL},
+						 {NULL, 0, small}, {tl, (size_t)tn, NULL}};
+			f = ws_frame_text_parts(parts, 5);
+			assert_int_equal(f->len, 4 + hn + BLOB + 3 + tn);
 		}
 		assert_int_equal(ws_send(a.rec->c, f), 0);
 		ws_frame_unref(f);
 	}
 	assert_int_equal(blob->refs, 1 + (M - M / 3));
+	assert_int_equal(small->refs, 1 + (M - M / 3));
 	uv_run(&t->loop, UV_RUN_NOWAIT);
 	assert_true(ws_conn_pending_bytes(a.rec->c) > 0);   /* taken only in part */
 	for (int k = 0; k < M; k++) {
@@ -1192,13 +1196,17 @@ static void test_spliced_frames(void **st)
 		if (k % 3 != 2) {
 			memcpy(want + n, big, BLOB);
 			n += BLOB;
+			memcpy(want + n, "<s>", 3);
+			n += 3;
 			n += snprintf(want + n, sizeof want - (size_t)n, "|tail %d", k);
 		}
 		expect_frame(t, &a, 0x81, want, (size_t)n);
 	}
 	DRIVE_UNTIL(t, ws_conn_pending_bytes(a.rec->c) == 0);
 	assert_int_equal(blob->refs, 1);
+	assert_int_equal(small->refs, 1);
 	ws_blob_unref(blob);
+	ws_blob_unref(small);
 	free(big);
 	cl_close(&a);
 	tsrv_finish(t);
