@@ -56,7 +56,7 @@ void ws_blob_unref(ws_blob *b);
  * data[0, cut[0]), blob[0], data[cut[0], cut[1]), blob[1], ... and the
  * rest of data; blobs are written from themselves (writev), never copied
  * into the frame. Without blobs it is just data[0, len). */
-#define WS_FRAME_BLOBS 2
+#define WS_FRAME_BLOBS 3
 typedef struct ws_frame {
 	uint32_t refs;
 	uint32_t len;                    /* bytes on the wire */

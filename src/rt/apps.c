@@ -217,20 +217,24 @@ void apps__item_free(apps_item *it)
 		return;
 	free(it->body);
 	apps__pend_drop(it);
-	ws_frame_unref(it->frame);
+	ws_blob_unref(it->pre);
+	ws_blob_unref(it->mid);
+	ws_blob_unref(it->inner);
 	free(it);
 }
 
 const char *apps__item_body(apps_item *it, size_t *len)
 {
-	if (!it->body && it->frame) {
-		const ws_frame *f = it->frame;
-		size_t from = ws_frame_header_len(f) + it->env_head, to = f->len - it->env_tail;
-		char *b = xmalloc(to - from + 1);
-		ws_frame_copy(f, from, to, b);
-		b[to - from] = '\0';
-		it->body = b;
-		it->len = to - from;
+	if (!it->body && it->inner) {
+		buf b = BUF_INIT;
+		buf_reserve(&b, it->pre->len + it->mid->len + it->inner->len + 64);
+		buf_add(&b, it->pre->data, it->pre->len);
+		buf_add(&b, it->mid->data, it->mid->len);
+		buf_adds(&b, it->event_id);
+		buf_adds(&b, APPS_EV_EVENT);
+		buf_add(&b, it->inner->data, it->inner->len);
+		buf_addc(&b, '}');
+		it->body = buf_detach(&b, &it->len);
 	}
 	*len = it->len;
 	return it->body ? it->body : "";

@@ -355,6 +355,7 @@ typedef struct ev_common {
 	const char *inner;         /* the inner event (JSON) */
 	size_t inner_len;
 	ws_blob *blob;             /* inner as a blob, made on first use */
+	ws_blob *mid;              /* what follows an app's opening, up to the event_id */
 	const char *type, *channel_id;   /* as given (apps__envelope) */
 	const char *ty, *cid;      /* as put in event_context */
 	size_t tyl, cidl;
@@ -385,36 +386,26 @@ static void ev_common_init(ev_common *x, const char *inner, size_t inner_len, co
 	x->file_key = file_key;
 }
 
-/* An ITEM_EVENT born as its first Socket Mode frame: the envelope around
- * the app's constant opening (s->pre) and the inner event every app shares
- * (x->blob, made on first use), both spliced by reference; what the frame
- * holds itself is only what differs per envelope (~250 bytes). NULL when s
- * has no opening. */
-static apps_item *envelope_of_sub(apps *a, const apps_sub *s, ev_common *x, const char *event_id,
-				  size_t event_id_len)
+/* An ITEM_EVENT from s's constant opening and this event's shared parts
+ * (made by the first app that needs them): references only, no bytes of
+ * its own (apps_item.pre). NULL when s has no opening. */
+static apps_item *envelope_of_sub(const apps_sub *s, ev_common *x)
 {
 	if (!s->pre)
 		return NULL;
 	if (!x->blob)
 		x->blob = ws_blob_new(x->inner, x->inner_len);
-	apps_item *it = apps__item_new(ITEM_EVENT);
-	apps__envelope_id(a, it);
-	const ws_part parts[] = {
-		PART(APPS_ENV_OPEN), {it->envelope_id, 36, NULL}, PART(APPS_ENV_PAYLOAD),
-		{NULL, 0, s->pre},
-		{x->ty, x->tyl, NULL}, PART("-"), {x->cid, x->cidl, NULL},
-		PART("\",\"type\":\"event_callback\",\"event_id\":\""),
-		{event_id, event_id_len, NULL},
-		PART("\",\"event_time\":"),
-		{x->num + sizeof x->num - x->nl, (size_t)x->nl, NULL},
-		PART(",\"event\":"),
-		{NULL, 0, x->blob},
-		PART("}" APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}"),
-	};
-	it->frame = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
-	it->env_head = (uint16_t)(sizeof APPS_ENV_OPEN - 1 + 36 + sizeof APPS_ENV_PAYLOAD - 1);
-	it->env_tail = (uint16_t)(sizeof APPS_ENV_EVENTS_END "0" APPS_ENV_REASON "\"}" - 1);
-	it->len = it->frame->len - ws_frame_header_len(it->frame) - it->env_head - it->env_tail;
+	if (!x->mid) {
+		char *m = xasprintf("%s-%s\",\"type\":\"event_callback\",\"event_time\":%.*s,"
+				    "\"event_id\":\"",
+				    x->ty, x->cid, x->nl, x->num + sizeof x->num - x->nl);
+		x->mid = ws_blob_new(m, strlen(m));
+		free(m);
+	}
+	apps_item *it = apps__item_new(ITEM_EVENT);   /* its envelope id comes at its first send */
+	ws_blob_ref(it->pre = s->pre);
+	ws_blob_ref(it->mid = x->mid);
+	ws_blob_ref(it->inner = x->blob);
 	return it;
 }
 
@@ -443,8 +434,6 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 			      channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-");
 	apps__json_str(&b, ctx);
 	free(ctx);
-	buf_adds(&b, ",\"type\":\"event_callback\",\"event_id\":");
-	apps__json_str(&b, event_id);
 	char num[24];
 	int nl = 0;
 	unsigned long long t = event_time > 0 ? (unsigned long long)event_time : 0;
@@ -452,8 +441,10 @@ char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const c
 		num[sizeof num - 1 - nl++] = (char)('0' + t % 10);
 		t /= 10;
 	} while (t);
-	buf_adds(&b, ",\"event_time\":");
+	buf_adds(&b, ",\"type\":\"event_callback\",\"event_time\":");
 	buf_add(&b, num + sizeof num - nl, (size_t)nl);
+	buf_adds(&b, ",\"event_id\":");
+	apps__json_str(&b, event_id);
 	buf_adds(&b, ",\"event\":");
 	buf_add(&b, inner, inner_len);
 	buf_addc(&b, '}');
@@ -509,7 +500,7 @@ static void deliver_one(apps *a, apps_sub *s, ev_common *x)
 	}
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
-	apps_item *it = envelope_of_sub(a, s, x, event_id, strlen(event_id));
+	apps_item *it = envelope_of_sub(s, x);
 	if (!it) {
 		it = apps__item_new(ITEM_EVENT);
 		it->body = apps__envelope(s->ap, x->inner, x->inner_len, event_id, x->now_s, x->type,
@@ -604,11 +595,13 @@ void apps_deliver(void *apps_ud, const bus_msg *m)
 			ev_common_init(&mx, mj, strlen(mj), "app_mention", channel_id, now_s, NULL);
 			deliver_one(a, s, &mx);
 			ws_blob_unref(mx.blob);
+			ws_blob_unref(mx.mid);
 			free(mj);
 		}
 	}
 	apps__unbusy(a);
 	ws_blob_unref(x.blob);
+	ws_blob_unref(x.mid);
 	free(own);
 	json_decref(ev);
 }

@@ -42,6 +42,8 @@
 #define APPS_ENV_PAYLOAD "\",\"payload\":"
 #define APPS_ENV_EVENTS_END ",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":"
 #define APPS_ENV_REASON ",\"retry_reason\":\""
+/* Between an event's event_id and its inner event. */
+#define APPS_EV_EVENT "\",\"event\":"
 
 /* Event subscriptions (manifest bot_events) as bits. */
 enum {
@@ -133,15 +135,17 @@ struct apps_item {
 	char event_id[ID_MAX];
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
-	/* Events built from an app's pieces are born as their first Socket
-	 * Mode frame (envelope_id set, retry_attempt 0), around the app's
-	 * constant opening and the inner event every app shares (frame
-	 * blobs, spliced, not copied); they have
-	 * no body until one is asked for (apps__item_body, HTTP delivery):
-	 * the frame's payload less the envelope's first env_head and last
-	 * env_tail bytes. */
-	ws_frame *frame;
-	uint16_t env_head, env_tail;
+	/* Events built from an app's pieces hold only references until they
+	 * leave: the event_callback JSON is pre + mid + event_id + "\",
+	 * \"event\":" + inner + "}", where pre is the app's constant opening
+	 * (apps_sub.pre), mid what every app's copy of this event shares before
+	 * its event_id, inner the event itself. A Socket Mode frame splices the
+	 * three blobs in by writev at each send (apps_socket.c); HTTP builds
+	 * the body then (apps__item_body). An item waiting in a queue thus
+	 * holds no bytes of its own: a hung app's 10,000 queued events, each
+	 * living seconds among the envelopes that live microseconds, cost the
+	 * allocator a sixth of the loop's CPU when they were whole frames. */
+	ws_blob *pre, *mid, *inner;
 	int attempt;               /* deliveries tried before this one (= retry number) */
 	const char *reason;        /* static: "" or a retry reason */
 	int64_t due_ms;            /* pending: ack deadline; delayed: not before */

@@ -158,41 +158,31 @@ static void pending_add(apps *a, apps_item *it, int64_t now)
 #define PART(s) ((ws_part){s, sizeof s - 1, NULL})
 
 /* Sends one events_api envelope; 0, or -1 if the socket refused it. An
- * event born as a frame (apps_item.frame) goes as it is the first time;
- * a retry is the same frame with its retry fields rewritten (same
- * envelope_id, same shared inner event). Others are framed from the body. */
+ * event from an app's pieces is framed around its blobs (spliced, not
+ * copied; a retry the same with its retry fields); others from the body. */
 static int send_event(apps *a, apps_conn *c, apps_item *it)
 {
 	if (!c->ws)
 		return -1;
+	if (!it->envelope_id[0])
+		apps__envelope_id(a, it);
 	char attempt = (char)('0' + (it->attempt % 10));
-	const ws_part end[] = {
-		PART(APPS_ENV_EVENTS_END), {&attempt, 1, NULL}, PART(APPS_ENV_REASON),
-		{it->reason, strlen(it->reason), NULL}, PART("\"}"),
-	};
 	ws_frame *f;
-	if (it->frame && it->attempt == 0) {
-		f = it->frame;
-		ws_frame_ref(f);
-	} else if (it->frame) {
-		/* The first frame's parts less its header and retry fields, then
-		 * the new retry fields (the reason changes the length). */
-		ws_part parts[2 * WS_FRAME_BLOBS + 1 + 5];
-		size_t n = ws_frame_parts(it->frame, parts);
-		size_t hl = ws_frame_header_len(it->frame);
-		parts[0].p += hl;   /* the first part always holds the header (own bytes) */
-		parts[0].len -= hl;
-		parts[n - 1].len -= it->env_tail;   /* so does the last (the envelope's end) */
-		for (int k = 0; k < 5; k++)
-			parts[n++] = end[k];
-		f = ws_frame_text_parts(parts, n);
-	} else {
-		if (!it->envelope_id[0])
-			apps__envelope_id(a, it);
+	if (it->inner) {
 		const ws_part parts[] = {
 			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id), NULL},
-			PART(APPS_ENV_PAYLOAD), {it->body, it->len, NULL},
-			end[0], end[1], end[2], end[3], end[4],
+			PART(APPS_ENV_PAYLOAD), {NULL, 0, it->pre}, {NULL, 0, it->mid},
+			{it->event_id, strlen(it->event_id), NULL}, PART(APPS_EV_EVENT),
+			{NULL, 0, it->inner}, PART("}" APPS_ENV_EVENTS_END), {&attempt, 1, NULL},
+			PART(APPS_ENV_REASON), {it->reason, strlen(it->reason), NULL}, PART("\"}"),
+		};
+		f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
+	} else {
+		const ws_part parts[] = {
+			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id), NULL},
+			PART(APPS_ENV_PAYLOAD), {it->body, it->len, NULL}, PART(APPS_ENV_EVENTS_END),
+			{&attempt, 1, NULL}, PART(APPS_ENV_REASON), {it->reason, strlen(it->reason), NULL},
+			PART("\"}"),
 		};
 		f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
 	}
