@@ -6,7 +6,7 @@
 // need) draws apps' blocks and legacy attachments.
 import assert from 'node:assert/strict';
 import { after, test as nodeTest } from 'node:test';
-import { useServer, TEST_TIMEOUT_MS } from './lib/server.mjs';
+import { useServer, waitFor, TEST_TIMEOUT_MS } from './lib/server.mjs';
 import { uniq } from './lib/fixture.mjs';
 import { HAVE_CHROMIUM, launch, signedIn } from './lib/browser.mjs';
 
@@ -42,7 +42,13 @@ test('emoji load on first need; quick reactions, groups, mentions and attachment
   assert.deepEqual(await quick.evaluateAll((bs) => bs.map((b) => b.dataset.emoji)), ['eyes', 'wrench', 'white_check_mark']);
   assert.equal(await loaded(B, 'emoji.js'), false);
   await quick.first().click();
-  const r = await alice.client.reactions.get({ channel: ch.id, timestamp: await msg(B, 'plain words only').evaluate((e) => e.closest('.row').dataset.ts) });
+  // The click's reactions.add is the browser's own request: poll for it.
+  const ts = await msg(B, 'plain words only').evaluate((e) => e.closest('.row').dataset.ts);
+  let r;
+  await waitFor(async () => {
+    r = await alice.client.reactions.get({ channel: ch.id, timestamp: ts });
+    return r.message.reactions !== undefined;
+  }, { what: 'the quick reaction stored' });
   assert.deepEqual(r.message.reactions.map((x) => x.name), ['eyes']);
 
   // A message with a shortcode arrives live: the table is fetched and the
