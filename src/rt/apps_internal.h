@@ -8,7 +8,8 @@
  *                  the per-app queue
  *   apps_socket.c  Socket Mode: tickets, the upgrade, hello, envelopes,
  *                  acks, refresh, dispatch over a socket
- *   apps_http.c    Events API over HTTP and dispatch over HTTP */
+ *   apps_http.c    Events API over HTTP and dispatch over HTTP
+ *   apps_pend.c    envelope ids that name their item's slot */
 #ifndef CANAL_RT_APPS_INTERNAL_H
 #define CANAL_RT_APPS_INTERNAL_H
 #include <stdbool.h>
@@ -239,7 +240,7 @@ typedef struct apps_pendset {
 void apps__pend_id(apps_pendset *s, apps_item *it, uint64_t r1, uint64_t r2);
 /* The item whose envelope id is id, or NULL (whatever list it is on). */
 apps_item *apps__pend_get(const apps_pendset *s, const char *id);
-/* Frees it's slot, if it holds one. */
+/* Frees its slot, if it holds one. */
 void apps__pend_drop(apps_item *it);
 /* Frees the table; items still holding slots are detached first. */
 void apps__pend_release(apps_pendset *s);
