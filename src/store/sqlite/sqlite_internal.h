@@ -378,4 +378,8 @@ void sqlite__col_id(sqlite3_stmt *s, int i, char *out, size_t cap);
 struct store_file;
 int sqlite__file_read(sqlite3 *db, sqlite3_stmt **cache, const char *id, struct store_file *out);
 
+/* sqlite_fts_prefix.c: on db, FTS5 prefix query terms are matched as
+ * typed, not stemmed (see there). SQLITE_OK or an SQLite error. */
+int sqlite__fts_prefix_register(sqlite3 *db);
+
 #endif

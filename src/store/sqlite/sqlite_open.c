@@ -165,7 +165,7 @@ static int open_write(store *st, char *err, size_t errlen)
 	    sqlite__exec(st->wdb, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
 		return fail(st->wdb, "cannot configure", st->path, err, errlen);
 	/* The search index triggers call it, migrations included. */
-	if (sqlite__search_register(st) != SQLITE_OK)
+	if (sqlite__search_register(st) != SQLITE_OK || sqlite__fts_prefix_register(st->wdb) != SQLITE_OK)
 		return fail(st->wdb, "cannot register search functions on", st->path, err, errlen);
 	if (migrate(st, err, errlen) != 0)
 		return -1;
@@ -190,6 +190,8 @@ static int open_read(store *st, char *err, size_t errlen)
 		return fail(st->rdb, "cannot open (read)", st->path, err, errlen);
 	sqlite3_extended_result_codes(st->rdb, 1);
 	sqlite3_busy_timeout(st->rdb, SQLITE_BUSY_MS);
+	if (sqlite__fts_prefix_register(st->rdb) != SQLITE_OK)
+		return fail(st->rdb, "cannot register the search tokenizer on", st->path, err, errlen);
 	return 0;
 }
 
