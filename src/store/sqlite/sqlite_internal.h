@@ -48,11 +48,6 @@
 /* After a burst left the WAL file bigger than this, it is cut back to this
  * size when the WAL next restarts (PRAGMA journal_size_limit). */
 #define SQLITE_WAL_SIZE_LIMIT (4 * SQLITE_CKPT_PAGES * 4096)
-/* The writer's page cache (KiB): SQLite's default 2 MiB let the pages of
- * busy indexes fall out between commits, and re-reading them (pread from
- * the database and the WAL) was a sixth of the writer's CPU under 15,000
- * posts a second. */
-#define SQLITE_WRITER_CACHE_KIB 65536
 /* Quiet time after the last commit before an idle checkpoint. */
 #define SQLITE_IDLE_CKPT_US 100000
 #define SQLITE_BUSY_MS 5000

@@ -155,11 +155,9 @@ static int open_write(store *st, char *err, size_t errlen)
 
 	store_sync sync = (unsigned)st->cfg.sync <= STORE_SYNC_OFF ? st->cfg.sync : STORE_SYNC_FULL;
 	/* Cuts a WAL file that a burst made big back when the WAL restarts. */
-	char wal_limit[64], cache[64];
+	char wal_limit[64];
 	snprintf(wal_limit, sizeof wal_limit, "PRAGMA journal_size_limit=%d", SQLITE_WAL_SIZE_LIMIT);
-	snprintf(cache, sizeof cache, "PRAGMA cache_size=-%d", SQLITE_WRITER_CACHE_KIB);
 	if (sqlite__exec(st->wdb, sync_sql[sync]) != SQLITE_OK ||
-	    sqlite__exec(st->wdb, cache) != SQLITE_OK ||
 	    sqlite__exec(st->wdb, "PRAGMA wal_autocheckpoint=0") != SQLITE_OK ||
 	    sqlite__exec(st->wdb, wal_limit) != SQLITE_OK ||
 	    sqlite__exec(st->wdb, "PRAGMA foreign_keys=OFF") != SQLITE_OK)
