@@ -70,7 +70,7 @@ int64_t apps__now(apps *a)
 	return clock_mono_us() / 1000;
 }
 
-void apps__json_str(buf *b, const char *s)
+void apps__json_chars(buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	s = s ? s : "";
@@ -78,17 +78,8 @@ void apps__json_str(buf *b, const char *s)
 	size_t plain = 0;
 	while (s[plain] && s[plain] != '"' && s[plain] != '\\' && (unsigned char)s[plain] >= 0x20)
 		plain++;
-	if (!s[plain]) {
-		buf_reserve(b, plain + 2);
-		b->data[b->len++] = '"';
-		memcpy(b->data + b->len, s, plain);
-		b->len += plain;
-		b->data[b->len++] = '"';
-		b->data[b->len] = '\0';
-		return;
-	}
-	buf_addc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	buf_add(b, s, plain);
+	for (const unsigned char *p = (const unsigned char *)s + plain; *p; p++) {
 		if (*p == '"' || *p == '\\') {
 			buf_addc(b, '\\');
 			buf_addc(b, (char)*p);
@@ -99,6 +90,12 @@ void apps__json_str(buf *b, const char *s)
 			buf_addc(b, (char)*p);
 		}
 	}
+}
+
+void apps__json_str(buf *b, const char *s)
+{
+	buf_addc(b, '"');
+	apps__json_chars(b, s);
 	buf_addc(b, '"');
 }
 

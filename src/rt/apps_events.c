@@ -139,30 +139,33 @@ uint32_t apps__parse_scopes(const char *csv)
 
 /* ---- the index ---- */
 
-static bool needs_escape(const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-		if (*p < 0x20 || *p == '"' || *p == '\\')
-			return true;
-	return false;
-}
-
-/* s's constant envelope opening (apps_sub.pre); none if anything needs
- * escaping (apps__envelope then builds the whole envelope). */
+/* s's constant envelope opening (apps_sub.pre); ids and the token are
+ * escaped like any JSON string (they never need it in practice). */
 static void sub_pieces(apps_sub *s)
 {
 	const app *ap = s->ap;
-	const char *tok = ap->verification_token ? ap->verification_token : "";
-	if (needs_escape(tok) || needs_escape(ap->org_id) || needs_escape(ap->id) ||
-	    needs_escape(ap->bot_user_id))
-		return;
-	char *pre = xasprintf("{\"token\":\"%s\",\"team_id\":\"%s\",\"api_app_id\":\"%s\","
-			      "\"authorizations\":[{\"enterprise_id\":null,\"team_id\":\"%s\","
-			      "\"user_id\":\"%s\",\"is_bot\":true,\"is_enterprise_install\":false}],"
-			      "\"is_ext_shared_channel\":false,\"event_context\":\"4-%s-%s-",
-			      tok, ap->org_id, ap->id, ap->org_id, ap->bot_user_id, ap->org_id, ap->id);
-	s->pre = ws_blob_new(pre, strlen(pre));
-	free(pre);
+	buf b = BUF_INIT;
+	buf_adds(&b, "{\"token\":");
+	apps__json_str(&b, ap->verification_token);
+	buf_adds(&b, ",\"team_id\":");
+	apps__json_str(&b, ap->org_id);
+	buf_adds(&b, ",\"api_app_id\":");
+	apps__json_str(&b, ap->id);
+	buf_adds(&b, ",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":");
+	apps__json_str(&b, ap->org_id);
+	buf_adds(&b, ",\"user_id\":");
+	apps__json_str(&b, ap->bot_user_id);
+	/* event_context, opaque to apps (Slack's is for
+	 * apps.event.authorizations.list): 4-<team>-<app>-<type>-<channel or ->,
+	 * the app's part here, the event's in ev_common.mid. */
+	buf_adds(&b, ",\"is_bot\":true,\"is_enterprise_install\":false}],"
+		     "\"is_ext_shared_channel\":false,\"event_context\":\"4-");
+	apps__json_chars(&b, ap->org_id);
+	buf_addc(&b, '-');
+	apps__json_chars(&b, ap->id);
+	buf_addc(&b, '-');
+	s->pre = ws_blob_new(b.data, b.len);
+	buf_release(&b);
 }
 
 void apps__org_free(apps_org *o)
@@ -356,7 +359,6 @@ typedef struct ev_common {
 	size_t inner_len;
 	ws_blob *blob;             /* inner as a blob, made on first use */
 	ws_blob *mid;              /* what follows an app's opening, up to the event_id */
-	const char *type, *channel_id;   /* as given (apps__envelope) */
 	const char *ty, *cid;      /* as put in event_context */
 	size_t tyl, cidl;
 	int64_t now_s;
@@ -371,8 +373,6 @@ static void ev_common_init(ev_common *x, const char *inner, size_t inner_len, co
 	memset(x, 0, sizeof *x);
 	x->inner = inner;
 	x->inner_len = inner_len;
-	x->type = type;
-	x->channel_id = channel_id;
 	x->ty = type && !strpbrk(type, "\"\\") ? type : "event";
 	x->cid = channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-";
 	x->tyl = strlen(x->ty);
@@ -388,11 +388,9 @@ static void ev_common_init(ev_common *x, const char *inner, size_t inner_len, co
 
 /* An ITEM_EVENT from s's constant opening and this event's shared parts
  * (made by the first app that needs them): references only, no bytes of
- * its own (apps_item.pre). NULL when s has no opening. */
+ * its own (apps_item.pre). */
 static apps_item *envelope_of_sub(const apps_sub *s, ev_common *x)
 {
-	if (!s->pre)
-		return NULL;
 	if (!x->blob)
 		x->blob = ws_blob_new(x->inner, x->inner_len);
 	if (!x->mid) {
@@ -407,48 +405,6 @@ static apps_item *envelope_of_sub(const apps_sub *s, ev_common *x)
 	ws_blob_ref(it->mid = x->mid);
 	ws_blob_ref(it->inner = x->blob);
 	return it;
-}
-
-char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const char *event_id,
-		     int64_t event_time, const char *type, const char *channel_id, size_t *len)
-{
-	buf b = BUF_INIT;
-	buf_reserve(&b, inner_len + 512);
-	buf_adds(&b, "{\"token\":");
-	apps__json_str(&b, ap->verification_token);
-	buf_adds(&b, ",\"team_id\":");
-	apps__json_str(&b, ap->org_id);
-	buf_adds(&b, ",\"api_app_id\":");
-	apps__json_str(&b, ap->id);
-	buf_adds(&b, ",\"authorizations\":[{\"enterprise_id\":null,\"team_id\":");
-	apps__json_str(&b, ap->org_id);
-	buf_adds(&b, ",\"user_id\":");
-	apps__json_str(&b, ap->bot_user_id);
-	buf_adds(&b, ",\"is_bot\":true,\"is_enterprise_install\":false}],"
-		     "\"is_ext_shared_channel\":false,\"event_context\":");
-	/* Opaque to apps (Slack's is for apps.event.authorizations.list):
-	 * 4-<team>-<app>-<type>-<channel or ->, the app's part first so that
-	 * envelope_of_sub can keep it with the app's other constant fields. */
-	char *ctx = xasprintf("4-%s-%s-%s-%s", ap->org_id, ap->id,
-			      type && !strpbrk(type, "\"\\") ? type : "event",
-			      channel_id && *channel_id && !strpbrk(channel_id, "\"\\") ? channel_id : "-");
-	apps__json_str(&b, ctx);
-	free(ctx);
-	char num[24];
-	int nl = 0;
-	unsigned long long t = event_time > 0 ? (unsigned long long)event_time : 0;
-	do {
-		num[sizeof num - 1 - nl++] = (char)('0' + t % 10);
-		t /= 10;
-	} while (t);
-	buf_adds(&b, ",\"type\":\"event_callback\",\"event_time\":");
-	buf_add(&b, num + sizeof num - nl, (size_t)nl);
-	buf_adds(&b, ",\"event_id\":");
-	apps__json_str(&b, event_id);
-	buf_adds(&b, ",\"event\":");
-	buf_add(&b, inner, inner_len);
-	buf_addc(&b, '}');
-	return buf_detach(&b, len);
 }
 
 void apps__enqueue(apps *a, apps_app *e, apps_item *it, const char *event_id)
@@ -501,11 +457,6 @@ static void deliver_one(apps *a, apps_sub *s, ev_common *x)
 	char event_id[ID_MAX];
 	apps__event_id(a, event_id);
 	apps_item *it = envelope_of_sub(s, x);
-	if (!it) {
-		it = apps__item_new(ITEM_EVENT);
-		it->body = apps__envelope(s->ap, x->inner, x->inner_len, event_id, x->now_s, x->type,
-					  x->channel_id, &it->len);
-	}
 	apps__enqueue(a, e, it, event_id);
 	apps__pump(a, e);
 	apps__kick(a, false);

@@ -136,7 +136,7 @@ struct apps_item {
 	char event_id[ID_MAX];
 	char *body;                /* events: event_callback JSON; dispatch: payload JSON */
 	size_t len;
-	/* Events built from an app's pieces hold only references until they
+	/* Events hold only references until they
 	 * leave: the event_callback JSON is pre + mid + event_id + "\",
 	 * \"event\":" + inner + "}", where pre is the app's constant opening
 	 * (apps_sub.pre), mid what every app's copy of this event shares before
@@ -207,9 +207,7 @@ typedef struct apps_sub {
 	uint32_t scopes;           /* SC_* */
 	/* The app's constant opening of every event_callback payload, up to
 	 * and including the app's part of event_context (the rest of the
-	 * envelope differs per event): spliced into every frame by reference.
-	 * NULL when an id or token would need JSON escaping (apps__envelope
-	 * then builds the envelope the long way). */
+	 * envelope differs per event): spliced into every frame by reference. */
 	ws_blob *pre;
 	apps_app *e;               /* the app's entry, once looked up (lives until apps_free) */
 } apps_sub;
@@ -308,6 +306,8 @@ void apps__doom(apps *a, apps_item *it, int err);
 /* JSON string literal of s (quotes included) appended to b. */
 struct buf;
 void apps__json_str(struct buf *b, const char *s);
+/* The same without the quotes: s escaped, for a piece of a longer string. */
+void apps__json_chars(struct buf *b, const char *s);
 /* Ids: a fast generator seeded once from libsodium (one getrandom per id
  * was most of a delivery's cost). Unique, not secret: an ack is only
  * accepted from the app the envelope went to. */
@@ -327,9 +327,6 @@ void apps__index_refresh(apps *a);
  * is due too. ch: the conversation of a channel-scoped message, or NULL. */
 uint32_t apps__match(const apps_sub *s, const bus_msg *m, const channel *ch, json_t *ev,
 		     const char *type, bool *mention);
-/* The event_callback envelope for ap around an inner event (JSON text). */
-char *apps__envelope(const app *ap, const char *inner, size_t inner_len, const char *event_id,
-		     int64_t event_time, const char *type, const char *channel_id, size_t *len);
 /* Queues an envelope (taking body) for e, dropping the oldest past the bound. */
 /* Queues it (an ITEM_EVENT with its body) for e, dropping the oldest
  * past APPS_QUEUE_MAX. */

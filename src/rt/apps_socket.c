@@ -157,9 +157,9 @@ static void pending_add(apps *a, apps_item *it, int64_t now)
 
 #define PART(s) ((ws_part){s, sizeof s - 1, NULL})
 
-/* Sends one events_api envelope; 0, or -1 if the socket refused it. An
- * event from an app's pieces is framed around its blobs (spliced, not
- * copied; a retry the same with its retry fields); others from the body. */
+/* Sends one events_api envelope; 0, or -1 if the socket refused it. The
+ * frame is built around the event's blobs (spliced, not copied); a retry
+ * the same way with its retry fields. */
 static int send_event(apps *a, apps_conn *c, apps_item *it)
 {
 	if (!c->ws)
@@ -167,25 +167,14 @@ static int send_event(apps *a, apps_conn *c, apps_item *it)
 	if (!it->envelope_id[0])
 		apps__envelope_id(a, it);
 	char attempt = (char)('0' + (it->attempt % 10));
-	ws_frame *f;
-	if (it->inner) {
-		const ws_part parts[] = {
-			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id), NULL},
-			PART(APPS_ENV_PAYLOAD), {NULL, 0, it->pre}, {NULL, 0, it->mid},
-			{it->event_id, strlen(it->event_id), NULL}, PART(APPS_EV_EVENT),
-			{NULL, 0, it->inner}, PART("}" APPS_ENV_EVENTS_END), {&attempt, 1, NULL},
-			PART(APPS_ENV_REASON), {it->reason, strlen(it->reason), NULL}, PART("\"}"),
-		};
-		f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
-	} else {
-		const ws_part parts[] = {
-			PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id), NULL},
-			PART(APPS_ENV_PAYLOAD), {it->body, it->len, NULL}, PART(APPS_ENV_EVENTS_END),
-			{&attempt, 1, NULL}, PART(APPS_ENV_REASON), {it->reason, strlen(it->reason), NULL},
-			PART("\"}"),
-		};
-		f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
-	}
+	const ws_part parts[] = {
+		PART(APPS_ENV_OPEN), {it->envelope_id, strlen(it->envelope_id), NULL},
+		PART(APPS_ENV_PAYLOAD), {NULL, 0, it->pre}, {NULL, 0, it->mid},
+		{it->event_id, strlen(it->event_id), NULL}, PART(APPS_EV_EVENT),
+		{NULL, 0, it->inner}, PART("}" APPS_ENV_EVENTS_END), {&attempt, 1, NULL},
+		PART(APPS_ENV_REASON), {it->reason, strlen(it->reason), NULL}, PART("\"}"),
+	};
+	ws_frame *f = ws_frame_text_parts(parts, sizeof parts / sizeof parts[0]);
 	int rc = ws_send(c->ws, f);
 	ws_frame_unref(f);
 	return rc;
