@@ -41,10 +41,13 @@ static int need_admin(api_ctx *c)
 									       : ERR_NOT_AN_ADMIN;
 }
 
+/* An admin naming a channel of the org (channel_id). */
 static int admin_channel(api_ctx *c, channel **out)
 {
 	const char *id;
-	int err = api_str_req(c, "channel_id", &id);
+	int err = need_admin(c);
+	if (!err)
+		err = api_str_req(c, "channel_id", &id);
 	if (err)
 		return err;
 	channel *ch = core_channel_get(c->env->state, id);
@@ -72,9 +75,7 @@ int api_admin_conversations_set_custom_retention(api_ctx *c)
 {
 	channel *ch;
 	int64_t days;
-	int err = need_admin(c);
-	if (!err)
-		err = admin_channel(c, &ch);
+	int err = admin_channel(c, &ch);
 	if (!err)
 		err = duration(c, &days);
 	if (err)
@@ -88,9 +89,7 @@ int api_admin_conversations_set_custom_retention(api_ctx *c)
 int api_admin_conversations_get_custom_retention(api_ctx *c)
 {
 	channel *ch;
-	int err = need_admin(c);
-	if (!err)
-		err = admin_channel(c, &ch);
+	int err = admin_channel(c, &ch);
 	if (err)
 		return err;
 	store_retention p;
@@ -106,9 +105,7 @@ int api_admin_conversations_get_custom_retention(api_ctx *c)
 int api_admin_conversations_remove_custom_retention(api_ctx *c)
 {
 	channel *ch;
-	int err = need_admin(c);
-	if (!err)
-		err = admin_channel(c, &ch);
+	int err = admin_channel(c, &ch);
 	if (err)
 		return err;
 	audit_actor by;

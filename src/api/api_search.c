@@ -543,7 +543,8 @@ json_t *api_search_files_section(api_ctx *c, const search_query *q, long count, 
 	return sec;
 }
 
-int api_search_messages(api_ctx *c)
+/* search.messages, and search.all with files and posts sections too. */
+static int search_run(api_ctx *c, bool all)
 {
 	search_args a;
 	json_t *sec = NULL;
@@ -554,20 +555,7 @@ int api_search_messages(api_ctx *c)
 		json_object_set_new(c->out, "query", json_string(a.query));
 		json_object_set_new(c->out, "messages", sec);
 	}
-	search_query_release(&a.q);
-	return rc;
-}
-
-int api_search_all(api_ctx *c)
-{
-	search_args a;
-	json_t *sec = NULL;
-	int rc = parse_args(c, &a);
-	if (!rc)
-		rc = messages_section(c, &a, &sec);
-	if (!rc) {
-		json_object_set_new(c->out, "query", json_string(a.query));
-		json_object_set_new(c->out, "messages", sec);
+	if (!rc && all) {
 		json_object_set_new(c->out, "files",
 				    api_search_files_section(c, &a.q, a.count, a.page));
 		json_t *posts = json_object();
@@ -577,4 +565,14 @@ int api_search_all(api_ctx *c)
 	}
 	search_query_release(&a.q);
 	return rc;
+}
+
+int api_search_messages(api_ctx *c)
+{
+	return search_run(c, false);
+}
+
+int api_search_all(api_ctx *c)
+{
+	return search_run(c, true);
 }
