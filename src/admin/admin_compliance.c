@@ -30,13 +30,20 @@ static org *find_org(admin_env *e, const struct admin_opts *o)
 	return id ? core_org_get(e->state, id) : NULL;
 }
 
-/* --channel C: an id or a name in org. */
-static channel *find_channel(admin_env *e, const org *g, const char *c)
+/* --channel C, if given: an id or a name in org (*out NULL without it). */
+static int opt_channel(admin_env *e, const org *g, const struct admin_opts *o, channel **out)
 {
+	const char *c = admin_opt(o, "channel");
+	*out = NULL;
+	if (!c)
+		return 0;
 	channel *ch = core_channel_get(e->state, c);
 	if (!ch)
 		ch = core_channel_by_name(e->state, g->id, c[0] == '#' ? c + 1 : c);
-	return ch && strcmp(ch->org_id, g->id) == 0 ? ch : NULL;
+	if (!ch || strcmp(ch->org_id, g->id) != 0)
+		return ERR_CHANNEL_NOT_FOUND;
+	*out = ch;
+	return 0;
 }
 
 static int parse_days(const char *v, int64_t *out)
@@ -54,10 +61,10 @@ int admin_cmd_retention_set(admin_env *e, store_job *job, const struct admin_opt
 	org *g = find_org(e, o);
 	if (!g)
 		return ERR_TEAM_NOT_FOUND;
-	const char *c = admin_opt(o, "channel");
-	channel *ch = c ? find_channel(e, g, c) : NULL;
-	if (c && !ch)
-		return ERR_CHANNEL_NOT_FOUND;
+	channel *ch;
+	int err = opt_channel(e, g, o, &ch);
+	if (err)
+		return err;
 	const char *dv = admin_opt(o, "days");
 	bool forever = admin_opt(o, "forever") != NULL;
 	int64_t days = 0;
@@ -65,7 +72,7 @@ int admin_cmd_retention_set(admin_env *e, store_job *job, const struct admin_opt
 		return usage_error(out, "give --days N or --forever");
 	if (dv && parse_days(dv, &days) != 0)
 		return usage_error(out, "--days wants a whole number of days, 1 to 36500");
-	int err = policy_retention_set(e->state, e->store, job, &operator_actor, g->id, ch, days);
+	err = policy_retention_set(e->state, e->store, job, &operator_actor, g->id, ch, days);
 	if (err)
 		return err;
 	*out = json_pack("{s:b,s:s,s:s,s:I,s:b}", "ok", 1, "team_id", g->id, "channel_id",
@@ -79,12 +86,12 @@ int admin_cmd_retention_remove(admin_env *e, store_job *job, const struct admin_
 	org *g = find_org(e, o);
 	if (!g)
 		return ERR_TEAM_NOT_FOUND;
-	const char *c = admin_opt(o, "channel");
-	channel *ch = c ? find_channel(e, g, c) : NULL;
-	if (c && !ch)
-		return ERR_CHANNEL_NOT_FOUND;
+	channel *ch;
+	int err = opt_channel(e, g, o, &ch);
+	if (err)
+		return err;
 	bool existed;
-	int err = policy_retention_remove(e->state, e->store, job, &operator_actor, g->id, ch,
+	err = policy_retention_remove(e->state, e->store, job, &operator_actor, g->id, ch,
 					  &existed);
 	if (err)
 		return err;
@@ -125,12 +132,13 @@ int admin_cmd_hold_add(admin_env *e, store_job *job, const struct admin_opts *o,
 	org *g = find_org(e, o);
 	if (!g)
 		return ERR_TEAM_NOT_FOUND;
-	const char *c = admin_opt(o, "channel"), *uid = admin_opt(o, "user");
-	if ((c != NULL) == (uid != NULL))
+	const char *uid = admin_opt(o, "user");
+	if ((admin_opt(o, "channel") != NULL) == (uid != NULL))
 		return usage_error(out, "give --channel C or --user U");
-	channel *ch = c ? find_channel(e, g, c) : NULL;
-	if (c && !ch)
-		return ERR_CHANNEL_NOT_FOUND;
+	channel *ch;
+	int err = opt_channel(e, g, o, &ch);
+	if (err)
+		return err;
 	user *u = NULL;
 	if (uid) {
 		u = core_user_get(e->state, uid);
@@ -140,7 +148,7 @@ int admin_cmd_hold_add(admin_env *e, store_job *job, const struct admin_opts *o,
 			return ERR_USER_NOT_FOUND;
 	}
 	store_hold h;
-	int err = policy_hold_add(e->state, job, &operator_actor, g->id, ch, u, admin_opt(o, "note"),
+	err = policy_hold_add(e->state, job, &operator_actor, g->id, ch, u, admin_opt(o, "note"),
 				  &h);
 	if (err)
 		return err;
