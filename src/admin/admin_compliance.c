@@ -91,8 +91,7 @@ int admin_cmd_retention_remove(admin_env *e, store_job *job, const struct admin_
 	if (err)
 		return err;
 	bool existed;
-	err = policy_retention_remove(e->state, e->store, job, &operator_actor, g->id, ch,
-					  &existed);
+	err = policy_retention_remove(e->state, e->store, job, &operator_actor, g->id, ch, &existed);
 	if (err)
 		return err;
 	*out = json_pack("{s:b,s:b}", "ok", 1, "removed", existed);
@@ -148,8 +147,7 @@ int admin_cmd_hold_add(admin_env *e, store_job *job, const struct admin_opts *o,
 			return ERR_USER_NOT_FOUND;
 	}
 	store_hold h;
-	err = policy_hold_add(e->state, job, &operator_actor, g->id, ch, u, admin_opt(o, "note"),
-				  &h);
+	err = policy_hold_add(e->state, job, &operator_actor, g->id, ch, u, admin_opt(o, "note"), &h);
 	if (err)
 		return err;
 	*out = policy_hold_json(&h);
